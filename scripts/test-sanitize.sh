@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# test-sanitize.sh - builds with AddressSanitizer + UndefinedBehaviorSanitizer
+# and runs the unit and integration suites; any sanitizer report fails the run.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+build=${EIM_BUILD_DIR:-build-asan}
+werror=()
+[ "${CI:-}" = "true" ] && werror=(--werror)
+if [ ! -f "$build/build.ninja" ]; then
+	meson setup "$build" -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dbenchmarks=false "${werror[@]}" >/dev/null || exit 1
+fi
+ninja -C "$build" >/dev/null || { ninja -C "$build"; exit 1; }
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+rc=0
+meson test -C "$build" --suite unit --suite integration --print-errorlogs \
+	--num-processes 2 --timeout-multiplier 3 || rc=1
+log="$build/meson-logs/testlog.txt"
+grep -hE '^[0-9]+%: Checks: [0-9]+' "$log" || true
+exit $rc
