@@ -1,0 +1,198 @@
+/*
+ * Unit tests for transport/eim_dtls_crypto: TLS 1.2 PRF, master secret,
+ * key block and Finished data.
+ *
+ * Expected values were computed independently when the test was written:
+ * the PRF vector with both `openssl kdf ... TLS1-PRF` and a python3
+ * hmac/hashlib P_SHA256, the rest with the same python3 script (psk =
+ * 0102..10, pre-master secret as RFC 4279 section 2 builds it, client
+ * random 00..1f, server random 80..9f, transcript hash = SHA-256("transcript")).
+ */
+#include "common/eim_bytes.h"
+#include "common/eim_err.h"
+#include "transport/eim_dtls_crypto.h"
+
+#include <check.h>
+#include <string.h>
+
+static void hex(const char *s, uint8_t *out, size_t cap, size_t *n)
+{
+	ck_assert_int_eq(eim_hex_decode(s, strlen(s), out, cap, n), 0);
+}
+
+START_TEST(prf_sha256_vector)
+{
+	uint8_t secret[16], seed[16], exp[100], out[100];
+	size_t n;
+
+	hex("9bbe436ba940f017b17652849a71db35", secret, sizeof(secret), &n);
+	hex("a0ba9f936cda311827a6f796ffd5198c", seed, sizeof(seed), &n);
+	hex("e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a"
+	    "6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab"
+	    "4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff701"
+	    "87347b66",
+	    exp, sizeof(exp), &n);
+	ck_assert_int_eq(eim_dtls_prf(secret, 16, "test label", seed, 16, NULL,
+				      0, out, 100),
+			 0);
+	ck_assert_mem_eq(out, exp, 100);
+	/* shorter output is a prefix; seed may be split in two */
+	memset(out, 0, sizeof(out));
+	ck_assert_int_eq(eim_dtls_prf(secret, 16, "test label", seed, 5,
+				      seed + 5, 11, out, 33),
+			 0);
+	ck_assert_mem_eq(out, exp, 33);
+	ck_assert_uint_eq(out[33], 0);
+}
+END_TEST
+
+START_TEST(prf_rejects_bad_arguments)
+{
+	uint8_t big[200] = {0}, out[8];
+
+	ck_assert_int_eq(eim_dtls_prf(big, 16, "l", big, 150, big, 50, out, 8),
+			 EIM_EINVAL);
+	ck_assert_int_eq(eim_dtls_prf(big, 16, NULL, big, 1, NULL, 0, out, 8),
+			 EIM_EINVAL);
+	ck_assert_int_eq(eim_dtls_prf(big, 16, "l", NULL, 1, NULL, 0, out, 8),
+			 EIM_EINVAL);
+}
+END_TEST
+
+static void psk_pms(uint8_t pms[36])
+{
+	static const uint8_t psk[16] = {1, 2,  3,  4,  5,  6,  7,  8,
+					9, 10, 11, 12, 13, 14, 15, 16};
+
+	/* RFC 4279: uint16 N, N zeros, uint16 N, psk */
+	memset(pms, 0, 36);
+	pms[1] = 16;
+	pms[19] = 16;
+	memcpy(pms + 20, psk, 16);
+}
+
+static void randoms(uint8_t cr[32], uint8_t sr[32], uint8_t h[32])
+{
+	for (int i = 0; i < 32; i++) {
+		cr[i] = (uint8_t)i;
+		sr[i] = (uint8_t)(0x80 + i);
+	}
+	ck_assert_int_eq(eim_dtls_sha256((const uint8_t *)"transcript", 10, h),
+			 0);
+}
+
+START_TEST(master_secret_plain_and_extended)
+{
+	uint8_t pms[36], cr[32], sr[32], h[32], ms[48], exp[48];
+	size_t n;
+
+	psk_pms(pms);
+	randoms(cr, sr, h);
+	ck_assert_int_eq(eim_dtls_master_secret(pms, 36, 0, cr, sr, ms), 0);
+	hex("b321d146e9d56bcd9359bd6282f69e12ecc249e04f95c1eccb8a12c956e47d26"
+	    "dd6348416ea2a63778884fdee2b34381",
+	    exp, sizeof(exp), &n);
+	ck_assert_mem_eq(ms, exp, 48);
+	ck_assert_int_eq(eim_dtls_master_secret(pms, 36, 1, h, NULL, ms), 0);
+	hex("bf20733f84c50b4724a38ab38dc50056379fd484762eb96c3b9b4ca374ad3e30"
+	    "2d3cf06331c5c37b66f5c60b673b46b0",
+	    exp, sizeof(exp), &n);
+	ck_assert_mem_eq(ms, exp, 48);
+	ck_assert_int_eq(eim_dtls_master_secret(pms, 36, 0, cr, NULL, ms),
+			 EIM_EINVAL);
+}
+END_TEST
+
+START_TEST(key_block_split)
+{
+	uint8_t ms[48], cr[32], sr[32], h[32], kb[88];
+	struct eim_dtls_aead_key c, s;
+	size_t n;
+
+	hex("b321d146e9d56bcd9359bd6282f69e12ecc249e04f95c1eccb8a12c956e47d26"
+	    "dd6348416ea2a63778884fdee2b34381",
+	    ms, sizeof(ms), &n);
+	randoms(cr, sr, h);
+	/* CCM-8: 16-byte keys, 4-byte salts */
+	hex("81aa57e4929c334da1ff2ff79e76cccc2ad3f50742b9b37ebaca43086049870c"
+	    "e07bc849f1002172",
+	    kb, sizeof(kb), &n);
+	ck_assert_int_eq(
+		eim_dtls_key_block(eim_dtls_aead_info(EIM_DTLS_AEAD_AES128_CCM8),
+				   ms, cr, sr, &c, &s),
+		0);
+	ck_assert_mem_eq(c.key, kb, 16);
+	ck_assert_mem_eq(s.key, kb + 16, 16);
+	ck_assert_mem_eq(c.iv, kb + 32, 4);
+	ck_assert_mem_eq(s.iv, kb + 36, 4);
+	/* ChaCha20-Poly1305: 32-byte keys, 12-byte IVs */
+	hex("81aa57e4929c334da1ff2ff79e76cccc2ad3f50742b9b37ebaca43086049870c"
+	    "e07bc849f10021726837b31a43bcbfd0010a6cd99707a9b151ea146a13fb333b"
+	    "386d4144943be2031e89449ac76146d3647696ea442da851",
+	    kb, sizeof(kb), &n);
+	ck_assert_int_eq(eim_dtls_key_block(eim_dtls_aead_info(
+						    EIM_DTLS_AEAD_CHACHA20_POLY1305),
+					    ms, cr, sr, &c, &s),
+			 0);
+	ck_assert_mem_eq(c.key, kb, 32);
+	ck_assert_mem_eq(s.key, kb + 32, 32);
+	ck_assert_mem_eq(c.iv, kb + 64, 12);
+	ck_assert_mem_eq(s.iv, kb + 76, 12);
+	ck_assert_int_eq(eim_dtls_key_block(NULL, ms, cr, sr, &c, &s),
+			 EIM_EINVAL);
+}
+END_TEST
+
+START_TEST(finished_verify_data)
+{
+	uint8_t ms[48], cr[32], sr[32], h[32], out[12], exp[12];
+	size_t n;
+
+	hex("b321d146e9d56bcd9359bd6282f69e12ecc249e04f95c1eccb8a12c956e47d26"
+	    "dd6348416ea2a63778884fdee2b34381",
+	    ms, sizeof(ms), &n);
+	randoms(cr, sr, h);
+	ck_assert_int_eq(eim_dtls_verify_data(ms, 1, h, out), 0);
+	hex("a2b0f4329fe57e929eb268ac", exp, sizeof(exp), &n);
+	ck_assert_mem_eq(out, exp, 12);
+	ck_assert_int_eq(eim_dtls_verify_data(ms, 0, h, out), 0);
+	hex("2d6fb23f766f9f034d0108e2", exp, sizeof(exp), &n);
+	ck_assert_mem_eq(out, exp, 12);
+}
+END_TEST
+
+START_TEST(aead_info_table)
+{
+	const struct eim_dtls_aead_info *i;
+
+	i = eim_dtls_aead_info(EIM_DTLS_AEAD_AES128_CCM8);
+	ck_assert_ptr_nonnull(i);
+	ck_assert_uint_eq(i->tag_len, 8);
+	ck_assert_uint_eq(i->explicit_len, 8);
+	i = eim_dtls_aead_info(EIM_DTLS_AEAD_CHACHA20_POLY1305);
+	ck_assert_uint_eq(i->explicit_len, 0);
+	ck_assert_uint_eq(i->fixed_iv_len, 12);
+	ck_assert_ptr_null(eim_dtls_aead_info((enum eim_dtls_aead_alg)99));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("dtls_crypto");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, prf_sha256_vector);
+	tcase_add_test(tc, prf_rejects_bad_arguments);
+	tcase_add_test(tc, master_secret_plain_and_extended);
+	tcase_add_test(tc, key_block_split);
+	tcase_add_test(tc, finished_verify_data);
+	tcase_add_test(tc, aead_info_table);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,257 @@
+/*
+ * eim_dtls_crypto.c - TLS 1.2 PRF, key schedule and AEAD for DTLS 1.2, on
+ * wolfCrypt (RFC 5246 sections 5, 6.3, 7.4.9; RFC 7627; RFC 6655; RFC 5288;
+ * RFC 7905). See eim_dtls_crypto.h.
+ */
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/aes.h>
+#include <wolfssl/wolfcrypt/chacha20_poly1305.h>
+#include <wolfssl/wolfcrypt/error-crypt.h>
+#include <wolfssl/wolfcrypt/hmac.h>
+#include <wolfssl/wolfcrypt/sha256.h>
+
+#include "transport/eim_dtls_crypto.h"
+
+#include "common/eim_alloc.h"
+#include "common/eim_err.h"
+
+#include <assert.h>
+#include <string.h>
+
+static const struct eim_dtls_aead_info aead_table[] = {
+	{EIM_DTLS_AEAD_AES128_CCM8, 16, 4, 8, 8},
+	{EIM_DTLS_AEAD_AES128_GCM, 16, 4, 8, 16},
+	{EIM_DTLS_AEAD_CHACHA20_POLY1305, 32, 12, 0, 16},
+};
+
+const struct eim_dtls_aead_info *eim_dtls_aead_info(enum eim_dtls_aead_alg alg)
+{
+	for (size_t i = 0; i < sizeof(aead_table) / sizeof(aead_table[0]); i++)
+		if (aead_table[i].alg == alg)
+			return &aead_table[i];
+	return NULL;
+}
+
+int eim_dtls_hmac_sha256(const uint8_t *key, size_t key_len,
+			 const uint8_t *a, size_t a_len, const uint8_t *b,
+			 size_t b_len, const uint8_t *c, size_t c_len,
+			 uint8_t out[32])
+{
+	Hmac h;
+	int rc = EIM_ECRYPTO;
+
+	if (wc_HmacInit(&h, NULL, INVALID_DEVID) != 0)
+		return EIM_ECRYPTO;
+	if (wc_HmacSetKey(&h, WC_SHA256, key, (word32)key_len) != 0)
+		goto out;
+	if (a_len && wc_HmacUpdate(&h, a, (word32)a_len) != 0)
+		goto out;
+	if (b_len && wc_HmacUpdate(&h, b, (word32)b_len) != 0)
+		goto out;
+	if (c_len && wc_HmacUpdate(&h, c, (word32)c_len) != 0)
+		goto out;
+	if (wc_HmacFinal(&h, out) != 0)
+		goto out;
+	rc = 0;
+out:
+	wc_HmacFree(&h);
+	eim_wipe(&h, sizeof(h));
+	return rc;
+}
+
+int eim_dtls_sha256(const uint8_t *data, size_t len, uint8_t out[32])
+{
+	return wc_Sha256Hash(data, (word32)len, out) == 0 ? 0 : EIM_ECRYPTO;
+}
+
+int eim_dtls_prf(const uint8_t *secret, size_t secret_len, const char *label,
+		 const uint8_t *seed1, size_t seed1_len, const uint8_t *seed2,
+		 size_t seed2_len, uint8_t *out, size_t out_len)
+{
+	/* label || seed; our labels are short and seeds at most two randoms */
+	uint8_t seed[160];
+	uint8_t a[32], block[32];
+	size_t label_len, seed_len, done = 0;
+	int rc = 0;
+
+	if (!label || !out || (!seed1 && seed1_len) || (!seed2 && seed2_len))
+		return EIM_EINVAL;
+	label_len = strlen(label);
+	if (label_len + seed1_len + seed2_len > sizeof(seed))
+		return EIM_EINVAL;
+	memcpy(seed, label, label_len);
+	if (seed1_len)
+		memcpy(seed + label_len, seed1, seed1_len);
+	if (seed2_len)
+		memcpy(seed + label_len + seed1_len, seed2, seed2_len);
+	seed_len = label_len + seed1_len + seed2_len;
+
+	/* A(1) = HMAC(secret, seed) */
+	rc = eim_dtls_hmac_sha256(secret, secret_len, seed, seed_len, NULL, 0,
+				  NULL, 0, a);
+	while (rc == 0 && done < out_len) {
+		size_t n = out_len - done < 32 ? out_len - done : 32;
+
+		rc = eim_dtls_hmac_sha256(secret, secret_len, a, 32, seed,
+					  seed_len, NULL, 0, block);
+		if (rc)
+			break;
+		memcpy(out + done, block, n);
+		done += n;
+		/* A(i+1) = HMAC(secret, A(i)) */
+		rc = eim_dtls_hmac_sha256(secret, secret_len, a, 32, NULL, 0,
+					  NULL, 0, a);
+	}
+	eim_wipe(a, sizeof(a));
+	eim_wipe(block, sizeof(block));
+	eim_wipe(seed, sizeof(seed));
+	if (rc)
+		eim_wipe(out, out_len);
+	return rc;
+}
+
+int eim_dtls_master_secret(const uint8_t *pms, size_t pms_len, int ems,
+			   const uint8_t *crandom, const uint8_t *srandom,
+			   uint8_t out[EIM_DTLS_MASTER_LEN])
+{
+	if (!pms || !crandom || !out || (!ems && !srandom))
+		return EIM_EINVAL;
+	if (ems)
+		return eim_dtls_prf(pms, pms_len, "extended master secret",
+				    crandom, 32, NULL, 0, out,
+				    EIM_DTLS_MASTER_LEN);
+	return eim_dtls_prf(pms, pms_len, "master secret", crandom,
+			    EIM_DTLS_RANDOM_LEN, srandom, EIM_DTLS_RANDOM_LEN,
+			    out, EIM_DTLS_MASTER_LEN);
+}
+
+int eim_dtls_key_block(const struct eim_dtls_aead_info *info,
+		       const uint8_t master[EIM_DTLS_MASTER_LEN],
+		       const uint8_t crandom[EIM_DTLS_RANDOM_LEN],
+		       const uint8_t srandom[EIM_DTLS_RANDOM_LEN],
+		       struct eim_dtls_aead_key *client_write,
+		       struct eim_dtls_aead_key *server_write)
+{
+	uint8_t kb[2 * (EIM_DTLS_MAX_KEY_LEN + EIM_DTLS_MAX_IV_LEN)];
+	size_t kl, il;
+	int rc;
+
+	if (!info || !master || !crandom || !srandom || !client_write ||
+	    !server_write)
+		return EIM_EINVAL;
+	kl = info->key_len;
+	il = info->fixed_iv_len;
+	/* key_block = PRF(master, "key expansion", server_random +
+	 * client_random): client key, server key, client IV, server IV. */
+	rc = eim_dtls_prf(master, EIM_DTLS_MASTER_LEN, "key expansion",
+			  srandom, EIM_DTLS_RANDOM_LEN, crandom,
+			  EIM_DTLS_RANDOM_LEN, kb, 2 * (kl + il));
+	if (rc)
+		return rc;
+	memset(client_write, 0, sizeof(*client_write));
+	memset(server_write, 0, sizeof(*server_write));
+	client_write->info = info;
+	server_write->info = info;
+	memcpy(client_write->key, kb, kl);
+	memcpy(server_write->key, kb + kl, kl);
+	memcpy(client_write->iv, kb + 2 * kl, il);
+	memcpy(server_write->iv, kb + 2 * kl + il, il);
+	eim_wipe(kb, sizeof(kb));
+	return 0;
+}
+
+int eim_dtls_verify_data(const uint8_t master[EIM_DTLS_MASTER_LEN],
+			 int from_client, const uint8_t hash[32],
+			 uint8_t out[EIM_DTLS_VERIFY_LEN])
+{
+	return eim_dtls_prf(master, EIM_DTLS_MASTER_LEN,
+			    from_client ? "client finished" : "server finished",
+			    hash, 32, NULL, 0, out, EIM_DTLS_VERIFY_LEN);
+}
+
+static int aes_aead(const struct eim_dtls_aead_key *k, int seal,
+		    const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+		    uint8_t *buf, size_t len, uint8_t *tag)
+{
+	Aes aes;
+	int wrc, rc = EIM_ECRYPTO;
+	int ccm = k->info->alg == EIM_DTLS_AEAD_AES128_CCM8;
+
+	if (wc_AesInit(&aes, NULL, INVALID_DEVID) != 0)
+		return EIM_ECRYPTO;
+	wrc = ccm ? wc_AesCcmSetKey(&aes, k->key, k->info->key_len)
+		  : wc_AesGcmSetKey(&aes, k->key, k->info->key_len);
+	if (wrc != 0)
+		goto out;
+	if (seal)
+		wrc = ccm ? wc_AesCcmEncrypt(&aes, buf, buf, (word32)len, nonce,
+					     EIM_DTLS_NONCE_LEN, tag,
+					     k->info->tag_len, aad,
+					     (word32)aad_len)
+			  : wc_AesGcmEncrypt(&aes, buf, buf, (word32)len, nonce,
+					     EIM_DTLS_NONCE_LEN, tag,
+					     k->info->tag_len, aad,
+					     (word32)aad_len);
+	else
+		wrc = ccm ? wc_AesCcmDecrypt(&aes, buf, buf, (word32)len, nonce,
+					     EIM_DTLS_NONCE_LEN, tag,
+					     k->info->tag_len, aad,
+					     (word32)aad_len)
+			  : wc_AesGcmDecrypt(&aes, buf, buf, (word32)len, nonce,
+					     EIM_DTLS_NONCE_LEN, tag,
+					     k->info->tag_len, aad,
+					     (word32)aad_len);
+	if (wrc == AES_GCM_AUTH_E || wrc == AES_CCM_AUTH_E)
+		rc = EIM_EVERIFY;
+	else if (wrc == 0)
+		rc = 0;
+out:
+	wc_AesFree(&aes);
+	eim_wipe(&aes, sizeof(aes));
+	return rc;
+}
+
+static int aead(const struct eim_dtls_aead_key *k, int seal,
+		const uint8_t nonce[EIM_DTLS_NONCE_LEN], const uint8_t *aad,
+		size_t aad_len, uint8_t *buf, size_t len, uint8_t *tag)
+{
+	int rc, wrc;
+
+	if (!k || !k->info || !nonce || (!aad && aad_len) || (!buf && len) ||
+	    !tag)
+		return EIM_EINVAL;
+	if (k->info->alg != EIM_DTLS_AEAD_CHACHA20_POLY1305) {
+		rc = aes_aead(k, seal, nonce, aad, aad_len, buf, len, tag);
+	} else {
+		if (seal)
+			wrc = wc_ChaCha20Poly1305_Encrypt(
+				k->key, nonce, aad, (word32)aad_len, buf,
+				(word32)len, buf, tag);
+		else
+			wrc = wc_ChaCha20Poly1305_Decrypt(
+				k->key, nonce, aad, (word32)aad_len, buf,
+				(word32)len, tag, buf);
+		rc = wrc == 0 ? 0
+		     : wrc == MAC_CMP_FAILED_E ? EIM_EVERIFY
+					       : EIM_ECRYPTO;
+	}
+	if (rc && !seal && len)
+		eim_wipe(buf, len);
+	return rc;
+}
+
+int eim_dtls_aead_seal(const struct eim_dtls_aead_key *k,
+		       const uint8_t nonce[EIM_DTLS_NONCE_LEN],
+		       const uint8_t *aad, size_t aad_len, uint8_t *buf,
+		       size_t len, uint8_t *tag)
+{
+	return aead(k, 1, nonce, aad, aad_len, buf, len, tag);
+}
+
+int eim_dtls_aead_open(const struct eim_dtls_aead_key *k,
+		       const uint8_t nonce[EIM_DTLS_NONCE_LEN],
+		       const uint8_t *aad, size_t aad_len, uint8_t *buf,
+		       size_t len, const uint8_t *tag)
+{
+	return aead(k, 0, nonce, aad, aad_len, buf, len, (uint8_t *)tag);
+}

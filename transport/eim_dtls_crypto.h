@@ -1,0 +1,124 @@
+/*
+ * eim_dtls_crypto.h - the cryptography DTLS 1.2 needs, on wolfCrypt.
+ *
+ *   - the TLS 1.2 PRF with SHA-256 (RFC 5246 section 5, P_SHA256),
+ *   - master secret derivation, plain or extended (RFC 7627 section 4),
+ *   - the AEAD key block split (RFC 5246 section 6.3; AEAD suites have no
+ *     MAC keys, only write keys and fixed IVs),
+ *   - one-shot AEAD seal/open for the three AEAD families of our suites:
+ *     AES-128-CCM-8 (RFC 6655), AES-128-GCM (RFC 5288) and
+ *     ChaCha20-Poly1305 (RFC 7905).
+ *
+ * Nothing here knows about records or handshakes; callers build nonces and
+ * additional data (see eim_dtls_record.h).
+ */
+#ifndef EIM_DTLS_CRYPTO_H
+#define EIM_DTLS_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum eim_dtls_aead_alg {
+	EIM_DTLS_AEAD_AES128_CCM8 = 1,
+	EIM_DTLS_AEAD_AES128_GCM,
+	EIM_DTLS_AEAD_CHACHA20_POLY1305,
+};
+
+/* Sizes of one AEAD family as it is used in (D)TLS 1.2. */
+struct eim_dtls_aead_info {
+	enum eim_dtls_aead_alg alg;
+	uint8_t key_len;      /* write key */
+	uint8_t fixed_iv_len; /* implicit part of the nonce from the key block */
+	uint8_t explicit_len; /* nonce bytes carried in each record */
+	uint8_t tag_len;
+};
+
+#define EIM_DTLS_MAX_KEY_LEN 32
+#define EIM_DTLS_MAX_IV_LEN  12
+#define EIM_DTLS_NONCE_LEN   12
+#define EIM_DTLS_MASTER_LEN  48
+#define EIM_DTLS_RANDOM_LEN  32
+#define EIM_DTLS_VERIFY_LEN  12
+
+/* Returns the static description of alg, or NULL for an unknown value. */
+const struct eim_dtls_aead_info *eim_dtls_aead_info(enum eim_dtls_aead_alg alg);
+
+/*
+ * P_SHA256(secret, label || seed1 || seed2) truncated to out_len bytes
+ * (RFC 5246 section 5). label is a NUL-terminated ASCII string whose NUL is
+ * not hashed; seed2 may be NULL when seed2_len is 0. Returns 0 or
+ * EIM_ECRYPTO / EIM_EINVAL.
+ */
+int eim_dtls_prf(const uint8_t *secret, size_t secret_len, const char *label,
+		 const uint8_t *seed1, size_t seed1_len, const uint8_t *seed2,
+		 size_t seed2_len, uint8_t *out, size_t out_len);
+
+/*
+ * Master secret (48 bytes) from a pre-master secret. With ems == 0 the seed
+ * is client_random || server_random ("master secret"); with ems != 0 it is
+ * the session hash of RFC 7627 ("extended master secret") and crandom must
+ * point to the 32-byte SHA-256 transcript hash, srandom is ignored.
+ */
+int eim_dtls_master_secret(const uint8_t *pms, size_t pms_len, int ems,
+			   const uint8_t *crandom, const uint8_t *srandom,
+			   uint8_t out[EIM_DTLS_MASTER_LEN]);
+
+/* One direction's AEAD state: the raw key and fixed IV from the key block. */
+struct eim_dtls_aead_key {
+	const struct eim_dtls_aead_info *info;
+	uint8_t key[EIM_DTLS_MAX_KEY_LEN];
+	uint8_t iv[EIM_DTLS_MAX_IV_LEN];
+};
+
+/*
+ * Runs the "key expansion" PRF (seed server_random || client_random) and
+ * splits it into the client-write and server-write keys for `info`.
+ * Wipe the keys with eim_wipe() when done.
+ */
+int eim_dtls_key_block(const struct eim_dtls_aead_info *info,
+		       const uint8_t master[EIM_DTLS_MASTER_LEN],
+		       const uint8_t crandom[EIM_DTLS_RANDOM_LEN],
+		       const uint8_t srandom[EIM_DTLS_RANDOM_LEN],
+		       struct eim_dtls_aead_key *client_write,
+		       struct eim_dtls_aead_key *server_write);
+
+/*
+ * Finished verify_data (RFC 5246 section 7.4.9): PRF(master, label,
+ * transcript_hash)[0..11], label "client finished" or "server finished".
+ */
+int eim_dtls_verify_data(const uint8_t master[EIM_DTLS_MASTER_LEN],
+			 int from_client, const uint8_t hash[32],
+			 uint8_t out[EIM_DTLS_VERIFY_LEN]);
+
+/*
+ * Encrypts buf[0..len) in place and writes info->tag_len bytes of tag.
+ * nonce is the full 12-byte nonce. Returns 0 or EIM_ECRYPTO.
+ */
+int eim_dtls_aead_seal(const struct eim_dtls_aead_key *k,
+		       const uint8_t nonce[EIM_DTLS_NONCE_LEN],
+		       const uint8_t *aad, size_t aad_len, uint8_t *buf,
+		       size_t len, uint8_t *tag);
+
+/*
+ * Decrypts buf[0..len) in place after checking the tag. Returns 0, or
+ * EIM_EVERIFY when the record does not authenticate (buf is then zeroed, so
+ * no unauthenticated plaintext escapes), EIM_ECRYPTO on other failures.
+ */
+int eim_dtls_aead_open(const struct eim_dtls_aead_key *k,
+		       const uint8_t nonce[EIM_DTLS_NONCE_LEN],
+		       const uint8_t *aad, size_t aad_len, uint8_t *buf,
+		       size_t len, const uint8_t *tag);
+
+/* SHA-256 of data (used for transcript snapshots and cookies). */
+int eim_dtls_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
+
+/*
+ * HMAC-SHA256 over the concatenation of up to three parts (NULL parts with
+ * length 0 are skipped).
+ */
+int eim_dtls_hmac_sha256(const uint8_t *key, size_t key_len,
+			 const uint8_t *a, size_t a_len, const uint8_t *b,
+			 size_t b_len, const uint8_t *c, size_t c_len,
+			 uint8_t out[32]);
+
+#endif
