@@ -13,10 +13,12 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "\n"
 	 "Without COMMAND, lists every command. With COMMAND, prints its help\n"
 	 "(the same as 'eim COMMAND --help').\n"},
-	{"version", eim_cmd_version, "print the version of eim and its libraries",
+	{"version", eim_cmd_version,
+	 "print the version of eim and its libraries",
 	 "usage: eim version [--json]\n"
 	 "\n"
-	 "Prints the eim version and the versions of the libraries it runs on.\n"
+	 "Prints the eim version and the versions of the libraries it runs "
+	 "on.\n"
 	 "Also available as 'eim --version'.\n"
 	 "\n"
 	 "  --json   print a JSON object instead of text\n"},

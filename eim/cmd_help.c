@@ -16,7 +16,8 @@ int eim_cmd_help(int argc, char **argv)
 	if (argc == 2) {
 		const struct eim_cli_cmd *c = eim_cli_find(argv[1]);
 		if (!c)
-			return eim_cli_usage_error("help", "unknown command '%s'",
+			return eim_cli_usage_error("help",
+						   "unknown command '%s'",
 						   argv[1]);
 		eim_cli_print_usage(c, stdout);
 		return EIM_EXIT_OK;
@@ -46,9 +47,9 @@ int eim_cmd_version(int argc, char **argv)
 						   argv[i]);
 	}
 	if (!json) {
-		printf("eim %s (wolfSSL %s, SQLite %s, cJSON %s)\n", EIM_VERSION,
-		       LIBWOLFSSL_VERSION_STRING, sqlite3_libversion(),
-		       cJSON_Version());
+		printf("eim %s (wolfSSL %s, SQLite %s, cJSON %s)\n",
+		       EIM_VERSION, LIBWOLFSSL_VERSION_STRING,
+		       sqlite3_libversion(), cJSON_Version());
 		return EIM_EXIT_OK;
 	}
 	cJSON *o = cJSON_CreateObject();

@@ -153,8 +153,7 @@ static int eim__cfg_dtls(const cJSON *d, struct eim_config_dtls *c,
 	if ((rc = eim_json_get_int(d, "dtls", "cid_length", 0, 20, &v, err)))
 		return rc;
 	c->cid_length = (int)v;
-	if ((rc = eim__cfg_str(d, "dtls", "cid_node_id", &c->cid_node_id,
-			       err)))
+	if ((rc = eim__cfg_str(d, "dtls", "cid_node_id", &c->cid_node_id, err)))
 		return rc;
 	uint8_t node[20];
 	size_t nlen = 0;
@@ -171,8 +170,7 @@ static int eim__cfg_dtls(const cJSON *d, struct eim_config_dtls *c,
 	    (rc = eim__cfg_str(d, "dtls", "private_key", &c->private_key,
 			       err)) ||
 	    (rc = eim__cfg_str(d, "dtls", "client_ca", &c->client_ca, err)) ||
-	    (rc = eim__cfg_str(d, "dtls", "keylog_file", &c->keylog_file,
-			       err)))
+	    (rc = eim__cfg_str(d, "dtls", "keylog_file", &c->keylog_file, err)))
 		return rc;
 	if ((rc = eim_json_get_int(d, "dtls", "max_sessions", 1, 100000000,
 				   &c->max_sessions, err)) ||
@@ -180,8 +178,7 @@ static int eim__cfg_dtls(const cJSON *d, struct eim_config_dtls *c,
 				   &c->max_handshakes, err)) ||
 	    (rc = eim_json_get_int(d, "dtls", "idle_timeout", 1, 365 * 86400,
 				   &c->idle_timeout_s, err)) ||
-	    (rc = eim_json_get_bool(d, "dtls",
-				    "require_extended_master_secret",
+	    (rc = eim_json_get_bool(d, "dtls", "require_extended_master_secret",
 				    &c->require_ems, err)))
 		return rc;
 	return 0;

@@ -39,7 +39,8 @@ int eim_json_parse(const char *text, size_t len, cJSON **ret,
 int eim_json_parse_file(const char *path, cJSON **ret,
 			struct eim_json_err *err);
 
-/* Formats err->msg (printf-style); returns `code` for `return eim_json_fail(...)`. */
+/* Formats err->msg (printf-style); returns `code` for `return
+ * eim_json_fail(...)`. */
 int eim_json_fail(struct eim_json_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

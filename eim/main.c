@@ -12,7 +12,8 @@ static bool eim__wants_help(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			return false;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
 			return true;
 	}
 	return false;
@@ -33,7 +34,8 @@ int main(int argc, char **argv)
 	const struct eim_cli_cmd *cmd = eim_cli_find(name);
 	if (!cmd) {
 		fprintf(stderr,
-			"eim: unknown command '%s' (see 'eim help' for the list)\n",
+			"eim: unknown command '%s' (see 'eim help' for the "
+			"list)\n",
 			name);
 		return EIM_EXIT_USAGE;
 	}

@@ -19,9 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EIM_EID_LEN 16	      /* bytes on the wire */
-#define EIM_EID_DIGITS 32     /* digits as text */
-#define EIM_ICCID_LEN 10      /* bytes on the wire */
+#define EIM_EID_LEN 16	  /* bytes on the wire */
+#define EIM_EID_DIGITS 32 /* digits as text */
+#define EIM_ICCID_LEN 10  /* bytes on the wire */
 #define EIM_ICCID_MAX_DIGITS 20
 
 /*
@@ -36,7 +36,8 @@ int eim_eid_parse(const char *text, uint8_t out[EIM_EID_LEN]);
  * Returns EIM_EMALFORMED if a nibble is not a decimal digit (then `out`
  * holds "?" for that digit, so it can still be shown).
  */
-int eim_eid_format(const uint8_t eid[EIM_EID_LEN], char out[EIM_EID_DIGITS + 1]);
+int eim_eid_format(const uint8_t eid[EIM_EID_LEN],
+		   char out[EIM_EID_DIGITS + 1]);
 
 /* Returns 0 when the 16 bytes are 32 decimal digits with valid check digits. */
 int eim_eid_check(const uint8_t eid[EIM_EID_LEN]);

@@ -56,15 +56,17 @@ END_TEST
 START_TEST(base64_vectors)
 {
 	/* RFC 4648 section 10 test vectors. */
-	static const char *const plain[] = {"", "f", "fo", "foo", "foob",
-					    "fooba", "foobar"};
-	static const char *const enc[] = {"", "Zg==", "Zm8=", "Zm9v",
-					  "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+	static const char *const plain[] = {"",	    "f",     "fo",    "foo",
+					    "foob", "fooba", "foobar"};
+	static const char *const enc[] = {"",	     "Zg==",	 "Zm8=",
+					  "Zm9v",    "Zm9vYg==", "Zm9vYmE=",
+					  "Zm9vYmFy"};
 	for (size_t i = 0; i < 7; i++) {
 		char b[16];
 		uint8_t d[16];
 		size_t n = 0;
-		eim_base64_encode((const uint8_t *)plain[i], strlen(plain[i]), b);
+		eim_base64_encode((const uint8_t *)plain[i], strlen(plain[i]),
+				  b);
 		ck_assert_str_eq(b, enc[i]);
 		ck_assert_uint_eq(eim_base64_encoded_size(strlen(plain[i])),
 				  strlen(enc[i]) + 1);

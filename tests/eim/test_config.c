@@ -97,7 +97,8 @@ static const struct {
 	{"[1, 2]", EIM_EINVAL, "document: must be an object"},
 	{"{\"db\": \"x\",\n \"coap\" \"1\"}", EIM_EMALFORMED,
 	 "line 2, column 9: JSON syntax error near '\"1\"}'"},
-	{"{\"db\": \"x\"", EIM_EMALFORMED, "line 1, column 10: JSON syntax error"},
+	{"{\"db\": \"x\"", EIM_EMALFORMED,
+	 "line 1, column 10: JSON syntax error"},
 	{"{} {}", EIM_EMALFORMED,
 	 "line 1, column 4: unexpected text after the JSON document"},
 	{"", EIM_EMALFORMED, "line 1, column 1: unexpected end of JSON"},
@@ -150,7 +151,8 @@ START_TEST(file_errors_name_the_file)
 	fclose(f);
 	ck_assert_int_eq(eim_config_init(&c), 0);
 	ck_assert_int_eq(eim_config_load_file(&c, path, &e), EIM_EINVAL);
-	ck_assert(strstr(e.msg, "eim.json: dtls.cid_length: must be an integer"));
+	ck_assert(
+		strstr(e.msg, "eim.json: dtls.cid_length: must be an integer"));
 	ck_assert_int_eq(eim_config_load_file(&c, "/nonexistent/x.json", &e),
 			 EIM_EIO);
 	ck_assert(strstr(e.msg, "/nonexistent/x.json: No such file"));

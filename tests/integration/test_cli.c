@@ -113,7 +113,8 @@ START_TEST(bad_option_names_the_option)
 	struct eim_test_proc p = run_eim("version", "--yaml", NULL);
 
 	ck_assert_int_eq(p.status, 2);
-	ck_assert(eim_test_contains(p.err, "eim version: unknown argument '--yaml'"));
+	ck_assert(eim_test_contains(p.err,
+				    "eim version: unknown argument '--yaml'"));
 	ck_assert_int_eq(count_lines(p.err), 1);
 	eim_test_proc_done(&p);
 

@@ -86,13 +86,17 @@ START_TEST(iccid_round_trip)
 		const char *shown;
 		uint8_t wire[EIM_ICCID_LEN];
 	} v[] = {
-		{"89440012345678901234", "89440012345678901234",
+		{"89440012345678901234",
+		 "89440012345678901234",
 		 {0x98, 0x44, 0x00, 0x21, 0x43, 0x65, 0x87, 0x09, 0x21, 0x43}},
-		{"8944001234567890123", "8944001234567890123",
+		{"8944001234567890123",
+		 "8944001234567890123",
 		 {0x98, 0x44, 0x00, 0x21, 0x43, 0x65, 0x87, 0x09, 0x21, 0xF3}},
-		{"8944001234567890123F", "8944001234567890123",
+		{"8944001234567890123F",
+		 "8944001234567890123",
 		 {0x98, 0x44, 0x00, 0x21, 0x43, 0x65, 0x87, 0x09, 0x21, 0xF3}},
-		{"894400123456789012", "894400123456789012",
+		{"894400123456789012",
+		 "894400123456789012",
 		 {0x98, 0x44, 0x00, 0x21, 0x43, 0x65, 0x87, 0x09, 0x21, 0xFF}},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
@@ -111,7 +115,8 @@ START_TEST(iccid_errors)
 	uint8_t w[EIM_ICCID_LEN];
 	char t[EIM_ICCID_MAX_DIGITS + 1];
 
-	ck_assert_int_eq(eim_iccid_parse("89440012345678901", w), EIM_EMALFORMED);
+	ck_assert_int_eq(eim_iccid_parse("89440012345678901", w),
+			 EIM_EMALFORMED);
 	ck_assert_int_eq(eim_iccid_parse("894400123456789012345", w),
 			 EIM_EMALFORMED);
 	ck_assert_int_eq(eim_iccid_parse("8944001234567890123x", w),

@@ -132,7 +132,8 @@ const char *eim_test_tmpdir(void)
 {
 	static char path[256];
 	const char *base = getenv("TMPDIR");
-	snprintf(path, sizeof(path), "%s/eim-test-XXXXXX", base ? base : "/tmp");
+	snprintf(path, sizeof(path), "%s/eim-test-XXXXXX",
+		 base ? base : "/tmp");
 	if (!mkdtemp(path))
 		return NULL;
 	return path;

@@ -10,10 +10,10 @@
 #include <stddef.h>
 
 struct eim_test_proc {
-	int status;   /* exit code, or 128+signal if killed */
-	char *out;    /* NUL-terminated stdout (owned, eim_test_proc_done) */
+	int status; /* exit code, or 128+signal if killed */
+	char *out;  /* NUL-terminated stdout (owned, eim_test_proc_done) */
 	size_t out_len;
-	char *err;    /* NUL-terminated stderr (owned) */
+	char *err; /* NUL-terminated stderr (owned) */
 	size_t err_len;
 };
 
