@@ -101,6 +101,31 @@ char *eim_base64_encode(const uint8_t *in, size_t n, char *out)
 	return out;
 }
 
+int eim_pem_encode(const char *label, const uint8_t *der, size_t n,
+		   struct eim_buf *out)
+{
+	char line[65];
+	const char *dashes = "-----";
+
+	eim_buf_append(out, dashes, 5);
+	eim_buf_append(out, "BEGIN ", 6);
+	eim_buf_append(out, label, strlen(label));
+	eim_buf_append(out, dashes, 5);
+	eim_buf_append_byte(out, '\n');
+	for (size_t off = 0; off < n; off += 48) {
+		size_t k = n - off < 48 ? n - off : 48;
+		eim_base64_encode(der + off, k, line);
+		eim_buf_append(out, line, strlen(line));
+		eim_buf_append_byte(out, '\n');
+	}
+	eim_buf_append(out, dashes, 5);
+	eim_buf_append(out, "END ", 4);
+	eim_buf_append(out, label, strlen(label));
+	eim_buf_append(out, dashes, 5);
+	eim_buf_append_byte(out, '\n');
+	return out->err;
+}
+
 static int eim__b64val(char c)
 {
 	if (c >= 'A' && c <= 'Z')

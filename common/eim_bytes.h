@@ -45,6 +45,15 @@ char *eim_base64_encode(const uint8_t *in, size_t n, char *out);
 int eim_base64_decode(const char *in, size_t in_len, uint8_t *out,
 		      size_t out_cap, size_t *ret_len);
 
+/*
+ * Appends a PEM block ("-----BEGIN <label>-----", base64 in 64-column lines,
+ * "-----END <label>-----", each line ending in a newline) to out.
+ * Returns 0 or out->err.
+ */
+struct eim_buf;
+int eim_pem_encode(const char *label, const uint8_t *der, size_t n,
+		   struct eim_buf *out);
+
 /* Big-endian accessors; the caller guarantees the bytes exist. */
 static inline uint16_t eim_get_be16(const uint8_t *p)
 {

@@ -173,6 +173,35 @@ START_TEST(buf_max_and_oom_are_sticky)
 }
 END_TEST
 
+START_TEST(pem_encode_lines)
+{
+	uint8_t der[100];
+	struct eim_buf b;
+
+	for (size_t i = 0; i < sizeof(der); i++)
+		der[i] = (uint8_t)i;
+	eim_buf_init(&b);
+	ck_assert_int_eq(eim_pem_encode("PUBLIC KEY", der, sizeof(der), &b), 0);
+	eim_buf_append_byte(&b, 0);
+	const char *t = (const char *)b.p;
+	ck_assert(strncmp(t, "-----BEGIN PUBLIC KEY-----\nAAECAwQF", 35) == 0);
+	/* 100 bytes = 48 + 48 + 4: two 64-column lines and one of 8 */
+	const char *l2 = strchr(strchr(t, '\n') + 1, '\n') + 1;
+	ck_assert_ptr_eq(strchr(t, '\n') + 1 + 65, l2);
+	ck_assert(strstr(t, "\n-----END PUBLIC KEY-----\n"));
+	size_t n = 0;
+	uint8_t back[100];
+	const char *body = strchr(t, '\n') + 1;
+	const char *end = strstr(t, "-----END");
+	ck_assert_int_eq(eim_base64_decode(body, (size_t)(end - body), back,
+					   sizeof(back), &n),
+			 0);
+	ck_assert_uint_eq(n, sizeof(der));
+	ck_assert_mem_eq(back, der, n);
+	eim_buf_done(&b);
+}
+END_TEST
+
 static Suite *bytes_suite(void)
 {
 	Suite *s = suite_create("eim_bytes");
@@ -187,6 +216,7 @@ static Suite *bytes_suite(void)
 	tcase_add_test(tc, ct_equal);
 	tcase_add_test(tc, buf_grows_and_steals);
 	tcase_add_test(tc, buf_max_and_oom_are_sticky);
+	tcase_add_test(tc, pem_encode_lines);
 	suite_add_tcase(s, tc);
 	return s;
 }
