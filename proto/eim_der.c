@@ -171,8 +171,7 @@ int eim_der_peek(const struct eim_der_cur *c, uint32_t *ret_tag)
 	return 0;
 }
 
-int eim_der_expect(struct eim_der_cur *c, uint32_t tag,
-		   struct eim_der_tlv *ret)
+int eim_der_expect(struct eim_der_cur *c, uint32_t tag, struct eim_der_tlv *ret)
 {
 	struct eim_der_tlv t;
 	int rc;
@@ -213,14 +212,15 @@ int eim_der_optional(struct eim_der_cur *c, uint32_t tag,
 	return rc < 0 ? rc : 1;
 }
 
-int eim_der_enter(const struct eim_der_cur *parent,
-		  const struct eim_der_tlv *t, struct eim_der_cur *ret)
+int eim_der_enter(const struct eim_der_cur *parent, const struct eim_der_tlv *t,
+		  struct eim_der_cur *ret)
 {
 	if (!parent || !t || !ret)
 		return EIM_EINVAL;
 	if (!t->constructed)
-		return eim_der_fail(parent, t->off, EIM_EMALFORMED,
-				    "primitive element where constructed expected");
+		return eim_der_fail(
+			parent, t->off, EIM_EMALFORMED,
+			"primitive element where constructed expected");
 	ret->base = parent->base;
 	ret->p = t->val;
 	ret->end = t->val + t->len;
@@ -270,8 +270,7 @@ int eim_der_get_int(const struct eim_der_cur *c, const struct eim_der_tlv *t,
 		return eim_der_fail(c, t->off, EIM_EMALFORMED,
 				    "constructed INTEGER");
 	if (t->len == 0)
-		return eim_der_fail(c, t->off, EIM_EMALFORMED,
-				    "empty INTEGER");
+		return eim_der_fail(c, t->off, EIM_EMALFORMED, "empty INTEGER");
 	if (t->len > 8)
 		return eim_der_fail(c, t->off, EIM_ERANGE,
 				    "INTEGER longer than 8 bytes");

@@ -50,7 +50,7 @@
 
 /* Where and why decoding stopped. */
 struct eim_der_diag {
-	size_t off;       /* absolute offset in the outermost buffer */
+	size_t off;	  /* absolute offset in the outermost buffer */
 	const char *what; /* static text, e.g. "length runs past the end" */
 };
 
@@ -64,13 +64,13 @@ struct eim_der_cur {
 
 /* One decoded element: views into the caller's buffer. */
 struct eim_der_tlv {
-	uint32_t tag;       /* raw tag bytes as a number: 0x30, 0xBF51, ... */
+	uint32_t tag;	    /* raw tag bytes as a number: 0x30, 0xBF51, ... */
 	bool constructed;   /* bit 6 of the first tag byte */
 	const uint8_t *raw; /* first tag byte */
-	size_t raw_len;     /* tag + length + value */
+	size_t raw_len;	    /* tag + length + value */
 	const uint8_t *val; /* first value byte */
-	size_t len;         /* value length */
-	size_t off;         /* absolute offset of the tag in the outer buffer */
+	size_t len;	    /* value length */
+	size_t off;	    /* absolute offset of the tag in the outer buffer */
 };
 
 /* Starts a cursor over buf[0..n). diag may be NULL. */
@@ -110,8 +110,8 @@ int eim_der_optional(struct eim_der_cur *c, uint32_t tag,
  * Opens a cursor over the value of `t` (which must be constructed:
  * EIM_EMALFORMED otherwise), sharing the parent's base and diag.
  */
-int eim_der_enter(const struct eim_der_cur *parent,
-		  const struct eim_der_tlv *t, struct eim_der_cur *ret);
+int eim_der_enter(const struct eim_der_cur *parent, const struct eim_der_tlv *t,
+		  struct eim_der_cur *ret);
 
 /* Returns 0 if nothing is left, EIM_EMALFORMED ("trailing bytes") if not. */
 int eim_der_finish(struct eim_der_cur *c);

@@ -19,7 +19,8 @@ static void walk(struct eim_der_cur *c, int depth)
 	while (!eim_der_at_end(c)) {
 		if (eim_der_read(c, &t) < 0)
 			return;
-		if (t.raw + t.raw_len > c->end || t.val + t.len != t.raw + t.raw_len)
+		if (t.raw + t.raw_len > c->end ||
+		    t.val + t.len != t.raw + t.raw_len)
 			__builtin_trap();
 		if (t.constructed && depth < EIM_DER_MAX_DEPTH) {
 			struct eim_der_cur in;

@@ -87,17 +87,17 @@ START_TEST(read_malformed)
 		int err;
 		size_t off;
 	} v[] = {
-		{{0}, 0, EIM_ETRUNC, 0},                       /* empty */
-		{{0x30}, 1, EIM_ETRUNC, 1},                    /* no length */
-		{{0x30, 0x80, 0, 0}, 4, EIM_EMALFORMED, 1},     /* indefinite */
+		{{0}, 0, EIM_ETRUNC, 0},		    /* empty */
+		{{0x30}, 1, EIM_ETRUNC, 1},		    /* no length */
+		{{0x30, 0x80, 0, 0}, 4, EIM_EMALFORMED, 1}, /* indefinite */
 		{{0x04, 0x85, 0, 0, 0, 0, 1, 0}, 8, EIM_EMALFORMED, 1},
-		{{0x04, 0x82, 0x01}, 3, EIM_ETRUNC, 1},         /* short len */
-		{{0x04, 0x03, 0x01, 0x02}, 4, EIM_ETRUNC, 1},   /* too long */
+		{{0x04, 0x82, 0x01}, 3, EIM_ETRUNC, 1},	      /* short len */
+		{{0x04, 0x03, 0x01, 0x02}, 4, EIM_ETRUNC, 1}, /* too long */
 		{{0x04, 0x84, 0xff, 0xff, 0xff, 0xff}, 6, EIM_ETRUNC, 1},
-		{{0xbf}, 1, EIM_ETRUNC, 1},                    /* tag cut */
-		{{0xbf, 0x81}, 2, EIM_ETRUNC, 2},              /* tag cut */
+		{{0xbf}, 1, EIM_ETRUNC, 1},			  /* tag cut */
+		{{0xbf, 0x81}, 2, EIM_ETRUNC, 2},		  /* tag cut */
 		{{0xbf, 0x80, 0x01, 0x00}, 4, EIM_EMALFORMED, 1}, /* 80 pad */
-		{{0x9f, 0x05, 0x00}, 3, EIM_EMALFORMED, 1},    /* low number */
+		{{0x9f, 0x05, 0x00}, 3, EIM_EMALFORMED, 1}, /* low number */
 		{{0xbf, 0x81, 0x81, 0x81, 0x01, 0x00}, 6, EIM_EMALFORMED, 4},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
@@ -155,11 +155,12 @@ START_TEST(integers_bounded)
 	const uint8_t big[] = {0x02, 0x09, 1, 0, 0, 0, 0, 0, 0, 0, 0};
 	const uint8_t emp[] = {0x02, 0x00};
 	const uint8_t x80[] = {0x02, 0x02, 0x00, 0x80};
-	const uint8_t max8[] = {0x02, 0x08, 0x7f, 0xff, 0xff, 0xff,
-				0xff, 0xff, 0xff, 0xff};
+	const uint8_t max8[] = {0x02, 0x08, 0x7f, 0xff, 0xff,
+				0xff, 0xff, 0xff, 0xff, 0xff};
 
 	ck_assert_int_eq(read_one(neg, sizeof(neg), &t, &d), 0);
-	ck_assert_int_eq(eim_der_get_int(NULL, &t, INT64_MIN, INT64_MAX, &v), 0);
+	ck_assert_int_eq(eim_der_get_int(NULL, &t, INT64_MIN, INT64_MAX, &v),
+			 0);
 	ck_assert_int_eq(v, -1);
 	ck_assert_int_eq(eim_der_get_int(NULL, &t, 0, 10, &v), EIM_ERANGE);
 	ck_assert_int_eq(read_one(big, sizeof(big), &t, &d), 0);
@@ -172,7 +173,8 @@ START_TEST(integers_bounded)
 	ck_assert_int_eq(eim_der_get_int(NULL, &t, 0, 1000, &v), 0);
 	ck_assert_int_eq(v, 128);
 	ck_assert_int_eq(read_one(max8, sizeof(max8), &t, &d), 0);
-	ck_assert_int_eq(eim_der_get_int(NULL, &t, INT64_MIN, INT64_MAX, &v), 0);
+	ck_assert_int_eq(eim_der_get_int(NULL, &t, INT64_MIN, INT64_MAX, &v),
+			 0);
 	ck_assert(v == INT64_MAX);
 }
 END_TEST
@@ -191,7 +193,8 @@ static void expect_int_enc(int64_t v, const char *hex)
 	struct eim_der_tlv t;
 	int64_t r;
 	ck_assert_int_eq(eim_der_parse_one(b.p, b.len, NULL, &t), 0);
-	ck_assert_int_eq(eim_der_get_int(NULL, &t, INT64_MIN, INT64_MAX, &r), 0);
+	ck_assert_int_eq(eim_der_get_int(NULL, &t, INT64_MIN, INT64_MAX, &r),
+			 0);
 	ck_assert(r == v);
 	eim_buf_done(&b);
 }
@@ -245,7 +248,8 @@ START_TEST(write_nested_lengths)
 		ck_assert_int_eq(eim_der_read(&c, &t), 0);
 		ck_assert_int_eq(eim_der_enter(&c, &t, &cc), 0);
 		ck_assert_int_eq(eim_der_expect(&cc, 0x30, &u), 0);
-		ck_assert_uint_eq(u.len, sizes[i] + 1 + eim_der_len_size(sizes[i]));
+		ck_assert_uint_eq(u.len,
+				  sizes[i] + 1 + eim_der_len_size(sizes[i]));
 		ck_assert_int_eq(eim_der_expect(&cc, 0x05, &u), 0);
 		ck_assert_int_eq(eim_der_finish(&cc), 0);
 		eim_buf_done(&b);

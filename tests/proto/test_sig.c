@@ -1,0 +1,231 @@
+/*
+ * Unit tests for proto/eim_sig: key generation and reload in every format
+ * this module writes, raw r||s signatures over concatenated parts, DER <->
+ * raw conversion, and malformed keys and signatures.
+ */
+#include "common/eim_alloc.h"
+#include "common/eim_bytes.h"
+#include "common/eim_err.h"
+#include "proto/eim_sig.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+static struct eim_sig_key *reload(struct eim_buf *der)
+{
+	struct eim_sig_key *k = NULL;
+
+	ck_assert_int_eq(der->err, 0);
+	ck_assert_int_eq(eim_sig_key_load(der->p, der->len, &k), 0);
+	return k;
+}
+
+static void sign_verify_curve(enum eim_sig_curve curve)
+{
+	struct eim_sig_key *k = NULL, *pub, *priv;
+	struct eim_buf spki, sec1;
+	const uint8_t a[] = "package bytes", b[] = {0x84, 0x01, 0x00};
+	struct eim_slice parts[2] = {{a, sizeof(a) - 1}, {b, sizeof(b)}};
+	uint8_t rs[EIM_SIG_RAW_LEN], rs2[EIM_SIG_RAW_LEN];
+
+	ck_assert_int_eq(eim_sig_key_generate(curve, &k), 0);
+	ck_assert(eim_sig_key_has_private(k));
+	ck_assert_int_eq(eim_sig_key_curve(k), curve);
+	eim_buf_init(&spki);
+	eim_buf_init(&sec1);
+	ck_assert_int_eq(eim_sig_key_spki(k, &spki), 0);
+	ck_assert_int_eq(eim_sig_key_sec1(k, &sec1), 0);
+	pub = reload(&spki);
+	priv = reload(&sec1);
+	ck_assert(!eim_sig_key_has_private(pub));
+	ck_assert_int_eq(eim_sig_key_curve(pub), curve);
+	ck_assert_int_eq(eim_sig_sign(pub, parts, 2, rs), EIM_ESTATE);
+
+	ck_assert_int_eq(eim_sig_sign(k, parts, 2, rs), 0);
+	ck_assert_int_eq(eim_sig_verify(pub, parts, 2, rs, sizeof(rs)), 0);
+	ck_assert_int_eq(eim_sig_sign(priv, parts, 2, rs2), 0);
+	ck_assert_int_eq(eim_sig_verify(k, parts, 2, rs2, sizeof(rs2)), 0);
+
+	/* The parts are hashed as one concatenation. */
+	struct eim_slice joined_parts[3] = {{a, 3},
+					    {a + 3, sizeof(a) - 4},
+					    {b, sizeof(b)}};
+	ck_assert_int_eq(eim_sig_verify(pub, joined_parts, 3, rs, 64), 0);
+
+	/* Any flipped bit fails, as does a wrong length or another input. */
+	for (size_t i = 0; i < sizeof(rs); i += 7) {
+		rs[i] ^= 0x01;
+		ck_assert_int_eq(eim_sig_verify(pub, parts, 2, rs, 64),
+				 EIM_EVERIFY);
+		rs[i] ^= 0x01;
+	}
+	ck_assert_int_eq(eim_sig_verify(pub, parts, 2, rs, 63), EIM_EVERIFY);
+	ck_assert_int_eq(eim_sig_verify(pub, parts, 1, rs, 64), EIM_EVERIFY);
+	memset(rs2, 0, sizeof(rs2));
+	ck_assert_int_eq(eim_sig_verify(pub, parts, 2, rs2, 64), EIM_EVERIFY);
+
+	eim_buf_done(&spki);
+	eim_buf_done(&sec1);
+	eim_sig_key_free(k);
+	eim_sig_key_free(pub);
+	eim_sig_key_free(priv);
+}
+
+START_TEST(p256_sign_verify)
+{
+	sign_verify_curve(EIM_SIG_P256);
+}
+END_TEST
+
+START_TEST(brainpool_sign_verify)
+{
+	sign_verify_curve(EIM_SIG_BRAINPOOLP256R1);
+}
+END_TEST
+
+START_TEST(cross_curve_fails)
+{
+	struct eim_sig_key *a = NULL, *b = NULL;
+	const uint8_t m[] = {1, 2, 3};
+	struct eim_slice part = {m, sizeof(m)};
+	uint8_t rs[64];
+
+	ck_assert_int_eq(eim_sig_key_generate(EIM_SIG_P256, &a), 0);
+	ck_assert_int_eq(eim_sig_key_generate(EIM_SIG_BRAINPOOLP256R1, &b), 0);
+	ck_assert_int_eq(eim_sig_sign(a, &part, 1, rs), 0);
+	ck_assert_int_eq(eim_sig_verify(b, &part, 1, rs, 64), EIM_EVERIFY);
+	eim_sig_key_free(a);
+	eim_sig_key_free(b);
+}
+END_TEST
+
+START_TEST(pem_round_trip)
+{
+	struct eim_sig_key *k = NULL, *k2 = NULL;
+	struct eim_buf spki;
+	char *pem;
+	size_t b64;
+	int n;
+
+	ck_assert_int_eq(eim_sig_key_generate(EIM_SIG_P256, &k), 0);
+	eim_buf_init(&spki);
+	ck_assert_int_eq(eim_sig_key_spki(k, &spki), 0);
+	b64 = eim_base64_encoded_size(spki.len);
+	pem = eim_malloc(b64 + 100);
+	n = sprintf(pem, "junk before\n-----BEGIN PUBLIC KEY-----\n");
+	eim_base64_encode(spki.p, spki.len, pem + n);
+	strcat(pem, "\n-----END PUBLIC KEY-----\n");
+	ck_assert_int_eq(eim_sig_key_load((uint8_t *)pem, strlen(pem), &k2), 0);
+	ck_assert(!eim_sig_key_has_private(k2));
+
+	/* Broken PEM: no END line, bad base64, encrypted headers. */
+	struct eim_sig_key *bad = NULL;
+	const char *noend = "-----BEGIN PUBLIC KEY-----\nAAAA\n";
+	const char *badb64 =
+		"-----BEGIN PUBLIC KEY-----\n!!!\n-----END PUBLIC KEY-----\n";
+	const char *enc = "-----BEGIN EC PRIVATE KEY-----\nProc-Type: "
+			  "4,ENCRYPTED\nAAAA\n-----END EC PRIVATE KEY-----\n";
+	ck_assert_int_eq(eim_sig_key_load((const uint8_t *)noend, strlen(noend),
+					  &bad),
+			 EIM_EMALFORMED);
+	ck_assert_int_eq(eim_sig_key_load((const uint8_t *)badb64,
+					  strlen(badb64), &bad),
+			 EIM_EMALFORMED);
+	ck_assert_int_eq(eim_sig_key_load((const uint8_t *)enc, strlen(enc),
+					  &bad),
+			 EIM_EUNSUPPORTED);
+	ck_assert_ptr_null(bad);
+	eim_free(pem);
+	eim_buf_done(&spki);
+	eim_sig_key_free(k);
+	eim_sig_key_free(k2);
+}
+END_TEST
+
+START_TEST(malformed_keys)
+{
+	struct eim_sig_key *k = NULL;
+	struct eim_sig_key *g = NULL;
+	struct eim_buf spki;
+	/* An SPKI for an RSA key: unsupported algorithm. */
+	const uint8_t rsa[] = {0x30, 0x12, 0x30, 0x0d, 0x06, 0x09, 0x2a,
+			       0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01,
+			       0x01, 0x05, 0x00, 0x03, 0x01, 0x00};
+	const uint8_t junk[] = {0x30, 0x03, 0x02, 0x01};
+
+	ck_assert_int_eq(eim_sig_key_load(rsa, sizeof(rsa), &k),
+			 EIM_EUNSUPPORTED);
+	ck_assert_int_eq(eim_sig_key_load(junk, sizeof(junk), &k),
+			 EIM_EMALFORMED);
+	ck_assert_int_eq(eim_sig_key_load(junk, 0, &k), EIM_EMALFORMED);
+
+	/* A valid SPKI with its point moved off the curve. */
+	ck_assert_int_eq(eim_sig_key_generate(EIM_SIG_P256, &g), 0);
+	eim_buf_init(&spki);
+	ck_assert_int_eq(eim_sig_key_spki(g, &spki), 0);
+	spki.p[spki.len - 1] ^= 0x01;
+	ck_assert_int_eq(eim_sig_key_load(spki.p, spki.len, &k), EIM_ECRYPTO);
+	/* And truncated. */
+	ck_assert_int_eq(eim_sig_key_load(spki.p, spki.len - 1, &k),
+			 EIM_EMALFORMED);
+	ck_assert_ptr_null(k);
+	eim_buf_done(&spki);
+	eim_sig_key_free(g);
+}
+END_TEST
+
+START_TEST(der_raw_conversion)
+{
+	uint8_t rs[64], back[64], der[80];
+	size_t n = 0;
+
+	/* r with a high bit (needs a 00 pad), s with leading zero bytes. */
+	memset(rs, 0, sizeof(rs));
+	rs[0] = 0x80;
+	rs[31] = 0x01;
+	rs[62] = 0x12;
+	rs[63] = 0x34;
+	ck_assert_int_eq(eim_sig_raw_to_der(rs, der, sizeof(der), &n), 0);
+	ck_assert_uint_eq(der[0], 0x30);
+	ck_assert_uint_eq(der[3], 33); /* r: 00 80 ... */
+	ck_assert_int_eq(eim_sig_der_to_raw(der, n, back), 0);
+	ck_assert_mem_eq(rs, back, 64);
+	ck_assert_int_eq(eim_sig_der_to_raw(der, n - 1, back), EIM_EMALFORMED);
+	der[n] = 0;
+	ck_assert_int_eq(eim_sig_der_to_raw(der, n + 1, back), EIM_EMALFORMED);
+	ck_assert_int_eq(eim_sig_raw_to_der(rs, der, 10, &n), EIM_ETOOBIG);
+}
+END_TEST
+
+START_TEST(random_bytes_differ)
+{
+	uint8_t a[16], b[16];
+
+	ck_assert_int_eq(eim_sig_random(a, sizeof(a)), 0);
+	ck_assert_int_eq(eim_sig_random(b, sizeof(b)), 0);
+	ck_assert(memcmp(a, b, sizeof(a)) != 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("sig");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, p256_sign_verify);
+	tcase_add_test(tc, brainpool_sign_verify);
+	tcase_add_test(tc, cross_curve_fails);
+	tcase_add_test(tc, pem_round_trip);
+	tcase_add_test(tc, malformed_keys);
+	tcase_add_test(tc, der_raw_conversion);
+	tcase_add_test(tc, random_bytes_differ);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
