@@ -3,6 +3,9 @@
 
 #include "common/eim_err.h"
 
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int eim__all_digits(const char *s, size_t n)
@@ -114,4 +117,91 @@ int eim_iccid_format(const uint8_t iccid[EIM_ICCID_LEN],
 	}
 	out[n] = '\0';
 	return rc;
+}
+
+/* Appends one base-128 arc; EIM_ETOOBIG when out of room. */
+static int eim__oid_put_arc(uint64_t v, uint8_t *out, size_t cap, size_t *n)
+{
+	uint8_t tmp[10];
+	size_t k = 0;
+
+	do {
+		tmp[k++] = (uint8_t)(v & 0x7f);
+		v >>= 7;
+	} while (v);
+	if (*n + k > cap)
+		return EIM_ETOOBIG;
+	while (k > 0) {
+		k--;
+		out[(*n)++] = (uint8_t)(tmp[k] | (k ? 0x80 : 0));
+	}
+	return 0;
+}
+
+int eim_oid_encode(const char *text, uint8_t *out, size_t cap, size_t *ret_len)
+{
+	uint64_t arcs[64];
+	size_t narcs = 0, n = 0;
+	const char *p = text;
+
+	if (!text || !*text)
+		return EIM_EMALFORMED;
+	for (;;) {
+		if (*p < '0' || *p > '9' || narcs == 64)
+			return EIM_EMALFORMED;
+		char *end = NULL;
+		unsigned long long v = strtoull(p, &end, 10);
+		if (v > 0xffffffffULL || (end - p > 1 && *p == '0'))
+			return EIM_EMALFORMED;
+		arcs[narcs++] = v;
+		if (*end == '\0')
+			break;
+		if (*end != '.')
+			return EIM_EMALFORMED;
+		p = end + 1;
+	}
+	if (narcs < 2 || arcs[0] > 2 || (arcs[0] < 2 && arcs[1] > 39))
+		return EIM_EMALFORMED;
+	int rc = eim__oid_put_arc(arcs[0] * 40 + arcs[1], out, cap, &n);
+	for (size_t i = 2; rc == 0 && i < narcs; i++)
+		rc = eim__oid_put_arc(arcs[i], out, cap, &n);
+	if (rc)
+		return rc;
+	*ret_len = n;
+	return 0;
+}
+
+int eim_oid_format(const uint8_t *der, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+	uint64_t v = 0;
+	bool first = true;
+
+	if (n == 0 || (der[n - 1] & 0x80))
+		return EIM_EMALFORMED;
+	for (size_t i = 0; i < n; i++) {
+		if (v == 0 && der[i] == 0x80)
+			return EIM_EMALFORMED; /* non-minimal arc */
+		if (v > (0xffffffffULL >> 7) + 0x4f)
+			return EIM_EMALFORMED;
+		v = (v << 7) | (der[i] & 0x7f);
+		if (der[i] & 0x80)
+			continue;
+		int w;
+		if (first) {
+			uint64_t a = v < 80 ? v / 40 : 2;
+			w = snprintf(out + o, cap - o, "%llu.%llu",
+				     (unsigned long long)a,
+				     (unsigned long long)(v - a * 40));
+			first = false;
+		} else {
+			w = snprintf(out + o, cap - o, ".%llu",
+				     (unsigned long long)v);
+		}
+		if (w < 0 || (size_t)w >= cap - o)
+			return EIM_ETOOBIG;
+		o += (size_t)w;
+		v = 0;
+	}
+	return 0;
 }

@@ -63,4 +63,20 @@ int eim_iccid_parse(const char *text, uint8_t out[EIM_ICCID_LEN]);
 int eim_iccid_format(const uint8_t iccid[EIM_ICCID_LEN],
 		     char out[EIM_ICCID_MAX_DIGITS + 1]);
 
+/*
+ * Encodes a dotted OID ("1.3.6.1.4.1.31746") as DER content bytes (no tag
+ * or length), e.g. for defaultSmdpOid. Writes at most `cap` bytes and the
+ * count to *ret_len. Errors: EIM_EMALFORMED (not an OID: fewer than two
+ * arcs, first arc > 2, second arc > 39 under 0 or 1, empty or non-digit arc,
+ * an arc above 2^32-1), EIM_ETOOBIG.
+ */
+int eim_oid_encode(const char *text, uint8_t *out, size_t cap, size_t *ret_len);
+
+/*
+ * Writes the dotted form of OID content bytes to out (cap bytes, NUL
+ * terminated). Errors: EIM_EMALFORMED (truncated arc or an arc too large),
+ * EIM_ETOOBIG.
+ */
+int eim_oid_format(const uint8_t *der, size_t n, char *out, size_t cap);
+
 #endif

@@ -1,4 +1,5 @@
 /* Unit tests for proto/eim_ids: EID and ICCID text <-> wire forms. */
+#include "common/eim_bytes.h"
 #include "common/eim_err.h"
 #include "proto/eim_ids.h"
 
@@ -130,6 +131,61 @@ START_TEST(iccid_errors)
 }
 END_TEST
 
+START_TEST(oid_round_trip)
+{
+	static const struct {
+		const char *text;
+		const char *hex;
+	} v[] = {
+		{"1.2.840.10045.2.1", "2a8648ce3d0201"}, /* id-ecPublicKey */
+		{"1.2.840.10045.3.1.7", "2a8648ce3d030107"}, /* prime256v1 */
+		{"2.23.146.1.2.1.0", "67811201020100"},	     /* GSMA CI role */
+		{"2.999.3", "883703"},
+		{"0.0", "00"},
+		{"1.3.6.1.4.1.4294967295", "2b060104018fffffff7f"},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		uint8_t der[32];
+		size_t n = 0;
+		char hex[65], back[64];
+		ck_assert_int_eq(eim_oid_encode(v[i].text, der, sizeof(der),
+						&n),
+				 0);
+		ck_assert_str_eq(eim_hex_encode(der, n, hex), v[i].hex);
+		ck_assert_int_eq(eim_oid_format(der, n, back, sizeof(back)), 0);
+		ck_assert_str_eq(back, v[i].text);
+	}
+}
+END_TEST
+
+START_TEST(oid_errors)
+{
+	uint8_t der[8];
+	size_t n = 0;
+	char t[16];
+	static const char *const bad[] = {"",	  "1",
+					  "3.1",  "1.40",
+					  "1..2", "1.2.",
+					  ".1.2", "1.2a",
+					  "1.02", "1.2.4294967296",
+					  NULL};
+	for (size_t i = 0; bad[i]; i++)
+		ck_assert_msg(eim_oid_encode(bad[i], der, sizeof(der), &n) ==
+				      EIM_EMALFORMED,
+			      "%s accepted", bad[i]);
+	ck_assert_int_eq(eim_oid_encode("1.2.3.4.5.6.7.8.9.10", der, 4, &n),
+			 EIM_ETOOBIG);
+	const uint8_t trunc[] = {0x2a, 0x86};
+	ck_assert_int_eq(eim_oid_format(trunc, 2, t, sizeof(t)),
+			 EIM_EMALFORMED);
+	const uint8_t padded[] = {0x2a, 0x80, 0x01};
+	ck_assert_int_eq(eim_oid_format(padded, 3, t, sizeof(t)),
+			 EIM_EMALFORMED);
+	const uint8_t ok[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+	ck_assert_int_eq(eim_oid_format(ok, sizeof(ok), t, 8), EIM_ETOOBIG);
+}
+END_TEST
+
 static Suite *ids_suite(void)
 {
 	Suite *s = suite_create("eim_ids");
@@ -140,6 +196,8 @@ static Suite *ids_suite(void)
 	tcase_add_test(tc, eid_complete_makes_valid_eids);
 	tcase_add_test(tc, iccid_round_trip);
 	tcase_add_test(tc, iccid_errors);
+	tcase_add_test(tc, oid_round_trip);
+	tcase_add_test(tc, oid_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }
