@@ -10,6 +10,7 @@
 #include "common/eim_bytes.h"
 #include "common/eim_err.h"
 #include "eim_test.h"
+#include "proto/eim_epr.h"
 #include "proto/eim_pkg.h"
 #include "proto/eim_sig.h"
 
@@ -229,15 +230,21 @@ START_TEST(package_signed_here_verifies_in_openssl)
 }
 END_TEST
 
-/* openssl signs; we convert DER -> r||s and verify, with a flipped twin. */
-START_TEST(openssl_signature_verifies_here)
+/* openssl signs an EuiccPackageResult as an eUICC would; we convert
+ * DER -> r||s, decode and verify it, with a flipped-byte twin. */
+START_TEST(openssl_signed_result_verifies_here)
 {
-	const uint8_t data[] = {0x30, 0x06, 0x80, 0x01, 0x45, 0x83,
-				0x01, 0x01, 0x84, 0x01, 0x00};
+	/* euiccPackageResultDataSigned: eimId "E", counter 7, seq 1,
+	 * results { enableResult ok }, then the token DO 84 01 00. */
+	const uint8_t data[] = {0x30, 0x0e, 0x80, 0x01, 0x45, 0x81, 0x01,
+				0x07, 0x83, 0x01, 0x01, 0x30, 0x03, 0x83,
+				0x01, 0x00, 0x84, 0x01, 0x00};
+	const size_t signed_len = sizeof(data) - 3;
 	struct eim_sig_key *pub;
-	struct eim_slice part = {data, sizeof(data)};
+	struct eim_buf msg;
+	struct eim_epr e;
 	uint8_t rs[64], *der;
-	size_t n;
+	size_t n, top, form;
 
 	make_keys("prime256v1");
 	write_file(P(3, "data.bin"), data, sizeof(data));
@@ -248,9 +255,26 @@ START_TEST(openssl_signature_verifies_here)
 	der = read_file(P(4, "s.der"), &n);
 	ck_assert_int_eq(eim_sig_der_to_raw(der, n, rs), 0);
 	pub = load(P(1, "cert.pem"));
-	ck_assert_int_eq(eim_sig_verify(pub, &part, 1, rs, 64), 0);
-	rs[5] ^= 0x80;
-	ck_assert_int_eq(eim_sig_verify(pub, &part, 1, rs, 64), EIM_EVERIFY);
+
+	eim_buf_init(&msg);
+	top = eim_der_open(&msg, 0xbf51);
+	form = eim_der_open(&msg, 0xa0);
+	eim_buf_append(&msg, data, signed_len);
+	eim_der_put(&msg, 0x5f37, rs, sizeof(rs));
+	eim_der_close(&msg, form);
+	eim_der_close(&msg, top);
+	ck_assert_int_eq(eim_epr_decode(msg.p, msg.len, NULL, &e), 0);
+	ck_assert_uint_eq(e.n_results, 1);
+	ck_assert_int_eq(eim_epr_verify(&e, 0, pub), 0);
+	ck_assert_int_eq(eim_epr_verify(&e, 1, pub), EIM_EVERIFY);
+	eim_epr_done(&e);
+	/* Flip the counter byte: still decodes, no longer verifies. */
+	msg.p[12] ^= 0x02;
+	ck_assert_int_eq(eim_epr_decode(msg.p, msg.len, NULL, &e), 0);
+	ck_assert(e.counter == 5);
+	ck_assert_int_eq(eim_epr_verify(&e, 0, pub), EIM_EVERIFY);
+	eim_epr_done(&e);
+	eim_buf_done(&msg);
 	eim_free(der);
 	eim_sig_key_free(pub);
 }
@@ -279,7 +303,7 @@ int main(void)
 	tcase_add_test(tc, openssl_keys_load_p256);
 	tcase_add_test(tc, openssl_keys_load_brainpool);
 	tcase_add_test(tc, package_signed_here_verifies_in_openssl);
-	tcase_add_test(tc, openssl_signature_verifies_here);
+	tcase_add_test(tc, openssl_signed_result_verifies_here);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
