@@ -1,0 +1,541 @@
+/*
+ * eim_store.h - the eIM's persistent state in one SQLite file.
+ *
+ * Everything the eIM must not lose lives here: eIM identities, devices and
+ * the DTLS credentials that may act for them, the per-(eIM, EID) counter and
+ * associationToken, the per-device package queue, received results and
+ * notifications, and an append-only audit trail. store/ is the only code that
+ * speaks SQL. It never parses SGP.32: signed packages and received results
+ * are opaque byte strings, and their human summaries are text (often JSON)
+ * that the caller produced.
+ *
+ * Representation choices (SGP.32 section 2.11, see also DESIGN.md):
+ *   - An EID is always 16 raw bytes (the Octet16 of the wire, 32 BCD digits).
+ *     The store checks only the shape: every nibble must be a decimal digit.
+ *     Check digits are the service's business. eim_store_eid_parse() turns
+ *     the 32-digit text form into bytes.
+ *   - counterValue is per (eIM identity, EID). The association row holds the
+ *     last value used (or given to the eUICC at association time); the next
+ *     package gets last + 1. The eUICC only needs strictly greater values,
+ *     so gaps are harmless and reuse is impossible by construction: the
+ *     counter advance and the package row are committed in one transaction.
+ *   - Times are Unix milliseconds (int64_t) from the store's clock.
+ *   - Certificate and raw-public-key fingerprints are SHA-256, 32 bytes.
+ *
+ * Queue state machine (one package in flight per device, FIFO):
+ *
+ *   queued --next--> sent --result--> done
+ *     |  \                \__ next again: same bytes, attempts + 1
+ *     |   \--validity passed--> expired
+ *     \--cancel--> cancelled
+ *
+ * Every transition and every operator action is appended to the audit table,
+ * which triggers make append-only.
+ *
+ * Ownership and lifetime: the handle is created by eim_store_open() and
+ * freed by eim_store_close(). Views (const pointers) handed to callbacks are
+ * valid only during the callback; views returned by eim_store_next() are
+ * valid until the next call on the same handle. A handle is not thread-safe;
+ * several processes may share one file (WAL mode, busy timeout, and every
+ * write transaction taken with BEGIN IMMEDIATE so waits happen in SQLite's
+ * busy handler rather than as SQLITE_BUSY at the caller).
+ *
+ * Errors: functions return 0 or a negative EIM_E* code. After an error,
+ * eim_store_errmsg() gives one human line naming what was wrong.
+ */
+#ifndef EIM_STORE_H
+#define EIM_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/eim_bytes.h"
+
+#define EIM_STORE_EID_LEN 16
+/* Largest counterValue an eUICC is required to handle (0x7FFFFF). */
+#define EIM_STORE_COUNTER_MAX 8388607u
+#define EIM_STORE_TXID_MAX 16
+#define EIM_STORE_FP_LEN 32
+#define EIM_STORE_EIM_ID_MAX 128
+#define EIM_STORE_PSK_IDENTITY_MAX 128
+#define EIM_STORE_PSK_KEY_MAX 64
+/* Schema version this code writes; older files are migrated on open. */
+#define EIM_STORE_SCHEMA_VERSION 2
+
+struct eim_store;
+
+enum eim_store_sync {
+	EIM_STORE_SYNC_FULL = 0, /* fsync at every commit (default) */
+	EIM_STORE_SYNC_NORMAL,   /* WAL: durable across crashes of eim, not
+				    necessarily across power loss */
+};
+
+/* Clock returning Unix milliseconds. */
+typedef int64_t (*eim_store_clock_fn)(void *ctx);
+
+struct eim_store_options {
+	enum eim_store_sync synchronous;
+	/* How long a writer waits for another process's lock (ms). */
+	int busy_timeout_ms;
+	/* Enqueues that reach this counterValue set counter_warning. */
+	uint32_t counter_warn;
+	/* Recorded as the actor of audit entries ("cli", "server", ...). */
+	const char *actor;
+	/* NULL: the real clock. Tests set a fake one to exercise expiry. */
+	eim_store_clock_fn clock;
+	void *clock_ctx;
+	/*
+	 * 0: migrate to EIM_STORE_SCHEMA_VERSION. Other values stop the
+	 * migration at that version; used by the tests to create old files.
+	 */
+	unsigned schema_version;
+};
+
+/* Defaults: FULL, 5000 ms, warn at 8,000,000, actor "eim", real clock. */
+void eim_store_options_init(struct eim_store_options *opt);
+
+/*
+ * Opens (creating with mode 0600 if missing) the database at `path`, sets
+ * WAL, foreign keys, busy timeout and synchronous, and migrates the schema.
+ * `opt` may be NULL for defaults; it is copied. On success *ret owns the
+ * handle (free with eim_store_close()). On failure *ret is untouched and a
+ * message is available from eim_store_open_errmsg() until the next open.
+ * Errors: EIM_EINVAL, EIM_EIO (cannot create/open the file), EIM_EVERSION
+ * (the file was written by a newer eim), EIM_EDB, EIM_ENOMEM, EIM_EBUSY.
+ */
+int eim_store_open(const char *path, const struct eim_store_options *opt,
+		   struct eim_store **ret);
+/* Closes and frees the handle (NULL is a no-op). */
+void eim_store_close(struct eim_store *s);
+/* Message of the last failed eim_store_open() in this process (static). */
+const char *eim_store_open_errmsg(void);
+/* Human message for the last error on `s` ("" if none); owned by `s`. */
+const char *eim_store_errmsg(const struct eim_store *s);
+/* Schema version of the open file. */
+unsigned eim_store_schema_version(struct eim_store *s);
+/* Runs PRAGMA integrity_check: 0 when "ok", EIM_EDB with the finding. */
+int eim_store_check(struct eim_store *s);
+
+/*
+ * Parses 32 decimal digits (spaces allowed between groups) into 16 bytes.
+ * Returns 0, or EIM_EMALFORMED (wrong length or a non-digit).
+ */
+int eim_store_eid_parse(const char *text, uint8_t ret[EIM_STORE_EID_LEN]);
+/* Formats an EID as 32 digits plus NUL into out (33 bytes). Returns out. */
+char *eim_store_eid_format(const uint8_t eid[EIM_STORE_EID_LEN], char *out);
+
+/* ---- eIM identities -------------------------------------------------- */
+
+struct eim_store_identity {
+	const char *eim_id;     /* 1..128 bytes of UTF-8 */
+	const char *key_ref;    /* reference to the signing key (path, label) */
+	const uint8_t *public_key; /* SPKI or certificate DER, may be NULL */
+	size_t public_key_len;
+	const char *settings;   /* JSON object text; NULL = "{}" */
+	int64_t created_ms;     /* output only */
+};
+
+/* Adds an identity. EIM_EEXIST if eim_id is taken, EIM_EINVAL on bad shape. */
+int eim_store_identity_add(struct eim_store *s,
+			   const struct eim_store_identity *id);
+/* Replaces key_ref, public key and settings of an existing identity. */
+int eim_store_identity_update(struct eim_store *s,
+			      const struct eim_store_identity *id);
+typedef int (*eim_store_identity_cb)(void *ctx,
+				     const struct eim_store_identity *id);
+/* Calls cb for one identity (EIM_ENOTFOUND if absent) or, with eim_id
+ * NULL, for all. A nonzero cb return stops and is returned. */
+int eim_store_identity_list(struct eim_store *s, const char *eim_id,
+			    eim_store_identity_cb cb, void *ctx);
+
+/* ---- devices and credentials ------------------------------------------ */
+
+enum eim_store_cred_kind {
+	EIM_STORE_CRED_PSK = 1,  /* identity = PSK identity, secret = key */
+	EIM_STORE_CRED_CERT = 2, /* identity = SHA-256 of the client cert */
+	EIM_STORE_CRED_RPK = 3,  /* identity = SHA-256 of the SPKI */
+};
+
+struct eim_store_device_new {
+	uint8_t eid[EIM_STORE_EID_LEN];
+	const char *eim_id; /* managing eIM identity; must exist */
+	/* Optional credentials (NULL/0 when absent). */
+	const uint8_t *psk_identity;
+	size_t psk_identity_len;
+	const uint8_t *psk_key;
+	size_t psk_key_len;
+	const uint8_t *cert_fp; /* EIM_STORE_FP_LEN bytes */
+	const uint8_t *rpk_fp;  /* EIM_STORE_FP_LEN bytes */
+	/* counterValue the eUICC was given for this eIM (next package: +1). */
+	uint32_t initial_counter;
+	bool has_association_token;
+	int64_t association_token;
+};
+
+/*
+ * Adds a device, its credentials and its association with the managing
+ * identity, all or nothing. Errors: EIM_EMALFORMED (EID nibble not a digit),
+ * EIM_EEXIST (device exists, or a credential is bound to another device:
+ * the message says which), EIM_ENOTFOUND (unknown eim_id), EIM_ERANGE
+ * (initial counter > EIM_STORE_COUNTER_MAX), EIM_EINVAL (PSK identity without
+ * key or sizes out of bounds).
+ */
+int eim_store_device_add(struct eim_store *s,
+			 const struct eim_store_device_new *d);
+
+/*
+ * Binds (or replaces) the device's credential of `kind`. `secret` is the PSK
+ * key for EIM_STORE_CRED_PSK and must be NULL otherwise. EIM_EEXIST if the
+ * identity is bound to another device.
+ */
+int eim_store_credential_set(struct eim_store *s,
+			     const uint8_t eid[EIM_STORE_EID_LEN],
+			     enum eim_store_cred_kind kind,
+			     const uint8_t *ident, size_t ident_len,
+			     const uint8_t *secret, size_t secret_len);
+/* Removes the device's credential of `kind` (EIM_ENOTFOUND if none). */
+int eim_store_credential_remove(struct eim_store *s,
+				const uint8_t eid[EIM_STORE_EID_LEN],
+				enum eim_store_cred_kind kind);
+/*
+ * Lets an existing credential also act for `eid` (a gateway acting for
+ * several eUICCs). EIM_ENOTFOUND if the credential or device is unknown.
+ */
+int eim_store_credential_grant(struct eim_store *s,
+			       enum eim_store_cred_kind kind,
+			       const uint8_t *ident, size_t ident_len,
+			       const uint8_t eid[EIM_STORE_EID_LEN]);
+
+/* What a credential may do: the answer the DTLS layer needs. */
+struct eim_store_cred_lookup {
+	uint8_t *secret; /* PSK key (eim_malloc'd) or NULL */
+	size_t secret_len;
+	uint8_t (*eids)[EIM_STORE_EID_LEN]; /* eim_malloc'd array */
+	size_t n_eids;                      /* >= 1 */
+};
+/*
+ * The one query that returns a secret. Fills *ret (owned by the caller, free
+ * with eim_store_cred_lookup_done(), which wipes the secret).
+ * EIM_ENOTFOUND if no such credential.
+ */
+int eim_store_credential_lookup(struct eim_store *s,
+				enum eim_store_cred_kind kind,
+				const uint8_t *ident, size_t ident_len,
+				struct eim_store_cred_lookup *ret);
+void eim_store_cred_lookup_done(struct eim_store_cred_lookup *l);
+
+/* A device as listed to operators: no secrets. */
+struct eim_store_device {
+	uint8_t eid[EIM_STORE_EID_LEN];
+	const char *eim_id; /* managing identity */
+	int64_t created_ms;
+	int64_t last_seen_ms; /* 0 = never */
+	const char *last_addr; /* NULL = never */
+	const char *eim_list;     /* as reported in results, NULL if unknown */
+	const char *profile_list; /* idem */
+	int64_t last_seq;         /* highest seqNumber seen, -1 = none */
+	const uint8_t *psk_identity; /* NULL = no PSK */
+	size_t psk_identity_len;
+	bool has_cert_fp, has_rpk_fp;
+	uint8_t cert_fp[EIM_STORE_FP_LEN];
+	uint8_t rpk_fp[EIM_STORE_FP_LEN];
+	uint32_t counter; /* last counterValue used with the managing eIM */
+	bool has_association_token;
+	int64_t association_token;
+	uint64_t pending; /* queued + sent packages */
+};
+typedef int (*eim_store_device_cb)(void *ctx,
+				   const struct eim_store_device *d);
+/* One device (eid non-NULL, EIM_ENOTFOUND if absent) or all, by EID. */
+int eim_store_device_list(struct eim_store *s, const uint8_t *eid,
+			  eim_store_device_cb cb, void *ctx);
+/* Records when and from where the device was last heard (no audit). */
+int eim_store_device_seen(struct eim_store *s,
+			  const uint8_t eid[EIM_STORE_EID_LEN], const char *addr);
+/* Stores the eIM list / profile list (text, e.g. JSON); NULL keeps one. */
+int eim_store_device_set_lists(struct eim_store *s,
+			       const uint8_t eid[EIM_STORE_EID_LEN],
+			       const char *eim_list, const char *profile_list);
+
+/* ---- associations (eIM identity, EID): counter, token, eUICC chain ----- */
+
+struct eim_store_assoc {
+	uint32_t counter; /* last counterValue used/given */
+	bool has_token;
+	int64_t token;
+	const uint8_t *euicc_chain; /* NULL if unknown; view */
+	size_t euicc_chain_len;
+};
+/*
+ * Creates the association or updates fields selected by set_*. A counter
+ * may only go up (EIM_ERANGE otherwise: going down would reuse values).
+ */
+struct eim_store_assoc_set {
+	const char *eim_id;
+	uint8_t eid[EIM_STORE_EID_LEN];
+	bool set_counter;
+	uint32_t counter;
+	bool set_token;
+	bool has_token; /* false clears the token */
+	int64_t token;
+	bool set_chain;
+	const uint8_t *euicc_chain;
+	size_t euicc_chain_len;
+};
+int eim_store_assoc_set(struct eim_store *s, const struct eim_store_assoc_set *a);
+typedef int (*eim_store_assoc_cb)(void *ctx, const struct eim_store_assoc *a);
+/* Calls cb once with the association; EIM_ENOTFOUND if none. */
+int eim_store_assoc_get(struct eim_store *s, const char *eim_id,
+			const uint8_t eid[EIM_STORE_EID_LEN],
+			eim_store_assoc_cb cb, void *ctx);
+
+/* ---- queue ------------------------------------------------------------- */
+
+enum eim_store_state {
+	EIM_STORE_QUEUED = 0,
+	EIM_STORE_SENT = 1,
+	EIM_STORE_DONE = 2,
+	EIM_STORE_EXPIRED = 3,
+	EIM_STORE_CANCELLED = 4,
+};
+#define EIM_STORE_STATE_COUNT 5
+/* "queued", "sent", "done", "expired", "cancelled" (or "?"). */
+const char *eim_store_state_name(int state);
+/* Inverse of eim_store_state_name; EIM_EINVAL if unknown. */
+int eim_store_state_parse(const char *name, enum eim_store_state *ret);
+
+/* What the signer gets: sign exactly these values. */
+struct eim_store_sign_in {
+	const char *eim_id;
+	const uint8_t *eid; /* 16 bytes */
+	uint32_t counter;   /* the counterValue to put in the package */
+	bool has_association_token;
+	int64_t association_token;
+	const char *kind;
+	void *req_ctx; /* eim_store_enqueue_req.sign_ctx */
+};
+/*
+ * What the signer returns: the exact bytes to deliver, appended to `bytes`
+ * (owned by the store). txid is prefilled from the request; the signer may
+ * set one (1..16 bytes) when the request had none.
+ */
+struct eim_store_sign_out {
+	struct eim_buf *bytes;
+	uint8_t txid[EIM_STORE_TXID_MAX];
+	size_t txid_len;
+};
+/*
+ * Called inside the enqueue transaction. Returns 0, or a negative EIM_E*
+ * code, which rolls the transaction back and is returned to the caller.
+ */
+typedef int (*eim_store_sign_fn)(void *ctx, const struct eim_store_sign_in *in,
+				 struct eim_store_sign_out *out);
+
+struct eim_store_enqueue_req {
+	uint8_t eid[EIM_STORE_EID_LEN];
+	const char *eim_id; /* NULL: the device's managing identity */
+	const char *kind;   /* e.g. "psmo", "eco" */
+	const char *summary; /* human text / JSON of the operations */
+	const uint8_t *txid; /* optional eimTransactionId, 1..16 bytes */
+	size_t txid_len;
+	int64_t valid_until_ms; /* 0 = no deadline */
+	void *sign_ctx;         /* passed to the signer as in->req_ctx */
+};
+struct eim_store_enqueued {
+	int64_t package_id;
+	uint32_t counter;
+	bool counter_warning; /* counter >= options.counter_warn */
+	uint8_t txid[EIM_STORE_TXID_MAX];
+	size_t txid_len;
+};
+
+/*
+ * Takes the next counterValue for (eIM, EID), calls `sign` with it, and
+ * stores the package and the new counter in one transaction. Errors:
+ * EIM_ENOTFOUND (unknown EID or no association with that eIM),
+ * EIM_EEXHAUSTED (counter would pass EIM_STORE_COUNTER_MAX; nothing written),
+ * EIM_EINVAL, or the signer's error. *ret is written on success.
+ */
+int eim_store_enqueue(struct eim_store *s,
+		      const struct eim_store_enqueue_req *req,
+		      eim_store_sign_fn sign, void *ctx,
+		      struct eim_store_enqueued *ret);
+
+/* Called after each committed batch. */
+typedef void (*eim_store_progress_fn)(void *ctx, size_t done, size_t total);
+/*
+ * Enqueues n requests in transactions of `batch` packages (0 = 1000). Each
+ * batch is atomic; on the first error the failing batch is rolled back,
+ * earlier batches stay committed, *ret_done says how many requests were
+ * committed, and the error message names the failing request. `rets` may
+ * be NULL or hold n entries (filled for committed requests).
+ */
+int eim_store_enqueue_many(struct eim_store *s,
+			   const struct eim_store_enqueue_req *reqs, size_t n,
+			   size_t batch, eim_store_sign_fn sign, void *ctx,
+			   eim_store_progress_fn progress, void *progress_ctx,
+			   struct eim_store_enqueued *rets, size_t *ret_done);
+
+/* A package as stored. Pointers are views (see the file comment). */
+struct eim_store_package {
+	int64_t id;
+	uint8_t eid[EIM_STORE_EID_LEN];
+	const char *eim_id;
+	uint32_t counter;
+	uint8_t txid[EIM_STORE_TXID_MAX];
+	size_t txid_len;
+	const char *kind;
+	const char *summary;
+	const uint8_t *bytes;
+	size_t bytes_len;
+	enum eim_store_state state;
+	int64_t created_ms, sent_ms, finished_ms; /* 0 = not yet */
+	int64_t valid_until_ms;                   /* 0 = none */
+	uint32_t attempts;
+};
+
+/*
+ * The package to deliver to `eid` now: the one in flight (same bytes,
+ * attempts + 1) or else the oldest queued one, which becomes sent. Queued
+ * packages past their validity are marked expired on the way. *ret_found
+ * is false when nothing is to be delivered; an empty queue costs one
+ * indexed SELECT and no write. Views in *ret stay valid until the next call
+ * on `s`. EIM_ENOTFOUND for an unknown EID.
+ */
+int eim_store_next(struct eim_store *s, const uint8_t eid[EIM_STORE_EID_LEN],
+		   struct eim_store_package *ret, bool *ret_found);
+/* Cancels a queued package. EIM_ESTATE if already sent or finished. */
+int eim_store_cancel(struct eim_store *s, int64_t package_id);
+/* Expires every queued package past its validity; *ret_n may be NULL. */
+int eim_store_expire(struct eim_store *s, size_t *ret_n);
+
+/* ---- results, notifications, acknowledgements ------------------------- */
+
+struct eim_store_result_in {
+	uint8_t eid[EIM_STORE_EID_LEN];
+	const char *eim_id;   /* from the result; NULL if it names none */
+	int64_t counter;      /* counterValue in the result, -1 if none */
+	const uint8_t *bytes; /* the exact bytes received */
+	size_t len;
+	const char *summary;  /* decoded summary text/JSON */
+	bool verified;        /* eUICC signature verified */
+	const char *codes;    /* result codes text/JSON, may be NULL */
+	int64_t seq_number;   /* -1 if none */
+};
+struct eim_store_result_out {
+	int64_t result_id;
+	int64_t package_id; /* 0 if it matched no package */
+	bool duplicate;     /* the same bytes were already recorded */
+};
+/*
+ * Records a result. When (eim_id, counter) names a sent package it becomes
+ * done; a result for a done package is recorded as an additional result; a
+ * result for a queued/expired/cancelled package is refused (EIM_ESTATE,
+ * nothing written). The same bytes twice: *ret says duplicate, nothing
+ * changes. EIM_ENOTFOUND for an unknown EID.
+ */
+int eim_store_result_record(struct eim_store *s,
+			    const struct eim_store_result_in *in,
+			    struct eim_store_result_out *ret);
+
+struct eim_store_notification_in {
+	uint8_t eid[EIM_STORE_EID_LEN];
+	int64_t seq_number; /* -1 if none */
+	const char *kind;   /* e.g. "install", "enable" */
+	const uint8_t *bytes;
+	size_t len;
+	const char *summary;
+};
+/* Records a notification; *ret_duplicate (may be NULL) as for results. */
+int eim_store_notification_record(struct eim_store *s,
+				  const struct eim_store_notification_in *in,
+				  bool *ret_duplicate);
+
+/*
+ * seqNumbers of results and notifications of `eid` not yet acknowledged,
+ * ascending, at most cap. *ret_n is the number written.
+ */
+int eim_store_acks_pending(struct eim_store *s,
+			   const uint8_t eid[EIM_STORE_EID_LEN], int64_t *seqs,
+			   size_t cap, size_t *ret_n);
+/* Marks those seqNumbers acknowledged (sent to the IPA). */
+int eim_store_acks_done(struct eim_store *s,
+			const uint8_t eid[EIM_STORE_EID_LEN],
+			const int64_t *seqs, size_t n);
+
+struct eim_store_result {
+	int64_t id;
+	int64_t package_id; /* 0 = unmatched */
+	uint8_t eid[EIM_STORE_EID_LEN];
+	const uint8_t *bytes;
+	size_t len;
+	const char *summary;
+	const char *codes; /* may be NULL */
+	bool verified;
+	int64_t seq_number; /* -1 = none */
+	int64_t received_ms;
+};
+typedef int (*eim_store_result_cb)(void *ctx, const struct eim_store_result *r);
+/* Results of one device (eid non-NULL) or one package (package_id > 0),
+ * oldest first. */
+int eim_store_result_list(struct eim_store *s, const uint8_t *eid,
+			  int64_t package_id, eim_store_result_cb cb, void *ctx);
+
+/* ---- queries for operators --------------------------------------------- */
+
+struct eim_store_filter {
+	const uint8_t *eid; /* NULL = all devices */
+	int state;          /* -1 = any state */
+	int64_t from_ms;    /* created >= from (0 = no bound) */
+	int64_t to_ms;      /* created < to (0 = no bound) */
+	size_t limit;       /* 0 = no limit */
+};
+/* Sets all fields to "no restriction". */
+void eim_store_filter_init(struct eim_store_filter *f);
+typedef int (*eim_store_package_cb)(void *ctx,
+				    const struct eim_store_package *p);
+/* Packages matching f, oldest first. EIM_ENOTFOUND if f->eid is unknown. */
+int eim_store_package_list(struct eim_store *s,
+			   const struct eim_store_filter *f,
+			   eim_store_package_cb cb, void *ctx);
+/* One package by id (EIM_ENOTFOUND). */
+int eim_store_package_get(struct eim_store *s, int64_t id,
+			  eim_store_package_cb cb, void *ctx);
+/* Package counts per state (indexed by enum eim_store_state) for one
+ * device or all (eid NULL). */
+int eim_store_package_counts(struct eim_store *s, const uint8_t *eid,
+			     uint64_t ret[EIM_STORE_STATE_COUNT]);
+
+struct eim_store_backlog {
+	uint8_t eid[EIM_STORE_EID_LEN];
+	int64_t oldest_ms; /* creation time of the oldest queued/sent package */
+	uint64_t pending;
+};
+typedef int (*eim_store_backlog_cb)(void *ctx,
+				    const struct eim_store_backlog *b);
+/* The n devices whose oldest undelivered package is oldest. */
+int eim_store_backlog(struct eim_store *s, size_t n, eim_store_backlog_cb cb,
+		      void *ctx);
+
+/* ---- audit ------------------------------------------------------------- */
+
+struct eim_store_audit {
+	int64_t id;
+	int64_t at_ms;
+	const char *actor;
+	const char *action; /* e.g. "enqueue", "sent", "cancel" */
+	bool has_eid;
+	uint8_t eid[EIM_STORE_EID_LEN];
+	int64_t package_id; /* 0 = none */
+	const char *detail;
+};
+/* Appends an operator action (eid and detail may be NULL). */
+int eim_store_audit_add(struct eim_store *s, const char *action,
+			const uint8_t *eid, const char *detail);
+typedef int (*eim_store_audit_cb)(void *ctx, const struct eim_store_audit *a);
+/* Audit entries matching f (state ignored), oldest first. */
+int eim_store_audit_list(struct eim_store *s, const struct eim_store_filter *f,
+			 eim_store_audit_cb cb, void *ctx);
+
+#endif
