@@ -1,0 +1,329 @@
+/*
+ * eim_dtls_hs.c - DTLS 1.2 handshake message codec and reassembly
+ * (RFC 6347 section 4.2, RFC 5246 section 7.4, RFC 7627, RFC 9146 section 3,
+ * RFC 5746). See eim_dtls_hs.h.
+ */
+#include "transport/eim_dtls_hs.h"
+
+#include "common/eim_alloc.h"
+#include "common/eim_err.h"
+
+#include <string.h>
+
+/* A bounded reader: every take checks the remaining length first. */
+struct cur {
+	const uint8_t *p;
+	size_t n;
+};
+
+static int take(struct cur *c, size_t k, const uint8_t **out)
+{
+	if (c->n < k)
+		return EIM_ETRUNC;
+	*out = c->p;
+	c->p += k;
+	c->n -= k;
+	return 0;
+}
+
+static int take_u8(struct cur *c, unsigned *v)
+{
+	const uint8_t *p;
+	int rc = take(c, 1, &p);
+
+	if (!rc)
+		*v = p[0];
+	return rc;
+}
+
+static int take_u16(struct cur *c, unsigned *v)
+{
+	const uint8_t *p;
+	int rc = take(c, 2, &p);
+
+	if (!rc)
+		*v = eim_get_be16(p);
+	return rc;
+}
+
+/* A vector with a 1- or 2-byte length prefix. */
+static int take_vec(struct cur *c, int prefix, struct eim_slice *out)
+{
+	unsigned n;
+	int rc = prefix == 1 ? take_u8(c, &n) : take_u16(c, &n);
+
+	if (rc)
+		return rc;
+	out->len = n;
+	return take(c, n, &out->p);
+}
+
+int eim_dtls_hs_parse_frag(const uint8_t *p, size_t len,
+			   struct eim_dtls_hs_frag *ret, size_t *ret_used)
+{
+	struct eim_dtls_hs_frag f;
+	uint32_t flen;
+
+	if ((!p && len) || !ret || !ret_used)
+		return EIM_EINVAL;
+	if (len < EIM_DTLS_HS_HDR_LEN)
+		return EIM_ETRUNC;
+	f.type = p[0];
+	f.length = eim_get_be24(p + 1);
+	f.msg_seq = eim_get_be16(p + 4);
+	f.frag_off = eim_get_be24(p + 6);
+	flen = eim_get_be24(p + 9);
+	if ((uint64_t)f.frag_off + flen > f.length)
+		return EIM_EMALFORMED;
+	if (flen > len - EIM_DTLS_HS_HDR_LEN)
+		return EIM_ETRUNC;
+	f.frag.p = p + EIM_DTLS_HS_HDR_LEN;
+	f.frag.len = flen;
+	*ret = f;
+	*ret_used = EIM_DTLS_HS_HDR_LEN + flen;
+	return 0;
+}
+
+void eim_dtls_hs_put_header(struct eim_buf *b, uint8_t type, uint32_t length,
+			    uint16_t msg_seq, uint32_t frag_off,
+			    uint32_t frag_len)
+{
+	uint8_t h[EIM_DTLS_HS_HDR_LEN];
+
+	h[0] = type;
+	eim_put_be24(h + 1, length);
+	eim_put_be16(h + 4, msg_seq);
+	eim_put_be24(h + 6, frag_off);
+	eim_put_be24(h + 9, frag_len);
+	eim_buf_append(b, h, sizeof(h));
+}
+
+/* Parses an extensions block that must fill c exactly. */
+static int parse_ext(struct cur *c, struct eim_dtls_hello_ext *e)
+{
+	struct eim_slice all;
+	struct cur x;
+	bool seen_ems = false, seen_cid = false, seen_ri = false;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if (c->n == 0)
+		return 0; /* no extensions at all (RFC 5246 7.4.1.2) */
+	rc = take_vec(c, 2, &all);
+	if (rc)
+		return rc;
+	if (c->n != 0)
+		return EIM_EMALFORMED;
+	x.p = all.p;
+	x.n = all.len;
+	while (x.n > 0) {
+		unsigned type;
+		struct eim_slice d;
+
+		rc = take_u16(&x, &type);
+		if (!rc)
+			rc = take_vec(&x, 2, &d);
+		if (rc)
+			return rc;
+		switch (type) {
+		case EIM_DTLS_EXT_EMS:
+			if (seen_ems || d.len != 0)
+				return EIM_EMALFORMED;
+			seen_ems = e->ems = true;
+			break;
+		case EIM_DTLS_EXT_RENEGOTIATION:
+			/* initial handshake: renegotiated_connection empty */
+			if (seen_ri || d.len != 1 || d.p[0] != 0)
+				return EIM_EMALFORMED;
+			seen_ri = e->reneg_info = true;
+			break;
+		case EIM_DTLS_EXT_CONNECTION_ID:
+			if (seen_cid || d.len < 1 || d.p[0] != d.len - 1)
+				return EIM_EMALFORMED;
+			if (d.len - 1 > EIM_DTLS_MAX_CID)
+				return EIM_ETOOBIG;
+			seen_cid = e->cid = true;
+			e->cid_value.p = d.p + 1;
+			e->cid_value.len = d.len - 1;
+			break;
+		default:
+			break; /* unknown extensions are ignored */
+		}
+	}
+	return 0;
+}
+
+int eim_dtls_hs_parse_client_hello(const uint8_t *p, size_t len,
+				   struct eim_dtls_client_hello *ret)
+{
+	struct eim_dtls_client_hello ch;
+	struct eim_slice comp;
+	struct cur c = {p, len};
+	unsigned v;
+	int rc;
+
+	if ((!p && len) || !ret)
+		return EIM_EINVAL;
+	memset(&ch, 0, sizeof(ch));
+	if ((rc = take_u16(&c, &v)))
+		return rc;
+	ch.version = (uint16_t)v;
+	if ((rc = take(&c, 32, &ch.random)) ||
+	    (rc = take_vec(&c, 1, &ch.session_id)) ||
+	    (rc = take_vec(&c, 1, &ch.cookie)) ||
+	    (rc = take_vec(&c, 2, &ch.suites)) || (rc = take_vec(&c, 1, &comp)))
+		return rc;
+	if (ch.session_id.len > 32 || ch.suites.len < 2 ||
+	    ch.suites.len % 2 || comp.len < 1)
+		return EIM_EMALFORMED;
+	for (size_t i = 0; i < comp.len; i++)
+		if (comp.p[i] == 0)
+			ch.null_compression = true;
+	if ((rc = parse_ext(&c, &ch.ext)))
+		return rc;
+	*ret = ch;
+	ret->scsv = eim_dtls_hs_offers(ret, EIM_DTLS_EMPTY_RENEGOTIATION_SCSV);
+	return 0;
+}
+
+bool eim_dtls_hs_offers(const struct eim_dtls_client_hello *ch,
+			uint16_t suite)
+{
+	for (size_t i = 0; i + 1 < ch->suites.len; i += 2)
+		if (eim_get_be16(ch->suites.p + i) == suite)
+			return true;
+	return false;
+}
+
+int eim_dtls_hs_parse_server_hello(const uint8_t *p, size_t len,
+				   struct eim_dtls_server_hello *ret)
+{
+	struct eim_dtls_server_hello sh;
+	struct cur c = {p, len};
+	unsigned v;
+	int rc;
+
+	if ((!p && len) || !ret)
+		return EIM_EINVAL;
+	memset(&sh, 0, sizeof(sh));
+	if ((rc = take_u16(&c, &v)))
+		return rc;
+	sh.version = (uint16_t)v;
+	if ((rc = take(&c, 32, &sh.random)) ||
+	    (rc = take_vec(&c, 1, &sh.session_id)) || (rc = take_u16(&c, &v)))
+		return rc;
+	sh.suite = (uint16_t)v;
+	if ((rc = take_u8(&c, &v)))
+		return rc;
+	sh.compression = (uint8_t)v;
+	if (sh.session_id.len > 32)
+		return EIM_EMALFORMED;
+	if ((rc = parse_ext(&c, &sh.ext)))
+		return rc;
+	*ret = sh;
+	return 0;
+}
+
+int eim_dtls_hs_parse_hvr(const uint8_t *p, size_t len,
+			  struct eim_slice *ret_cookie)
+{
+	struct cur c = {p, len};
+	struct eim_slice cookie;
+	unsigned v;
+	int rc;
+
+	if ((!p && len) || !ret_cookie)
+		return EIM_EINVAL;
+	if ((rc = take_u16(&c, &v)) || (rc = take_vec(&c, 1, &cookie)))
+		return rc;
+	if (c.n != 0)
+		return EIM_EMALFORMED;
+	*ret_cookie = cookie;
+	return 0;
+}
+
+void eim_dtls_hs_put_hello_ext(struct eim_buf *b, bool reneg, bool ems,
+			       bool with_cid, const uint8_t *cid,
+			       size_t cid_len)
+{
+	uint8_t t[4];
+	size_t total = (reneg ? 5 : 0) + (ems ? 4 : 0) +
+		       (with_cid ? 5 + cid_len : 0);
+
+	if (total == 0)
+		return;
+	eim_put_be16(t, (uint16_t)total);
+	eim_buf_append(b, t, 2);
+	if (reneg) {
+		static const uint8_t ri[5] = {0xff, 0x01, 0x00, 0x01, 0x00};
+
+		eim_buf_append(b, ri, sizeof(ri));
+	}
+	if (ems) {
+		eim_put_be16(t, EIM_DTLS_EXT_EMS);
+		eim_put_be16(t + 2, 0);
+		eim_buf_append(b, t, 4);
+	}
+	if (with_cid) {
+		eim_put_be16(t, EIM_DTLS_EXT_CONNECTION_ID);
+		eim_put_be16(t + 2, (uint16_t)(cid_len + 1));
+		eim_buf_append(b, t, 4);
+		eim_buf_append_byte(b, (uint8_t)cid_len);
+		eim_buf_append(b, cid, cid_len);
+	}
+}
+
+void eim_dtls_reasm_done(struct eim_dtls_reasm *r)
+{
+	if (!r)
+		return;
+	eim_free(r->buf);
+	eim_free(r->map);
+	memset(r, 0, sizeof(*r));
+}
+
+int eim_dtls_reasm_add(struct eim_dtls_reasm *r,
+		       const struct eim_dtls_hs_frag *f, size_t max_len,
+		       struct eim_slice *ret_msg)
+{
+	if (!r || !f || !ret_msg)
+		return EIM_EINVAL;
+	if (f->length > max_len)
+		return EIM_ETOOBIG;
+	if (r->buf && (r->type != f->type || r->length != f->length ||
+		       r->msg_seq != f->msg_seq))
+		return EIM_EMALFORMED;
+	if (f->frag_off == 0 && f->frag.len == f->length) {
+		/* unfragmented: no copy; drop any partial state */
+		eim_dtls_reasm_done(r);
+		ret_msg->p = f->frag.p;
+		ret_msg->len = f->length;
+		return 1;
+	}
+	if (!r->buf) {
+		r->buf = eim_malloc(f->length ? f->length : 1);
+		r->map = eim_calloc(1, f->length / 8 + 1);
+		if (!r->buf || !r->map) {
+			eim_dtls_reasm_done(r);
+			return EIM_ENOMEM;
+		}
+		r->type = f->type;
+		r->length = f->length;
+		r->msg_seq = f->msg_seq;
+		r->have = 0;
+	}
+	memcpy(r->buf + f->frag_off, f->frag.p, f->frag.len);
+	for (uint32_t i = f->frag_off; i < f->frag_off + f->frag.len; i++) {
+		uint8_t bit = (uint8_t)(1u << (i & 7));
+
+		if (!(r->map[i >> 3] & bit)) {
+			r->map[i >> 3] |= bit;
+			r->have++;
+		}
+	}
+	if (r->have < r->length)
+		return 0;
+	ret_msg->p = r->buf;
+	ret_msg->len = r->length;
+	return 1;
+}

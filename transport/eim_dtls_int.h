@@ -1,0 +1,183 @@
+/*
+ * eim_dtls_int.h - internals shared by the DTLS server and client files
+ * (not a public interface; include only from transport/eim_dtls_*.c).
+ *
+ * struct eim_dtls_conn is one DTLS association as both roles see it: the
+ * record state of each direction, the Connection IDs, and while the
+ * handshake runs a separately allocated struct eim_dtls_hs_state that is
+ * freed once it is over, so that an idle session stays small.
+ */
+#ifndef EIM_DTLS_INT_H
+#define EIM_DTLS_INT_H
+
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/sha256.h>
+
+#include "common/eim_bytes.h"
+#include "transport/eim_dtls_crypto.h"
+#include "transport/eim_dtls_hs.h"
+#include "transport/eim_dtls_record.h"
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Alert descriptions we send (RFC 5246 7.2, RFC 4279 section 2). */
+enum eim_dtls_alert {
+	EIM_DTLS_ALERT_CLOSE_NOTIFY = 0,
+	EIM_DTLS_ALERT_UNEXPECTED_MESSAGE = 10,
+	EIM_DTLS_ALERT_BAD_RECORD_MAC = 20,
+	EIM_DTLS_ALERT_HANDSHAKE_FAILURE = 40,
+	EIM_DTLS_ALERT_ILLEGAL_PARAMETER = 47,
+	EIM_DTLS_ALERT_DECODE_ERROR = 50,
+	EIM_DTLS_ALERT_DECRYPT_ERROR = 51,
+	EIM_DTLS_ALERT_PROTOCOL_VERSION = 70,
+	EIM_DTLS_ALERT_INTERNAL_ERROR = 80,
+};
+
+/* Handshake and connection states, both roles (one enum, one dispatcher
+ * per role checks them). */
+enum eim_dtls_state {
+	EIM_DTLS_ST_NONE = 0,
+	/* client */
+	EIM_DTLS_ST_C_WAIT_SERVER_HELLO, /* CH sent, HVR or SH expected */
+	EIM_DTLS_ST_C_WAIT_HELLO_DONE,   /* SH seen, SHD expected */
+	/* server */
+	EIM_DTLS_ST_S_WAIT_CKE, /* SH..SHD sent, ClientKeyExchange expected */
+	/* both */
+	EIM_DTLS_ST_WAIT_CCS,      /* peer's ChangeCipherSpec expected */
+	EIM_DTLS_ST_WAIT_FINISHED, /* peer's Finished expected (epoch 1) */
+	EIM_DTLS_ST_ESTABLISHED,
+	EIM_DTLS_ST_CLOSED,
+};
+
+union eim_dtls_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+#define EIM_DTLS_PSK_MAX      64
+#define EIM_DTLS_IDENTITY_MAX 128
+/* Largest handshake message we reassemble (PSK flights are small). */
+#define EIM_DTLS_HS_MSG_MAX 4096
+
+struct eim_dtls_hs_state {
+	uint16_t suite;
+	const struct eim_dtls_aead_info *aead;
+	uint8_t crandom[EIM_DTLS_RANDOM_LEN];
+	uint8_t srandom[EIM_DTLS_RANDOM_LEN];
+	uint8_t master[EIM_DTLS_MASTER_LEN];
+	bool ems;
+	wc_Sha256 transcript;
+	uint16_t rx_seq; /* next message_seq expected from the peer */
+	uint16_t tx_seq; /* message_seq of our next message */
+	struct eim_dtls_reasm reasm;
+	/* Our last flight, to retransmit: entries of
+	 * [epoch 2][kind 1: 0 = handshake message, 1 = CCS][len 3][bytes]
+	 * where handshake bytes include their 12-byte unfragmented header. */
+	struct eim_buf flight;
+	uint64_t started_ms;
+	uint64_t rtx_at_ms;   /* 0 = no timer armed */
+	uint32_t rtx_ms;      /* current timeout, doubles up to 60 s */
+	unsigned rtx_count;
+	uint64_t last_flight_ms;
+	/* client only */
+	uint8_t cookie[EIM_DTLS_COOKIE_MAX];
+	uint8_t cookie_len;
+};
+
+struct eim_dtls_conn;
+/* Hands one datagram to the owner (who knows the peer address). */
+typedef int (*eim_dtls_conn_out_fn)(struct eim_dtls_conn *c,
+				    const uint8_t *d, size_t n);
+
+struct eim_dtls_conn {
+	bool is_server;
+	enum eim_dtls_state state;
+	union eim_dtls_sockaddr addr;
+	socklen_t addr_len;
+	uint8_t cid[EIM_DTLS_MAX_CID]; /* we receive records with this CID */
+	uint8_t cid_len;
+	uint8_t peer_cid[EIM_DTLS_MAX_CID]; /* we send records with this one */
+	uint8_t peer_cid_len;
+	bool cid_on;       /* connection_id negotiated */
+	uint16_t r_epoch;  /* epoch of records we accept (0 or 1) */
+	uint64_t w_seq[2]; /* next sequence number, epochs 0 and 1 */
+	struct eim_dtls_replay replay;
+	struct eim_dtls_aead_key rkey, wkey;
+	uint64_t last_ms;  /* last authenticated activity */
+	uint16_t mtu;
+	struct eim_dtls_hs_state *hs;
+	uint8_t *identity; /* PSK identity (owned), NUL-terminated copy */
+	uint16_t identity_len;
+	eim_dtls_conn_out_fn out;
+	void *user;
+};
+
+/* ---- eim_dtls_conn.c ---- */
+
+/* Allocates the handshake state; 0 or EIM_ENOMEM. */
+int eim_dtls_conn_hs_new(struct eim_dtls_conn *c, uint64_t now_ms);
+/* Frees handshake state and wipes its secrets (NULL-safe). */
+void eim_dtls_conn_hs_free(struct eim_dtls_conn *c);
+/* Wipes keys and frees everything the conn owns (not the conn itself). */
+void eim_dtls_conn_done(struct eim_dtls_conn *c);
+
+/* Adds a full handshake message (header built here with tx_seq++) to the
+ * transcript and to the flight. epoch: 0 plain, 1 protected. */
+void eim_dtls_conn_flight_hs(struct eim_dtls_conn *c, uint16_t epoch,
+			     uint8_t type, const uint8_t *body, size_t len);
+/* Adds a ChangeCipherSpec to the flight. */
+void eim_dtls_conn_flight_ccs(struct eim_dtls_conn *c);
+/* Empties the flight (start of a new one). */
+void eim_dtls_conn_flight_reset(struct eim_dtls_conn *c);
+/* Sends (or resends) the whole flight as records packed into datagrams of
+ * at most mtu bytes, fragmenting handshake messages when needed; arms the
+ * retransmission timer when `arm`. */
+int eim_dtls_conn_flight_send(struct eim_dtls_conn *c, uint64_t now_ms,
+			      bool arm);
+/* Feeds a received complete handshake message into the transcript. */
+void eim_dtls_conn_transcript_msg(struct eim_dtls_conn *c, uint8_t type,
+				  uint16_t msg_seq, const uint8_t *body,
+				  size_t len);
+/* SHA-256 of the transcript so far (the running hash is not disturbed). */
+int eim_dtls_conn_transcript_hash(struct eim_dtls_conn *c, uint8_t out[32]);
+
+/* Sends one record of `type` now at the current write epoch (1 once our
+ * CCS went out, else 0). */
+int eim_dtls_conn_send_record(struct eim_dtls_conn *c, uint16_t epoch,
+			      uint8_t type, const uint8_t *data, size_t len);
+/* Sends a fatal alert (or close_notify, level 1) at epoch `epoch`. */
+void eim_dtls_conn_send_alert(struct eim_dtls_conn *c, uint16_t epoch,
+			      uint8_t desc);
+
+/*
+ * Authenticates and decrypts a record of epoch >= 1 into out. Checks the
+ * epoch and the replay window first. Sets *ret_newest when the sequence
+ * number is above every one accepted before (RFC 9146 section 6 uses it for
+ * address updates). Errors: EIM_ERANGE (wrong epoch), EIM_EEXIST/EIM_ERANGE
+ * from the replay window, and eim_dtls_record_open()'s.
+ */
+int eim_dtls_conn_open(struct eim_dtls_conn *c, const struct eim_dtls_record *r,
+		       uint8_t *out, size_t out_cap, uint8_t *ret_type,
+		       size_t *ret_len, bool *ret_newest);
+
+/* Derives master secret and keys from a pre-master secret and the
+ * transcript (EMS) or randoms; installs them in c->rkey/wkey by role. */
+int eim_dtls_conn_derive(struct eim_dtls_conn *c, const uint8_t *pms,
+			 size_t pms_len);
+
+/* Builds the RFC 4279 PSK pre-master secret into out (cap 4 + 2*64). */
+size_t eim_dtls_psk_pms(const uint8_t *psk, size_t psk_len, uint8_t *out);
+
+/* The AEAD family of a suite we implement, or NULL. */
+const struct eim_dtls_aead_info *eim_dtls_suite_aead(uint16_t suite);
+
+/* Retransmission timer bounds (RFC 6347 section 4.2.4.1). */
+#define EIM_DTLS_RTX_INITIAL_MS 1000u
+#define EIM_DTLS_RTX_MAX_MS     60000u
+#define EIM_DTLS_RTX_MAX_COUNT  7u
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * eim_dtls_server.h - DTLS 1.2 server with Connection ID (RFC 6347,
+ * RFC 9146, profile of RFC 7925), bytes in and bytes out.
+ *
+ * The server owns no socket and reads no clock. The owner feeds it each
+ * received datagram with eim_dtls_server_input() and the current time; the
+ * server answers through the send() callback, hands decrypted application
+ * data to on_app_data(), and asks psk_lookup() for keys. Timers
+ * (retransmission, handshake expiry, idle eviction) run when the owner calls
+ * eim_dtls_server_tick() at or after eim_dtls_server_next_timeout().
+ *
+ * Sessions are found by Connection ID for tls12_cid records and by source
+ * address otherwise. A session moves to a new address only on a record that
+ * carries its CID, authenticates and is newer than every record seen before
+ * (RFC 9146 section 6). Before a ClientHello returns a valid cookie the
+ * server keeps nothing about the peer (stateless HelloVerifyRequest).
+ *
+ * Implemented so far: TLS_PSK_WITH_AES_128_CCM_8 and
+ * TLS_PSK_WITH_AES_128_GCM_SHA256, extended_master_secret,
+ * renegotiation_info (initial handshake only), connection_id.
+ *
+ * Not thread-safe: one server is driven by one thread.
+ */
+#ifndef EIM_DTLS_SERVER_H
+#define EIM_DTLS_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct eim_dtls_server;
+/* One DTLS association; owned by the server, valid until on_closed(). */
+struct eim_dtls_session;
+
+/* Why a session ended (argument of on_closed). */
+enum eim_dtls_close_reason {
+	EIM_DTLS_CLOSE_PEER_CLOSED = 1, /* close_notify or fatal alert */
+	EIM_DTLS_CLOSE_HANDSHAKE_FAILED,
+	EIM_DTLS_CLOSE_IDLE,
+	EIM_DTLS_CLOSE_LOCAL,    /* eim_dtls_session_close() */
+	EIM_DTLS_CLOSE_REPLACED, /* the peer started a new handshake */
+	EIM_DTLS_CLOSE_SHUTDOWN, /* eim_dtls_server_free() */
+};
+
+struct eim_dtls_server_config {
+	void *ctx; /* passed to every callback */
+	/* Sends one datagram to `to`. Return value is ignored but counted. */
+	int (*send)(void *ctx, const struct sockaddr *to, socklen_t to_len,
+		    const uint8_t *data, size_t len);
+	/* Decrypted application data of an established session. The session
+	 * may be used (send, close) from inside the callback. */
+	void (*on_app_data)(void *ctx, struct eim_dtls_session *s,
+			    const uint8_t *data, size_t len);
+	/* Writes the PSK for identity into key (capacity *key_len, at least
+	 * 64) and sets *key_len; returns 0, or a negative EIM_E* when the
+	 * identity is unknown. Required. */
+	int (*psk_lookup)(void *ctx, const uint8_t *identity,
+			  size_t identity_len, uint8_t *key, size_t *key_len);
+	/* Optional: the handshake completed. */
+	void (*on_established)(void *ctx, struct eim_dtls_session *s);
+	/* Optional: the session is about to be freed. */
+	void (*on_closed)(void *ctx, struct eim_dtls_session *s,
+			  enum eim_dtls_close_reason why);
+
+	/* Server preference order of cipher suites (IANA values); NULL uses
+	 * the default: PSK-AES128-CCM8, PSK-AES128-GCM-SHA256. */
+	const uint16_t *suites;
+	size_t n_suites;
+	/* Length of the CIDs we issue, 0..32 (0: do not negotiate CIDs). */
+	size_t cid_len;
+	/* Optional fixed prefix of every CID (e.g. a node id for a load
+	 * balancer); must be shorter than cid_len. */
+	const uint8_t *cid_prefix;
+	size_t cid_prefix_len;
+	size_t max_sessions;     /* established + handshaking */
+	size_t max_handshakes;   /* handshaking at the same time */
+	uint32_t idle_timeout_ms;
+	uint32_t handshake_timeout_ms;
+	uint32_t cookie_period_ms;
+	uint16_t mtu;            /* largest datagram we send */
+	bool require_ems;        /* refuse clients without RFC 7627 */
+};
+
+/* Fills cfg with defaults (callbacks NULL): CID length 8, 10000 sessions,
+ * 1000 handshakes, 10 min idle, 60 s handshake, 60 s cookie period,
+ * MTU 1280, EMS used when offered but not required. */
+void eim_dtls_server_config_init(struct eim_dtls_server_config *cfg);
+
+/*
+ * Creates a server. The config is copied (the suites array and cid_prefix
+ * too); callbacks and ctx must stay valid until eim_dtls_server_free().
+ * now_ms is the current time on the owner's monotonic clock. Errors:
+ * EIM_EINVAL (missing send/psk_lookup, cid_len > 32, prefix too long,
+ * unknown suite), EIM_ENOMEM, EIM_ECRYPTO (RNG).
+ */
+int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
+			uint64_t now_ms, struct eim_dtls_server **ret);
+
+/* Closes every session (on_closed with EIM_DTLS_CLOSE_SHUTDOWN, no alert
+ * sent), wipes all keys and frees the server. NULL is a no-op. */
+void eim_dtls_server_free(struct eim_dtls_server *srv);
+
+/*
+ * Processes one received datagram from `from`. Returns 0 when the datagram
+ * was handled or dropped as DTLS says (bad records are dropped silently and
+ * counted in the stats), EIM_EINVAL on bad arguments.
+ */
+int eim_dtls_server_input(struct eim_dtls_server *srv,
+			  const struct sockaddr *from, socklen_t from_len,
+			  const uint8_t *dgram, size_t len, uint64_t now_ms);
+
+/* Absolute time (ms) at which eim_dtls_server_tick() has work, or
+ * UINT64_MAX when nothing is pending. */
+uint64_t eim_dtls_server_next_timeout(const struct eim_dtls_server *srv);
+
+/* Runs retransmissions, handshake expiry and idle eviction due at now_ms. */
+void eim_dtls_server_tick(struct eim_dtls_server *srv, uint64_t now_ms);
+
+/* Counters of everything that happened, drops by reason. */
+struct eim_dtls_server_stats {
+	uint64_t datagrams;
+	uint64_t records_malformed;  /* record framing wrong: rest dropped */
+	uint64_t records_no_session; /* unknown CID / address, not a hello */
+	uint64_t records_bad_epoch;
+	uint64_t records_replayed;
+	uint64_t records_auth_failed; /* dropped silently */
+	uint64_t records_unexpected;  /* wrong content type for the state */
+	uint64_t hello_malformed;
+	uint64_t hello_verify_sent;
+	uint64_t cookie_bad;
+	uint64_t handshakes_started;
+	uint64_t handshakes_completed;
+	uint64_t handshakes_failed;
+	uint64_t handshakes_refused; /* limits reached */
+	uint64_t retransmissions;
+	uint64_t sessions_idle_evicted;
+	uint64_t address_changes;
+	uint64_t send_errors;
+	uint64_t sessions;   /* current */
+	uint64_t handshaking; /* current */
+};
+void eim_dtls_server_stats(const struct eim_dtls_server *srv,
+			   struct eim_dtls_server_stats *ret);
+
+/*
+ * Encrypts data as one application_data record of an established session
+ * and sends it to the session's current address. Errors: EIM_ESTATE (not
+ * established or closing), EIM_ETOOBIG (over 16384 bytes or over the MTU),
+ * EIM_EEXHAUSTED (sequence numbers used up), EIM_EINVAL.
+ */
+int eim_dtls_session_send(struct eim_dtls_session *s, const uint8_t *data,
+			  size_t len);
+
+/* Sends close_notify and closes the session; on_closed runs before it is
+ * freed (after the current callback returns, if called from one). */
+void eim_dtls_session_close(struct eim_dtls_session *s);
+
+/* The authenticated PSK identity (not NUL-terminated; *len set), or NULL
+ * before the handshake completed. Valid as long as the session. */
+const uint8_t *eim_dtls_session_identity(const struct eim_dtls_session *s,
+					 size_t *len);
+/* The peer's current address (changes on a CID address update). */
+const struct sockaddr *eim_dtls_session_peer(const struct eim_dtls_session *s,
+					     socklen_t *len);
+/* The CID the peer sends to us (our CID), *len = 0 when none. */
+const uint8_t *eim_dtls_session_cid(const struct eim_dtls_session *s,
+				    size_t *len);
+/* The negotiated cipher suite (IANA value), 0 during the handshake. */
+uint16_t eim_dtls_session_suite(const struct eim_dtls_session *s);
+/* An owner pointer for the layer above (CoAP), NULL initially. */
+void eim_dtls_session_set_user(struct eim_dtls_session *s, void *user);
+void *eim_dtls_session_user(const struct eim_dtls_session *s);
+
+#endif
