@@ -1,0 +1,557 @@
+/*
+ * eim_dtls_client.c - DTLS 1.2 client handshake state machine for PSK
+ * suites with extended master secret and Connection ID (RFC 6347 section
+ * 4.2, RFC 4279, RFC 7627, RFC 9146). See eim_dtls_client.h.
+ *
+ *   start:              -> ClientHello                 [C_WAIT_SERVER_HELLO]
+ *   HelloVerifyRequest  -> ClientHello(cookie)         [C_WAIT_SERVER_HELLO]
+ *   ServerHello         ->                             [C_WAIT_HELLO_DONE]
+ *   (ServerKeyExchange: PSK identity hint, ignored)
+ *   ServerHelloDone     -> ClientKeyExchange, CCS, Finished     [WAIT_CCS]
+ *   ChangeCipherSpec    ->                             [WAIT_FINISHED]
+ *   Finished            ->                             [ESTABLISHED]
+ */
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/random.h>
+
+#include "transport/eim_dtls_client.h"
+
+#include "common/eim_alloc.h"
+#include "common/eim_err.h"
+#include "common/eim_log.h"
+#include "transport/eim_dtls_int.h"
+
+#include <string.h>
+
+struct eim_dtls_client {
+	struct eim_dtls_conn c; /* first: conn callbacks cast back */
+	struct eim_dtls_client_config cfg;
+	uint16_t suites[16];
+	uint8_t psk[EIM_DTLS_PSK_MAX];
+	uint16_t suite;
+	int alert;
+	bool failed, closed;
+	uint64_t auth_failures;
+	WC_RNG rng;
+	uint8_t pt[EIM_DTLS_MAX_CIPHERTEXT];
+};
+
+static const uint16_t default_suites[] = {EIM_DTLS_PSK_AES128_CCM8,
+					  EIM_DTLS_PSK_AES128_GCM_SHA256};
+
+void eim_dtls_client_config_init(struct eim_dtls_client_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->use_cid = true;
+	cfg->offer_ems = true;
+	cfg->mtu = 1280;
+	cfg->handshake_timeout_ms = 60000;
+}
+
+static int conn_out(struct eim_dtls_conn *conn, const uint8_t *d, size_t n)
+{
+	struct eim_dtls_client *c = (struct eim_dtls_client *)conn;
+
+	c->cfg.send(c->cfg.ctx, d, n);
+	return 0;
+}
+
+static void fail(struct eim_dtls_client *c, int alert, bool send)
+{
+	eim_debug("dtls client: handshake failed, alert %d", alert);
+	if (send && alert > 0)
+		eim_dtls_conn_send_alert(&c->c, 0, (uint8_t)alert);
+	c->alert = alert;
+	c->failed = true;
+	c->c.state = EIM_DTLS_ST_CLOSED;
+	eim_dtls_conn_hs_free(&c->c);
+}
+
+/* ClientHello with the current cookie (empty at first). */
+static int send_client_hello(struct eim_dtls_client *c, uint64_t now)
+{
+	struct eim_dtls_hs_state *hs = c->c.hs;
+	struct eim_buf b;
+	uint8_t v[2];
+	int rc;
+
+	eim_buf_init(&b);
+	eim_put_be16(v, EIM_DTLS_VERSION_1_2);
+	eim_buf_append(&b, v, 2);
+	eim_buf_append(&b, hs->crandom, 32);
+	eim_buf_append_byte(&b, 0); /* session id */
+	eim_buf_append_byte(&b, hs->cookie_len);
+	eim_buf_append(&b, hs->cookie, hs->cookie_len);
+	eim_put_be16(v, (uint16_t)(2 * c->cfg.n_suites + 2));
+	eim_buf_append(&b, v, 2);
+	for (size_t i = 0; i < c->cfg.n_suites; i++) {
+		eim_put_be16(v, c->suites[i]);
+		eim_buf_append(&b, v, 2);
+	}
+	eim_put_be16(v, EIM_DTLS_EMPTY_RENEGOTIATION_SCSV);
+	eim_buf_append(&b, v, 2);
+	eim_buf_append_byte(&b, 1);
+	eim_buf_append_byte(&b, 0); /* null compression */
+	eim_dtls_hs_put_hello_ext(&b, false, c->cfg.offer_ems, c->cfg.use_cid,
+				  c->c.cid, c->cfg.use_cid ? c->cfg.cid_len : 0);
+	if ((rc = b.err))
+		goto out;
+	/* the transcript starts with the hello the server answers with a
+	 * ServerHello; a HelloVerifyRequest restarts it (RFC 6347 4.2.1) */
+	wc_Sha256Free(&hs->transcript);
+	if (wc_InitSha256(&hs->transcript) != 0) {
+		rc = EIM_ECRYPTO;
+		goto out;
+	}
+	eim_dtls_conn_flight_reset(&c->c);
+	eim_dtls_conn_flight_hs(&c->c, 0, EIM_DTLS_HS_CLIENT_HELLO, b.p, b.len);
+	rc = eim_dtls_conn_flight_send(&c->c, now, true);
+out:
+	eim_buf_done(&b);
+	return rc;
+}
+
+static bool offered(const struct eim_dtls_client *c, uint16_t suite)
+{
+	for (size_t i = 0; i < c->cfg.n_suites; i++)
+		if (c->suites[i] == suite)
+			return true;
+	return false;
+}
+
+static int on_server_hello(struct eim_dtls_client *c, const uint8_t *body,
+			   size_t len)
+{
+	struct eim_dtls_hs_state *hs = c->c.hs;
+	struct eim_dtls_server_hello sh;
+
+	if (eim_dtls_hs_parse_server_hello(body, len, &sh))
+		return EIM_DTLS_ALERT_DECODE_ERROR;
+	if (sh.version != EIM_DTLS_VERSION_1_2)
+		return EIM_DTLS_ALERT_PROTOCOL_VERSION;
+	if (!offered(c, sh.suite) || sh.compression != 0 ||
+	    (sh.ext.ems && !c->cfg.offer_ems) ||
+	    (sh.ext.cid && !c->cfg.use_cid))
+		return EIM_DTLS_ALERT_ILLEGAL_PARAMETER;
+	if (c->cfg.require_ems && !sh.ext.ems)
+		return EIM_DTLS_ALERT_HANDSHAKE_FAILURE;
+	c->suite = sh.suite;
+	hs->suite = sh.suite;
+	hs->aead = eim_dtls_suite_aead(sh.suite);
+	hs->ems = sh.ext.ems;
+	memcpy(hs->srandom, sh.random, 32);
+	if (sh.ext.cid) {
+		c->c.cid_on = true;
+		c->c.cid_len = (uint8_t)c->cfg.cid_len;
+		memcpy(c->c.peer_cid, sh.ext.cid_value.p, sh.ext.cid_value.len);
+		c->c.peer_cid_len = (uint8_t)sh.ext.cid_value.len;
+	}
+	return 0;
+}
+
+/* Flight 3: ClientKeyExchange, ChangeCipherSpec, Finished. */
+static int client_key_flight(struct eim_dtls_client *c, uint64_t now)
+{
+	struct eim_dtls_hs_state *hs = c->c.hs;
+	uint8_t cke[2 + EIM_DTLS_IDENTITY_MAX];
+	uint8_t pms[4 + 2 * EIM_DTLS_PSK_MAX], h[32], vd[EIM_DTLS_VERIFY_LEN];
+	size_t pms_len;
+	int rc;
+
+	eim_put_be16(cke, (uint16_t)c->cfg.psk_identity_len);
+	memcpy(cke + 2, c->c.identity, c->cfg.psk_identity_len);
+	eim_dtls_conn_flight_reset(&c->c);
+	eim_dtls_conn_flight_hs(&c->c, 0, EIM_DTLS_HS_CLIENT_KEY_EXCHANGE, cke,
+				2 + c->cfg.psk_identity_len);
+	pms_len = eim_dtls_psk_pms(c->psk, c->cfg.psk_len, pms);
+	rc = eim_dtls_conn_derive(&c->c, pms, pms_len);
+	eim_wipe(pms, sizeof(pms));
+	if (rc)
+		return rc;
+	if ((rc = eim_dtls_conn_transcript_hash(&c->c, h)) ||
+	    (rc = eim_dtls_verify_data(hs->master, 1, h, vd)))
+		return rc;
+	eim_dtls_conn_flight_ccs(&c->c);
+	eim_dtls_conn_flight_hs(&c->c, 1, EIM_DTLS_HS_FINISHED, vd, sizeof(vd));
+	return eim_dtls_conn_flight_send(&c->c, now, true);
+}
+
+static int on_finished(struct eim_dtls_client *c, const uint8_t *body,
+		       size_t len)
+{
+	uint8_t h[32], vd[EIM_DTLS_VERIFY_LEN];
+
+	if (len != EIM_DTLS_VERIFY_LEN)
+		return EIM_DTLS_ALERT_DECODE_ERROR;
+	if (eim_dtls_conn_transcript_hash(&c->c, h) ||
+	    eim_dtls_verify_data(c->c.hs->master, 0, h, vd))
+		return EIM_DTLS_ALERT_INTERNAL_ERROR;
+	return eim_ct_equal(vd, body, sizeof(vd))
+		       ? 0
+		       : EIM_DTLS_ALERT_DECRYPT_ERROR;
+}
+
+/* The client dispatcher: one complete handshake message in order. Returns
+ * 0 or the alert to fail with. */
+static int hs_dispatch(struct eim_dtls_client *c, uint16_t epoch,
+		       uint8_t type, const uint8_t *body, size_t len,
+		       uint16_t msg_seq, uint64_t now)
+{
+	struct eim_dtls_hs_state *hs = c->c.hs;
+	struct eim_slice cookie;
+	int rc;
+
+	switch (c->c.state) {
+	case EIM_DTLS_ST_C_WAIT_SERVER_HELLO:
+		if (epoch != 0)
+			return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
+		if (type == EIM_DTLS_HS_HELLO_VERIFY_REQUEST) {
+			if (eim_dtls_hs_parse_hvr(body, len, &cookie))
+				return EIM_DTLS_ALERT_DECODE_ERROR;
+			if (cookie.len == 0 || hs->cookie_len)
+				return EIM_DTLS_ALERT_ILLEGAL_PARAMETER;
+			memcpy(hs->cookie, cookie.p, cookie.len);
+			hs->cookie_len = (uint8_t)cookie.len;
+			return send_client_hello(c, now) ? EIM_DTLS_ALERT_INTERNAL_ERROR : 0;
+		}
+		if (type != EIM_DTLS_HS_SERVER_HELLO)
+			return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
+		if ((rc = on_server_hello(c, body, len)))
+			return rc;
+		eim_dtls_conn_transcript_msg(&c->c, type, msg_seq, body, len);
+		hs->rtx_at_ms = 0; /* the server has our hello */
+		c->c.state = EIM_DTLS_ST_C_WAIT_HELLO_DONE;
+		return 0;
+	case EIM_DTLS_ST_C_WAIT_HELLO_DONE:
+		if (epoch != 0)
+			return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
+		if (type == EIM_DTLS_HS_SERVER_KEY_EXCHANGE) {
+			/* PSK identity hint (RFC 4279): not used */
+			if (len < 2 || eim_get_be16(body) != len - 2)
+				return EIM_DTLS_ALERT_DECODE_ERROR;
+			eim_dtls_conn_transcript_msg(&c->c, type, msg_seq, body,
+						     len);
+			return 0;
+		}
+		if (type != EIM_DTLS_HS_SERVER_HELLO_DONE)
+			return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
+		if (len != 0)
+			return EIM_DTLS_ALERT_DECODE_ERROR;
+		eim_dtls_conn_transcript_msg(&c->c, type, msg_seq, body, len);
+		if (client_key_flight(c, now))
+			return EIM_DTLS_ALERT_INTERNAL_ERROR;
+		c->c.state = EIM_DTLS_ST_WAIT_CCS;
+		return 0;
+	case EIM_DTLS_ST_WAIT_FINISHED:
+		if (type != EIM_DTLS_HS_FINISHED || epoch != 1)
+			return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
+		if ((rc = on_finished(c, body, len)))
+			return rc;
+		c->c.state = EIM_DTLS_ST_ESTABLISHED;
+		/* the server's Finished proves it has our last flight */
+		eim_dtls_conn_hs_free(&c->c);
+		if (c->cfg.on_established)
+			c->cfg.on_established(c->cfg.ctx);
+		return 0;
+	default:
+		return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
+	}
+}
+
+static void hs_records(struct eim_dtls_client *c, uint16_t epoch,
+		       const uint8_t *p, size_t n, uint64_t now)
+{
+	while (n > 0 && c->c.hs) {
+		struct eim_dtls_hs_frag f;
+		struct eim_slice msg;
+		size_t used;
+		int rc, alert;
+
+		if (eim_dtls_hs_parse_frag(p, n, &f, &used))
+			return;
+		p += used;
+		n -= used;
+		/* the first server message may carry any message_seq: 0
+		 * without a cookie exchange, the hello's otherwise */
+		if (c->c.state == EIM_DTLS_ST_C_WAIT_SERVER_HELLO &&
+		    f.msg_seq > c->c.hs->rx_seq)
+			c->c.hs->rx_seq = f.msg_seq;
+		if (f.msg_seq != c->c.hs->rx_seq)
+			continue; /* old (retransmitted) or too new */
+		rc = eim_dtls_reasm_add(&c->c.hs->reasm, &f,
+					EIM_DTLS_HS_MSG_MAX, &msg);
+		if (rc < 0) {
+			fail(c, EIM_DTLS_ALERT_DECODE_ERROR, true);
+			return;
+		}
+		if (rc == 0)
+			continue;
+		alert = hs_dispatch(c, epoch, f.type, msg.p, msg.len,
+				    f.msg_seq, now);
+		if (c->c.hs)
+			eim_dtls_reasm_done(&c->c.hs->reasm);
+		if (alert) {
+			fail(c, alert, true);
+			return;
+		}
+		if (c->c.hs)
+			c->c.hs->rx_seq++;
+	}
+}
+
+static void record(struct eim_dtls_client *c, const struct eim_dtls_record *r,
+		   uint64_t now)
+{
+	uint8_t type;
+	size_t len;
+	bool newest;
+	int rc;
+
+	if (r->epoch == 0) {
+		switch (r->type) {
+		case EIM_DTLS_CT_HANDSHAKE:
+			hs_records(c, 0, r->fragment.p, r->fragment.len, now);
+			return;
+		case EIM_DTLS_CT_CCS:
+			if (c->c.state == EIM_DTLS_ST_WAIT_CCS &&
+			    r->fragment.len == 1 && r->fragment.p[0] == 1) {
+				c->c.r_epoch = 1;
+				memset(&c->c.replay, 0, sizeof(c->c.replay));
+				c->c.state = EIM_DTLS_ST_WAIT_FINISHED;
+			}
+			return;
+		case EIM_DTLS_CT_ALERT:
+			if (c->c.state != EIM_DTLS_ST_ESTABLISHED &&
+			    r->fragment.len == 2)
+				fail(c, r->fragment.p[1], false);
+			return;
+		default:
+			return;
+		}
+	}
+	if (c->c.cid_len && r->type != EIM_DTLS_CT_TLS12_CID)
+		return;
+	rc = eim_dtls_conn_open(&c->c, r, c->pt, sizeof(c->pt), &type, &len,
+				&newest);
+	if (rc) {
+		if (rc == EIM_EVERIFY)
+			c->auth_failures++;
+		return;
+	}
+	switch (type) {
+	case EIM_DTLS_CT_HANDSHAKE:
+		hs_records(c, 1, c->pt, len, now);
+		return;
+	case EIM_DTLS_CT_APP_DATA:
+		if (c->c.state == EIM_DTLS_ST_ESTABLISHED && c->cfg.on_app_data)
+			c->cfg.on_app_data(c->cfg.ctx, c->pt, len);
+		return;
+	case EIM_DTLS_CT_ALERT:
+		if (len == 2 && (c->pt[0] == 2 || c->pt[1] == 0)) {
+			c->alert = c->pt[1];
+			c->closed = c->pt[1] == 0;
+			c->failed = !c->closed;
+			c->c.state = EIM_DTLS_ST_CLOSED;
+			eim_dtls_conn_hs_free(&c->c);
+		}
+		return;
+	default:
+		return;
+	}
+}
+
+int eim_dtls_client_new(const struct eim_dtls_client_config *cfg,
+			struct eim_dtls_client **ret)
+{
+	struct eim_dtls_client *c;
+
+	if (!cfg || !ret || !cfg->send || !cfg->psk_identity ||
+	    cfg->psk_identity_len == 0 ||
+	    cfg->psk_identity_len > EIM_DTLS_IDENTITY_MAX || !cfg->psk ||
+	    cfg->psk_len == 0 || cfg->psk_len > EIM_DTLS_PSK_MAX ||
+	    cfg->cid_len > EIM_DTLS_MAX_CID || cfg->n_suites > 15 ||
+	    (cfg->n_suites && !cfg->suites))
+		return EIM_EINVAL;
+	for (size_t i = 0; i < cfg->n_suites; i++)
+		if (!eim_dtls_suite_aead(cfg->suites[i]))
+			return EIM_EINVAL;
+	c = eim_calloc(1, sizeof(*c));
+	if (!c)
+		return EIM_ENOMEM;
+	c->cfg = *cfg;
+	if (cfg->n_suites) {
+		memcpy(c->suites, cfg->suites, 2 * cfg->n_suites);
+	} else {
+		memcpy(c->suites, default_suites, sizeof(default_suites));
+		c->cfg.n_suites = 2;
+	}
+	c->cfg.suites = c->suites;
+	memcpy(c->psk, cfg->psk, cfg->psk_len);
+	c->cfg.psk = c->psk;
+	c->c.identity = eim_memdup(cfg->psk_identity, cfg->psk_identity_len + 1);
+	if (!c->c.identity) {
+		eim_free_secret(c, sizeof(*c));
+		return EIM_ENOMEM;
+	}
+	memcpy(c->c.identity, cfg->psk_identity, cfg->psk_identity_len);
+	c->c.identity[cfg->psk_identity_len] = 0;
+	c->c.identity_len = (uint16_t)cfg->psk_identity_len;
+	c->cfg.psk_identity = c->c.identity;
+	c->c.out = conn_out;
+	c->c.mtu = cfg->mtu ? cfg->mtu : 1280;
+	if (wc_InitRng(&c->rng) != 0) {
+		eim_dtls_conn_done(&c->c);
+		eim_free_secret(c, sizeof(*c));
+		return EIM_ECRYPTO;
+	}
+	*ret = c;
+	return 0;
+}
+
+void eim_dtls_client_free(struct eim_dtls_client *c)
+{
+	if (!c)
+		return;
+	eim_dtls_conn_done(&c->c);
+	wc_FreeRng(&c->rng);
+	eim_free_secret(c, sizeof(*c));
+}
+
+int eim_dtls_client_start(struct eim_dtls_client *c, uint64_t now_ms)
+{
+	int rc;
+
+	if (!c)
+		return EIM_EINVAL;
+	if (c->c.state != EIM_DTLS_ST_NONE)
+		return EIM_ESTATE;
+	if ((rc = eim_dtls_conn_hs_new(&c->c, now_ms)))
+		return rc;
+	if (wc_RNG_GenerateBlock(&c->rng, c->c.hs->crandom, 32) != 0 ||
+	    (c->cfg.cid_len &&
+	     wc_RNG_GenerateBlock(&c->rng, c->c.cid, (word32)c->cfg.cid_len)))
+		return EIM_ECRYPTO;
+	c->c.state = EIM_DTLS_ST_C_WAIT_SERVER_HELLO;
+	return send_client_hello(c, now_ms);
+}
+
+int eim_dtls_client_input(struct eim_dtls_client *c, const uint8_t *dgram,
+			  size_t len, uint64_t now_ms)
+{
+	size_t off = 0;
+
+	if (!c || (!dgram && len))
+		return EIM_EINVAL;
+	while (off < len && c->c.state != EIM_DTLS_ST_CLOSED &&
+	       c->c.state != EIM_DTLS_ST_NONE) {
+		struct eim_dtls_record r;
+		size_t used;
+
+		if (eim_dtls_record_parse(dgram + off, len - off, c->c.cid_len,
+					  &r, &used))
+			break;
+		off += used;
+		record(c, &r, now_ms);
+	}
+	return 0;
+}
+
+int eim_dtls_client_send(struct eim_dtls_client *c, const uint8_t *data,
+			 size_t len)
+{
+	if (!c || (!data && len))
+		return EIM_EINVAL;
+	if (c->c.state != EIM_DTLS_ST_ESTABLISHED)
+		return EIM_ESTATE;
+	if (len > EIM_DTLS_MAX_PLAINTEXT)
+		return EIM_ETOOBIG;
+	return eim_dtls_conn_send_record(&c->c, 1, EIM_DTLS_CT_APP_DATA, data,
+					 len);
+}
+
+void eim_dtls_client_close(struct eim_dtls_client *c)
+{
+	if (!c || c->c.state == EIM_DTLS_ST_CLOSED)
+		return;
+	if (c->c.state == EIM_DTLS_ST_ESTABLISHED)
+		eim_dtls_conn_send_alert(&c->c, 1, EIM_DTLS_ALERT_CLOSE_NOTIFY);
+	c->closed = true;
+	c->c.state = EIM_DTLS_ST_CLOSED;
+	eim_dtls_conn_hs_free(&c->c);
+}
+
+uint64_t eim_dtls_client_next_timeout(const struct eim_dtls_client *c)
+{
+	uint64_t t;
+
+	if (!c || !c->c.hs || c->c.state == EIM_DTLS_ST_CLOSED)
+		return UINT64_MAX;
+	t = c->c.hs->started_ms + c->cfg.handshake_timeout_ms;
+	if (c->c.hs->rtx_at_ms && c->c.hs->rtx_at_ms < t)
+		t = c->c.hs->rtx_at_ms;
+	return t;
+}
+
+void eim_dtls_client_tick(struct eim_dtls_client *c, uint64_t now_ms)
+{
+	struct eim_dtls_hs_state *hs;
+
+	if (!c || !(hs = c->c.hs) || c->c.state == EIM_DTLS_ST_CLOSED)
+		return;
+	if (now_ms >= hs->started_ms + c->cfg.handshake_timeout_ms) {
+		fail(c, 0, false);
+		return;
+	}
+	if (hs->rtx_at_ms && now_ms >= hs->rtx_at_ms) {
+		if (++hs->rtx_count > EIM_DTLS_RTX_MAX_COUNT) {
+			fail(c, 0, false);
+			return;
+		}
+		hs->rtx_ms = hs->rtx_ms * 2 > EIM_DTLS_RTX_MAX_MS
+				     ? EIM_DTLS_RTX_MAX_MS
+				     : hs->rtx_ms * 2;
+		eim_dtls_conn_flight_send(&c->c, now_ms, true);
+	}
+}
+
+enum eim_dtls_client_state eim_dtls_client_state(const struct eim_dtls_client *c)
+{
+	if (!c)
+		return EIM_DTLS_CLIENT_FAILED;
+	if (c->failed)
+		return EIM_DTLS_CLIENT_FAILED;
+	if (c->closed)
+		return EIM_DTLS_CLIENT_CLOSED;
+	switch (c->c.state) {
+	case EIM_DTLS_ST_NONE:
+		return EIM_DTLS_CLIENT_IDLE;
+	case EIM_DTLS_ST_ESTABLISHED:
+		return EIM_DTLS_CLIENT_ESTABLISHED;
+	default:
+		return EIM_DTLS_CLIENT_HANDSHAKING;
+	}
+}
+
+int eim_dtls_client_alert(const struct eim_dtls_client *c)
+{
+	return c ? c->alert : 0;
+}
+
+uint16_t eim_dtls_client_suite(const struct eim_dtls_client *c)
+{
+	return c && c->c.state == EIM_DTLS_ST_ESTABLISHED ? c->suite : 0;
+}
+
+const uint8_t *eim_dtls_client_peer_cid(const struct eim_dtls_client *c,
+					size_t *len)
+{
+	if (!c || !len || !c->c.cid_on)
+		return NULL;
+	*len = c->c.peer_cid_len;
+	return c->c.peer_cid;
+}
+
+uint64_t eim_dtls_client_auth_failures(const struct eim_dtls_client *c)
+{
+	return c ? c->auth_failures : 0;
+}

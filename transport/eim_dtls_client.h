@@ -1,0 +1,99 @@
+/*
+ * eim_dtls_client.h - DTLS 1.2 client with Connection ID (RFC 6347,
+ * RFC 9146), bytes in and bytes out, for the device simulator and the load
+ * generator.
+ *
+ * One client object is one association with one server. The owner sends
+ * whatever the send() callback produces to the server (from any local
+ * address: with a CID the server follows the client when its address
+ * changes), feeds every datagram from the server to eim_dtls_client_input()
+ * and calls eim_dtls_client_tick() at eim_dtls_client_next_timeout().
+ *
+ * Implemented so far: PSK with TLS_PSK_WITH_AES_128_CCM_8 and
+ * TLS_PSK_WITH_AES_128_GCM_SHA256, extended_master_secret,
+ * renegotiation_info (SCSV), connection_id.
+ */
+#ifndef EIM_DTLS_CLIENT_H
+#define EIM_DTLS_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct eim_dtls_client;
+
+enum eim_dtls_client_state {
+	EIM_DTLS_CLIENT_IDLE = 0,     /* created, not started */
+	EIM_DTLS_CLIENT_HANDSHAKING,
+	EIM_DTLS_CLIENT_ESTABLISHED,
+	EIM_DTLS_CLIENT_FAILED,       /* alert, timeout or bad peer */
+	EIM_DTLS_CLIENT_CLOSED,       /* close_notify either way */
+};
+
+struct eim_dtls_client_config {
+	void *ctx; /* passed to every callback */
+	/* Sends one datagram to the server; the return value is ignored. */
+	int (*send)(void *ctx, const uint8_t *data, size_t len);
+	/* Decrypted application data from the server. */
+	void (*on_app_data)(void *ctx, const uint8_t *data, size_t len);
+	/* Optional: the handshake completed. */
+	void (*on_established)(void *ctx);
+	const uint8_t *psk_identity; /* copied */
+	size_t psk_identity_len;     /* 1..128 */
+	const uint8_t *psk;          /* copied, wiped on free */
+	size_t psk_len;              /* 1..64 */
+	const uint16_t *suites;      /* offer order; NULL = CCM-8, GCM */
+	size_t n_suites;
+	bool use_cid;   /* offer the connection_id extension */
+	size_t cid_len; /* CID we ask the server to send to us (0..32; 0 =
+			   a zero-length CID: we use the server's only) */
+	bool offer_ems; /* offer extended_master_secret */
+	bool require_ems;
+	uint16_t mtu;
+	uint32_t handshake_timeout_ms;
+};
+
+/* Defaults: CCM-8 then GCM, CID offered with a zero-length own CID, EMS
+ * offered, MTU 1280, 60 s handshake timeout. */
+void eim_dtls_client_config_init(struct eim_dtls_client_config *cfg);
+
+/* Creates a client (config and key material copied). Errors: EIM_EINVAL,
+ * EIM_ENOMEM, EIM_ECRYPTO (RNG). */
+int eim_dtls_client_new(const struct eim_dtls_client_config *cfg,
+			struct eim_dtls_client **ret);
+/* Wipes keys and frees. NULL is a no-op. */
+void eim_dtls_client_free(struct eim_dtls_client *c);
+
+/* Sends the first ClientHello. EIM_ESTATE if already started. */
+int eim_dtls_client_start(struct eim_dtls_client *c, uint64_t now_ms);
+
+/* Processes one datagram from the server. Bad records are dropped
+ * silently (counted); returns 0, or EIM_EINVAL. */
+int eim_dtls_client_input(struct eim_dtls_client *c, const uint8_t *dgram,
+			  size_t len, uint64_t now_ms);
+
+/* Encrypts and sends application data. EIM_ESTATE unless established,
+ * EIM_ETOOBIG over 16384 bytes. */
+int eim_dtls_client_send(struct eim_dtls_client *c, const uint8_t *data,
+			 size_t len);
+
+/* Sends close_notify; the client is then CLOSED. */
+void eim_dtls_client_close(struct eim_dtls_client *c);
+
+uint64_t eim_dtls_client_next_timeout(const struct eim_dtls_client *c);
+void eim_dtls_client_tick(struct eim_dtls_client *c, uint64_t now_ms);
+
+enum eim_dtls_client_state
+eim_dtls_client_state(const struct eim_dtls_client *c);
+/* The alert that ended the handshake (sent or received), 0 if none. */
+int eim_dtls_client_alert(const struct eim_dtls_client *c);
+/* Negotiated suite, 0 before. */
+uint16_t eim_dtls_client_suite(const struct eim_dtls_client *c);
+/* The CID we put in our records (the server's), NULL if CID is not in
+ * use; *len set. */
+const uint8_t *eim_dtls_client_peer_cid(const struct eim_dtls_client *c,
+					size_t *len);
+/* Records dropped because they did not authenticate. */
+uint64_t eim_dtls_client_auth_failures(const struct eim_dtls_client *c);
+
+#endif
