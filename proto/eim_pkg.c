@@ -568,8 +568,12 @@ static int decode_psmo(const struct eim_der_cur *c, const struct eim_der_tlv *t,
 		}
 		if ((rc = eim_der_optional(&in, 0x81, &f)) < 0)
 			return rc;
-		if (rc)
+		if (rc) {
+			if (f.len == 0)
+				return eim_der_fail(&in, f.off, EIM_EMALFORMED,
+						    "empty OBJECT IDENTIFIER");
 			op->smdp_oid = view(&f);
+		}
 		if ((rc = eim_der_optional(&in, 0x82, &f)) < 0)
 			return rc;
 		if (rc)
