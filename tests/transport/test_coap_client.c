@@ -65,7 +65,8 @@ static void on_done(void *ctx, int status,
 	if (resp) {
 		r->code = resp->code;
 		ck_assert_uint_le(resp->body_len, sizeof(r->body));
-		memcpy(r->body, resp->body, resp->body_len);
+		if (resp->body_len)
+			memcpy(r->body, resp->body, resp->body_len);
 		r->body_len = resp->body_len;
 	}
 }

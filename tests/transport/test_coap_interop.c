@@ -200,7 +200,8 @@ static void on_done(void *ctx, int status,
 	if (resp) {
 		d->code = resp->code;
 		d->body = malloc(resp->body_len + 1);
-		memcpy(d->body, resp->body, resp->body_len);
+		if (resp->body_len)
+			memcpy(d->body, resp->body, resp->body_len);
 		d->len = resp->body_len;
 	}
 	eim_loop_stop(d->l);

@@ -189,7 +189,7 @@ START_TEST(udp_batches)
 	struct eim_loop_timer guard;
 	struct eim_loop_udp_stats st;
 	int fd, port;
-	uint8_t buf[64];
+	uint8_t buf[64] = {0};
 
 	ck_assert_int_eq(eim_loop_new(&l), 0);
 	b.l = l;
@@ -323,7 +323,8 @@ static void on_done(void *ctx, int status,
 	if (resp) {
 		d->code = resp->code;
 		d->body = malloc(resp->body_len + 1);
-		memcpy(d->body, resp->body, resp->body_len);
+		if (resp->body_len)
+			memcpy(d->body, resp->body, resp->body_len);
 		d->len = resp->body_len;
 	}
 	eim_loop_stop(d->l);
