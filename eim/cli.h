@@ -57,5 +57,6 @@ void eim_cli_print_usage(const struct eim_cli_cmd *cmd, FILE *out);
 /* The built-in commands (cmd_help.c). */
 int eim_cmd_help(int argc, char **argv);
 int eim_cmd_version(int argc, char **argv);
+int eim_cmd_decode(int argc, char **argv);
 
 #endif

@@ -13,6 +13,26 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "\n"
 	 "Without COMMAND, lists every command. With COMMAND, prints its help\n"
 	 "(the same as 'eim COMMAND --help').\n"},
+	{"decode", eim_cmd_decode, "print an SGP.32 message and check its signatures",
+	 "usage: eim decode [--json] [--eim-key PUB] [--euicc-cert CERT]...\n"
+	 "                  [--token N] [FILE|-]\n"
+	 "\n"
+	 "Reads one message (binary, hex or base64, detected) from FILE or\n"
+	 "stdin: an ESipa message in either direction, an EuiccPackageRequest\n"
+	 "or EuiccPackageResult, or an AddInitialEim request or response.\n"
+	 "Prints it as a tree with field and result-code names, then whether\n"
+	 "each signature verifies. Malformed input: exit 1 and one line with\n"
+	 "the byte offset (in the decoded bytes) and what is wrong.\n"
+	 "  --json            print JSON: {message, direction, input,\n"
+	 "                    signatures}; byte strings as hex, EID/ICCID as\n"
+	 "                    digits, known result codes as names\n"
+	 "  --eim-key PUB     eIM public key, certificate or private key (PEM\n"
+	 "                    or DER) to check eimSignature; repeatable\n"
+	 "  --euicc-cert CERT eUICC certificate (or key) to check\n"
+	 "                    euiccSignEPR/EPE; repeatable\n"
+	 "  --token N         associationToken of the association (default:\n"
+	 "                    none, i.e. 84 01 00)\n"
+	 "Exit 1 also when a signature does not verify with the keys given.\n"},
 	{"version", eim_cmd_version,
 	 "print the version of eim and its libraries",
 	 "usage: eim version [--json]\n"
