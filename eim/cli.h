@@ -54,9 +54,17 @@ int eim_cli_usage_error(const char *cmd, const char *fmt, ...)
 /* Prints the usage of `cmd` to `out`. */
 void eim_cli_print_usage(const struct eim_cli_cmd *cmd, FILE *out);
 
-/* The built-in commands (cmd_help.c). */
+/* The commands, one function each (cmd_*.c). */
 int eim_cmd_help(int argc, char **argv);
 int eim_cmd_version(int argc, char **argv);
 int eim_cmd_decode(int argc, char **argv);
+int eim_cmd_init(int argc, char **argv);
+int eim_cmd_identity(int argc, char **argv);
+int eim_cmd_device(int argc, char **argv);
+int eim_cmd_queue(int argc, char **argv);
+int eim_cmd_results(int argc, char **argv);
+int eim_cmd_show(int argc, char **argv);
+int eim_cmd_cancel(int argc, char **argv);
+int eim_cmd_audit(int argc, char **argv);
 
 #endif

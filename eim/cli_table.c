@@ -13,6 +13,92 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "\n"
 	 "Without COMMAND, lists every command. With COMMAND, prints its help\n"
 	 "(the same as 'eim COMMAND --help').\n"},
+	{"init", eim_cmd_init, "create the database and the first eIM identity",
+	 "usage: eim init --eim-id ID [--key PEM] [--cert PEM] [--db PATH]\n"
+	 "\n"
+	 "Creates the database (default ./eim.db, or $EIM_DB) and its first\n"
+	 "eIM identity. The identity signs every package with a P-256 key:\n"
+	 "  --eim-id ID   the eimId the eUICCs know this eIM by (1-128 chars)\n"
+	 "  --key PEM     use this private key (SEC1 or PKCS#8 PEM/DER); "
+	 "without\n"
+	 "                it a new key is written next to the database as\n"
+	 "                <eimId>.key.pem with mode 0600\n"
+	 "  --cert PEM    the eIM's certificate for that key (eUICCs then get\n"
+	 "                the certificate instead of the bare public key)\n"
+	 "  --db PATH     the database file\n"},
+	{"identity", eim_cmd_identity, "add, list and show eIM identities",
+	 "usage: eim identity add --eim-id ID [--key PEM] [--cert PEM]\n"
+	 "       eim identity list [--json]\n"
+	 "       eim identity show ID [--json]\n"
+	 "\n"
+	 "One database can hold several eIM identities (two managers sharing\n"
+	 "a device, or a second identity to renew an exhausted counter).\n"
+	 "'add' takes the options of 'eim init'. All actions take --db "
+	 "PATH.\n"},
+	{"device", eim_cmd_device,
+	 "register devices and their DTLS credentials",
+	 "usage: eim device add EID CREDENTIAL [--eim ID] [--counter N]\n"
+	 "                      [--association-token N] [--euicc-cert "
+	 "FILE]...\n"
+	 "       eim device list [--json]\n"
+	 "       eim device show EID [--json]\n"
+	 "\n"
+	 "EID is the eUICC's 32-digit identifier (check digits are verified).\n"
+	 "CREDENTIAL is how the device authenticates over DTLS, one of:\n"
+	 "  --psk-identity ID --psk HEX   pre-shared key (16-64 bytes)\n"
+	 "  --cert-fingerprint SHA256     client certificate (64 hex digits)\n"
+	 "  --rpk PEMFILE                 raw public key (RFC 7250)\n"
+	 "Options of 'add':\n"
+	 "  --eim ID               managing eIM identity (default: the only "
+	 "one)\n"
+	 "  --counter N            counterValue the eUICC was given for this "
+	 "eIM\n"
+	 "                         (default 0: the first package carries 1)\n"
+	 "  --association-token N  the associationToken of this association\n"
+	 "  --euicc-cert FILE      eUICC certificate (then EUM) used to "
+	 "verify\n"
+	 "                         results; repeat for the chain\n"
+	 "All actions take --db PATH. Secrets are never printed.\n"},
+	{"queue", eim_cmd_queue, "list packages and their delivery state",
+	 "usage: eim queue [EID] [--state S] [--since T] [--until T] [--limit "
+	 "N]\n"
+	 "                 [--json] [--db PATH]\n"
+	 "\n"
+	 "Lists packages, oldest first: all, or one device's (EID).\n"
+	 "  --state S    queued, sent (delivered, result pending), done,\n"
+	 "               expired or cancelled\n"
+	 "  --since T    created at or after T (YYYY-MM-DD,\n"
+	 "               YYYY-MM-DDTHH:MM:SSZ or Unix seconds)\n"
+	 "  --until T    created before T\n"
+	 "  --limit N    at most N packages\n"
+	 "  --json       a JSON array of packages: id, eid, eim_id, counter,\n"
+	 "               transaction_id, kind, summary, state, created, sent,\n"
+	 "               finished, valid_until, attempts\n"},
+	{"results", eim_cmd_results, "list the results devices reported",
+	 "usage: eim results [EID] [--since T] [--until T] [--json] [--db "
+	 "PATH]\n"
+	 "\n"
+	 "Lists the eUICC package results received, oldest first, and whether\n"
+	 "each one's eUICC signature was verified.\n"
+	 "  --json   a JSON array: id, package_id, eid, verified, seq_number,\n"
+	 "           summary, codes, received\n"},
+	{"show", eim_cmd_show, "show one package and its results",
+	 "usage: eim show PACKAGE_ID [--json] [--db PATH]\n"
+	 "\n"
+	 "Shows a package (state, counter, operations, times) and the results\n"
+	 "received for it. --json adds the exact bytes as hex (bytes).\n"},
+	{"cancel", eim_cmd_cancel, "cancel a package that was not sent yet",
+	 "usage: eim cancel PACKAGE_ID [--json] [--db PATH]\n"
+	 "\n"
+	 "Cancels a queued package. A package already delivered to the device\n"
+	 "cannot be cancelled: the eUICC may have run it.\n"},
+	{"audit", eim_cmd_audit, "show the audit trail",
+	 "usage: eim audit [EID] [--since T] [--until T] [--limit N] [--json]\n"
+	 "                 [--db PATH]\n"
+	 "\n"
+	 "Every operator action and every package state change, oldest first.\n"
+	 "  --json   a JSON array: id, at, actor, action, eid, package_id, "
+	 "detail\n"},
 	{"decode", eim_cmd_decode, "print an SGP.32 message and check its signatures",
 	 "usage: eim decode [--json] [--eim-key PUB] [--euicc-cert CERT]...\n"
 	 "                  [--token N] [FILE|-]\n"
