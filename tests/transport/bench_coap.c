@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -152,6 +153,17 @@ static uint64_t proc_cpu_ticks(pid_t pid)
 	return ut + st;
 }
 
+/* This process's user + system CPU time in ns. */
+static uint64_t self_cpu_ns(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) *
+		       1000000000u +
+	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) *
+		       1000u;
+}
+
 static int free_udp_port(void)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
@@ -207,7 +219,7 @@ static pid_t spawn_pinned(char *const argv[])
 }
 
 struct result {
-	double rps, p50_us, p99_us, cpu_us;
+	double rps, p50_us, p99_us, cpu_us, srv_load, gen_load;
 	uint64_t ok, errors, other_code;
 };
 
@@ -220,7 +232,7 @@ static int run_load(int port, uint8_t method, const char *path,
 	struct eim_coap_client_config cc;
 	struct eim_loop_timer t;
 	char addr[64];
-	uint64_t t0, t1, c0, c1;
+	uint64_t t0, t1, c0, c1, g0, g1;
 	int rc;
 
 	memset(&b, 0, sizeof(b));
@@ -253,11 +265,13 @@ static int run_load(int port, uint8_t method, const char *path,
 	eim_loop_run(b.loop);
 	b.measuring = true;
 	c0 = proc_cpu_ticks(srv);
+	g0 = self_cpu_ns();
 	t0 = now_ns();
 	eim_loop_timer_start(b.loop, &t,
 			     eim_loop_clock_ms() + (uint64_t)(secs * 1000));
 	eim_loop_run(b.loop);
 	t1 = now_ns();
+	g1 = self_cpu_ns();
 	c1 = proc_cpu_ticks(srv);
 	b.measuring = false;
 	b.running = false;
@@ -273,6 +287,10 @@ static int run_load(int port, uint8_t method, const char *path,
 				     (double)sysconf(_SC_CLK_TCK) /
 				     (double)b.ok
 			   : 0;
+	/* Busy fractions of the two cores: a side near 100% is the limit. */
+	ret->srv_load = (double)(c1 - c0) * 1e9 /
+			(double)sysconf(_SC_CLK_TCK) / (double)(t1 - t0);
+	ret->gen_load = (double)(g1 - g0) / (double)(t1 - t0);
 	for (int i = 0; i < nsocks; i++)
 		eim_coap_udp_client_free(uc[i]);
 	eim_loop_free(b.loop);
@@ -280,11 +298,76 @@ static int run_load(int port, uint8_t method, const char *path,
 	return 0;
 }
 
+/* ---- the engine alone: no sockets, no scheduler ---- */
+
+static int engine_echo(void *ctx, const struct eim_coap_request *req,
+		       struct eim_coap_response *resp)
+{
+	resp->code = EIM_COAP_CHANGED;
+	eim_buf_append(&resp->body, req->body, req->body_len);
+	return 0;
+}
+
+static size_t sink_bytes;
+
+static int sink(void *ctx, const uint8_t *d, size_t n)
+{
+	sink_bytes += n;
+	return 0;
+}
+
+/* ns of CPU per small POST through eim_coap_server_input, spread over
+ * npeers peers (each with its own dedup cache). */
+static double engine_ns(unsigned npeers, unsigned iters)
+{
+	static const struct eim_coap_route r[] = {
+		{EIM_COAP_POST, "/gsma/rsp2/asn1", engine_echo, NULL},
+	};
+	struct eim_coap_server *srv;
+	uint8_t req[128];
+	struct eim_coap_writer w;
+	size_t n;
+	uint64_t t0, t1;
+	const uint8_t tok[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+
+	if (eim_coap_server_new(NULL, r, 1, &srv))
+		return 0;
+	eim_coap_writer_init(&w, req, sizeof(req), EIM_COAP_CON, EIM_COAP_POST,
+			     0, tok, 8);
+	eim_coap_writer_opt_path(&w, EIM_COAP_OPT_URI_PATH, "/gsma/rsp2/asn1");
+	eim_coap_writer_opt_uint(&w, EIM_COAP_OPT_CONTENT_FORMAT, 42);
+	eim_coap_writer_payload(&w, body16, sizeof(body16));
+	eim_coap_writer_finish(&w, &n);
+	for (int pass = 0; pass < 2; pass++) {
+		/* pass 0 warms up (creates the peers) */
+		t0 = self_cpu_ns();
+		for (unsigned i = 0; i < iters; i++) {
+			struct sockaddr_in6 a = {.sin6_family = AF_INET6,
+						 .sin6_port = htons(5683)};
+			uint32_t peer = i % npeers;
+			memcpy(&a.sin6_addr.s6_addr[12], &peer, 4);
+			struct eim_coap_peer p = {
+				.key = (const uint8_t *)&a,
+				.key_len = sizeof(a),
+				.send = sink,
+			};
+			uint16_t mid = (uint16_t)(i + (unsigned)pass * 7919);
+			req[2] = (uint8_t)(mid >> 8);
+			req[3] = (uint8_t)mid;
+			eim_coap_server_input(srv, &p, req, n, 1000 + i / 1000);
+		}
+		t1 = self_cpu_ns();
+	}
+	eim_coap_server_free(srv);
+	return (double)(t1 - t0) / iters;
+}
+
 static void print_row(const char *name, const char *load,
 		      const struct result *r)
 {
-	printf("%-22s %-28s %10.0f %9.1f %9.1f %11.2f %8llu %s\n", name, load,
-	       r->rps, r->p50_us, r->p99_us, r->cpu_us,
+	printf("%-22s %-28s %9.0f %8.1f %8.1f %10.2f %5.0f%% %5.0f%% %6llu %s\n",
+	       name, load, r->rps, r->p50_us, r->p99_us, r->cpu_us,
+	       r->srv_load * 100, r->gen_load * 100,
 	       (unsigned long long)r->errors,
 	       r->other_code ? "(answers were not 2.xx)" : "");
 }
@@ -343,6 +426,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "warning: cannot pin generator to CPU 1\n");
 	signal(SIGPIPE, SIG_IGN);
 
+	printf("server engine alone (eim_coap_server_input, small CON POST, "
+	       "piggybacked 2.04, no syscalls):\n");
+	printf("  1 peer: %.0f ns/request; 1000 peers: %.0f ns/request; "
+	       "100000 peers: %.0f ns/request\n\n",
+	       engine_ns(1, 2000000), engine_ns(1000, 2000000),
+	       engine_ns(100000, 2000000));
+	fflush(stdout);
+
 	/* Our echo server. */
 	int port = free_udp_port();
 	char bind_addr[64];
@@ -383,8 +474,9 @@ int main(int argc, char **argv)
 	       "CPU 0, generator on CPU 1\n%d requests in flight over %d "
 	       "sockets, %.1f s measured after 1 s warm-up\n\n",
 	       conc, nsocks, secs);
-	printf("%-22s %-28s %10s %9s %9s %11s %8s\n", "server", "load",
-	       "req/s", "p50 us", "p99 us", "srv CPU us", "errors");
+	printf("%-22s %-28s %9s %8s %8s %10s %6s %6s %6s\n", "server", "load",
+	       "req/s", "p50 us", "p99 us", "srv us/req", "srv", "gen",
+	       "errors");
 	print_row("eim coap_echo_server", "POST /gsma/rsp2/asn1", &ours_post);
 	print_row("libcoap 4.3.1 notls", "POST /gsma/rsp2/asn1 (4.05)",
 		  &lc_post);

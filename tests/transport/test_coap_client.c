@@ -5,6 +5,7 @@
  * with datagrams lost on purpose. Both engines run in memory: the "network"
  * is two queues.
  */
+#include "common/eim_alloc.h"
 #include "common/eim_err.h"
 #include "transport/eim_coap_client.h"
 #include "transport/eim_coap_server.h"
@@ -411,6 +412,35 @@ START_TEST(request_limits)
 }
 END_TEST
 
+START_TEST(steady_path_does_not_allocate)
+{
+	struct eim_coap_client_config cc;
+	struct world w;
+	static struct result res;
+	const uint8_t body[16] = "0123456789abcdef";
+	struct eim_coap_client_request rq = {
+		.method = EIM_COAP_POST, .path = "/echo",
+		.content_format = 42, .body = body, .body_len = 16,
+		.cb = on_done, .cb_ctx = &res,
+	};
+	unsigned long before = 0;
+
+	fixed_timing(&cc);
+	world_init(&w, &cc, NULL);
+	for (int i = 0; i < 1016; i++) {
+		if (i == 16)
+			before = eim_alloc_count();
+		memset(&res, 0, sizeof(res));
+		ck_assert_int_eq(eim_coap_client_request(w.cli, &rq, w.now), 0);
+		run(&w, &res);
+		ck_assert_int_eq(res.status, 0);
+	}
+	/* Client and server engines both: no allocation per request. */
+	ck_assert_uint_eq(eim_alloc_count(), before);
+	world_done(&w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("coap_client");
@@ -427,6 +457,7 @@ int main(void)
 	tcase_add_test(tc, block_echo_server_smaller_blocks);
 	tcase_add_test(tc, rst_empty_ack_and_separate_response);
 	tcase_add_test(tc, request_limits);
+	tcase_add_test(tc, steady_path_does_not_allocate);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

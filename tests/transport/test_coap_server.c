@@ -905,6 +905,32 @@ START_TEST(allocation_failures)
 }
 END_TEST
 
+START_TEST(steady_path_does_not_allocate)
+{
+	struct eim_coap_server *s = mksrv(NULL);
+	struct sent st = {0};
+	struct eim_coap_peer p = mkpeer("peer-a", &st);
+	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST,
+		       .path = "/gsma/rsp2/asn1", .cf = 42};
+	unsigned long before;
+
+	r.body = body3, r.body_len = 3;
+	/* Warm-up: the peer, its dedup slots and the response buffers. */
+	for (uint16_t mid = 0; mid < 16; mid++) {
+		r.mid = mid;
+		input(s, &p, &r, mid);
+	}
+	before = eim_alloc_count();
+	for (uint16_t mid = 16; mid < 1016; mid++) {
+		r.mid = mid;
+		input(s, &p, &r, mid);
+	}
+	ck_assert_uint_eq(eim_alloc_count(), before);
+	ck_assert_int_eq(calls, 1016);
+	eim_coap_server_free(s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("coap_server");
@@ -929,6 +955,7 @@ int main(void)
 	tcase_add_test(tc, block1_server_prefers_smaller_blocks);
 	tcase_add_test(tc, block1_table_direct);
 	tcase_add_test(tc, allocation_failures);
+	tcase_add_test(tc, steady_path_does_not_allocate);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
