@@ -16,9 +16,11 @@
  *   - CON/NON request whose message ID was seen from the same peer within
  *     EXCHANGE_LIFETIME -> the cached response is sent again, byte for
  *     byte, and the handler does NOT run again
- *   - an unknown critical option, or a known one with a bad length or
- *     repeated -> 4.02 Bad Option (RFC 7252 5.4.1); a bad Block value
- *     (SZX 7) -> 4.00 Bad Request
+ *   - a critical option (odd number) that is unknown, has a length out of
+ *     its range or is repeated when it may not be -> 4.02 Bad Option (RFC
+ *     7252 5.4.1, 5.4.3, 5.4.5); the same faults in an elective option
+ *     only make the engine ignore that option; a Block value with SZX 7
+ *     -> 4.00 Bad Request
  *   - no route for the path -> 4.04; path known, method not -> 4.05
  *   - Block1 requests are reassembled (eim_coap_block.h): 2.31 Continue,
  *     4.08, 4.13 with Size1, 5.03 when too many are in progress

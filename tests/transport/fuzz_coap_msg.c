@@ -6,10 +6,10 @@
  *    message is written back with the writer and parsed again, and both
  *    parses must agree (header, token, every option, payload), and the
  *    bytes written must be the input: the codec round-trips exactly.
- * 2. The same bytes go to a server engine (echo route, catch-all route,
- *    small limits so that eviction and block-wise paths are reached) as if
- *    from one of four peers, with a clock that moves on; every answer the
- *    engine sends must itself parse.
+ * 2. The input split into records (see below) is fed to a fresh server
+ *    engine (echo route, catch-all route, small limits so that eviction
+ *    and block-wise paths are reached); every answer the engine sends
+ *    must itself parse.
  */
 #include "transport/eim_coap_msg.h"
 #include "transport/eim_coap_server.h"
@@ -82,36 +82,53 @@ static const struct eim_coap_route routes[] = {
 	{0, NULL, echo, NULL},
 };
 
+/*
+ * The input, read a second way: records of [len_hi len_lo peer] + bytes,
+ * each one datagram to a fresh server with tiny limits, from one of four
+ * peers, the clock moving by the peer byte's high nibble * 10 ms. A
+ * sequence of records can walk Block1/Block2 transfers, dedup hits,
+ * evictions and expiries, and a crash reproduces from the file alone.
+ */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct eim_coap_server *srv;
-	static uint64_t now;
-	static unsigned round;
-	char key[2] = {'p', 0};
+	struct eim_coap_server_config cfg;
+	struct eim_coap_server *srv = NULL;
+	uint64_t now = 1000;
 
 	roundtrip(data, size);
-	if (!srv) {
-		struct eim_coap_server_config cfg;
-		eim_coap_server_config_default(&cfg);
-		cfg.block_szx = 2;
-		cfg.max_body = 2048;
-		cfg.max_peers = 3;
-		cfg.dedup_per_peer = 2;
-		cfg.max_reassemblies = 2;
-		cfg.reassembly_lifetime_ms = 50;
-		cfg.params.exchange_lifetime_ms = 200;
-		if (eim_coap_server_new(&cfg, routes, 2, &srv) != 0)
-			abort();
+
+	eim_coap_server_config_default(&cfg);
+	cfg.block_szx = 2;
+	cfg.max_body = 2048;
+	cfg.max_peers = 3;
+	cfg.dedup_per_peer = 2;
+	cfg.max_reassemblies = 2;
+	cfg.reassembly_lifetime_ms = 50;
+	cfg.params.exchange_lifetime_ms = 200;
+	if (eim_coap_server_new(&cfg, routes, 2, &srv) != 0)
+		abort();
+	while (size >= 3) {
+		size_t len = ((size_t)data[0] << 8 | data[1]) % 1500;
+		uint8_t pb = data[2];
+		char key[2] = {'p', (char)('0' + (pb & 3))};
+		struct eim_coap_peer peer = {
+			.key = (const uint8_t *)key,
+			.key_len = 2,
+			.send = check_answer,
+		};
+
+		data += 3;
+		size -= 3;
+		if (len > size)
+			len = size;
+		roundtrip(data, len);
+		eim_coap_server_input(srv, &peer, data, len, now);
+		if (pb & 4)
+			eim_coap_server_tick(srv, now);
+		now += (uint64_t)(pb >> 4) * 10;
+		data += len;
+		size -= len;
 	}
-	key[1] = (char)('0' + round++ % 4);
-	struct eim_coap_peer peer = {
-		.key = (const uint8_t *)key,
-		.key_len = 2,
-		.send = check_answer,
-	};
-	now += 7;
-	eim_coap_server_input(srv, &peer, data, size, now);
-	if (round % 16 == 0)
-		eim_coap_server_tick(srv, now);
+	eim_coap_server_free(srv);
 	return 0;
 }
