@@ -412,6 +412,108 @@ START_TEST(request_limits)
 }
 END_TEST
 
+/* A piggybacked answer to the last message the client sent, with Block2
+ * (num, more, szx 0 = 16 bytes), an optional ETag and payload length n. */
+static size_t block2_answer(struct world *w, uint32_t num, bool more,
+			    int etag, size_t n, uint8_t code, uint8_t *buf)
+{
+	struct eim_coap_msg m = sent_msg(w, w->to_srv.n - 1);
+	struct eim_coap_writer wr;
+	uint8_t pl[64];
+	size_t len;
+
+	memset(pl, 'z', sizeof(pl));
+	eim_coap_writer_init(&wr, buf, 256, EIM_COAP_ACK, code, m.mid,
+			     m.token, m.tkl);
+	if (etag >= 0)
+		eim_coap_writer_opt_uint(&wr, EIM_COAP_OPT_ETAG,
+					 (uint32_t)etag);
+	if (code == EIM_COAP_CONTINUE)
+		eim_coap_writer_opt_uint(&wr, EIM_COAP_OPT_SIZE2, 0);
+	else
+		eim_coap_writer_opt_uint(&wr, EIM_COAP_OPT_BLOCK2,
+					 eim_coap_block_encode(num, more, 0));
+	eim_coap_writer_payload(&wr, pl, n);
+	ck_assert_int_eq(eim_coap_writer_finish(&wr, &len), 0);
+	return len;
+}
+
+START_TEST(malformed_blockwise_answers)
+{
+	struct eim_coap_client_config cc;
+	struct world w;
+	struct result res = {0};
+	static uint8_t big[100];
+	struct eim_coap_client_request rq = {
+		.method = EIM_COAP_GET, .path = "/x",
+		.content_format = -1, .cb = on_done, .cb_ctx = &res,
+	};
+	uint8_t b[256];
+	size_t n;
+
+	fixed_timing(&cc);
+	cc.max_body = 40;
+	cc.block_szx = 0; /* 16-byte blocks both ways */
+	world_init(&w, &cc, NULL);
+
+	/* Block 0 then block 2 instead of 1. */
+	ck_assert_int_eq(eim_coap_client_request(w.cli, &rq, 0), 0);
+	n = block2_answer(&w, 0, true, 7, 16, EIM_COAP_CONTENT, b);
+	eim_coap_client_input(w.cli, b, n, 1);
+	ck_assert_int_eq(res.calls, 0);
+	n = block2_answer(&w, 2, false, 7, 5, EIM_COAP_CONTENT, b);
+	eim_coap_client_input(w.cli, b, n, 2);
+	ck_assert_int_eq(res.calls, 1);
+	ck_assert_int_eq(res.status, EIM_EMALFORMED);
+
+	/* ETag changes between blocks. */
+	memset(&res, 0, sizeof(res));
+	ck_assert_int_eq(eim_coap_client_request(w.cli, &rq, 10), 0);
+	n = block2_answer(&w, 0, true, 7, 16, EIM_COAP_CONTENT, b);
+	eim_coap_client_input(w.cli, b, n, 11);
+	n = block2_answer(&w, 1, false, 8, 5, EIM_COAP_CONTENT, b);
+	eim_coap_client_input(w.cli, b, n, 12);
+	ck_assert_int_eq(res.status, EIM_EMALFORMED);
+
+	/* ETag appears only on a later block. */
+	memset(&res, 0, sizeof(res));
+	ck_assert_int_eq(eim_coap_client_request(w.cli, &rq, 20), 0);
+	n = block2_answer(&w, 0, true, -1, 16, EIM_COAP_CONTENT, b);
+	eim_coap_client_input(w.cli, b, n, 21);
+	n = block2_answer(&w, 1, false, 8, 5, EIM_COAP_CONTENT, b);
+	eim_coap_client_input(w.cli, b, n, 22);
+	ck_assert_int_eq(res.status, EIM_EMALFORMED);
+
+	/* A non-final block shorter than the block size. */
+	memset(&res, 0, sizeof(res));
+	ck_assert_int_eq(eim_coap_client_request(w.cli, &rq, 30), 0);
+	n = block2_answer(&w, 0, true, 7, 15, EIM_COAP_CONTENT, b);
+	eim_coap_client_input(w.cli, b, n, 31);
+	ck_assert_int_eq(res.status, EIM_EMALFORMED);
+
+	/* Body beyond max_body (40): 16 + 16 + 16. */
+	memset(&res, 0, sizeof(res));
+	ck_assert_int_eq(eim_coap_client_request(w.cli, &rq, 40), 0);
+	for (uint32_t i = 0; i < 3 && !res.calls; i++) {
+		n = block2_answer(&w, i, true, 7, 16, EIM_COAP_CONTENT, b);
+		eim_coap_client_input(w.cli, b, n, 41 + i);
+	}
+	ck_assert_int_eq(res.status, EIM_ETOOBIG);
+
+	/* 2.31 Continue without a Block1 option for a block-wise upload. */
+	memset(&res, 0, sizeof(res));
+	rq.method = EIM_COAP_PUT;
+	rq.body = big;
+	rq.body_len = sizeof(big);
+	ck_assert_int_eq(eim_coap_client_request(w.cli, &rq, 50), 0);
+	n = block2_answer(&w, 0, false, -1, 0, EIM_COAP_CONTINUE, b);
+	eim_coap_client_input(w.cli, b, n, 51);
+	ck_assert_int_eq(res.status, EIM_EMALFORMED);
+	ck_assert_uint_eq(eim_coap_client_inflight(w.cli), 0);
+	world_done(&w);
+}
+END_TEST
+
 START_TEST(steady_path_does_not_allocate)
 {
 	struct eim_coap_client_config cc;
@@ -457,6 +559,7 @@ int main(void)
 	tcase_add_test(tc, block_echo_server_smaller_blocks);
 	tcase_add_test(tc, rst_empty_ack_and_separate_response);
 	tcase_add_test(tc, request_limits);
+	tcase_add_test(tc, malformed_blockwise_answers);
 	tcase_add_test(tc, steady_path_does_not_allocate);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,31 @@ START_TEST(sigterm_stops_loop)
 	eim_loop_timer_start(l, &t, eim_loop_clock_ms() + 5);
 	ck_assert_int_eq(eim_loop_run(l), 0);
 	ck_assert_int_eq(eim_loop_stop_signal(l), SIGTERM);
+	eim_loop_free(l);
+}
+END_TEST
+
+static void never(struct eim_loop *l, int fd, uint32_t ev, void *ctx)
+{
+}
+
+START_TEST(fd_watch_errors)
+{
+	struct eim_loop *l;
+	int p[2];
+
+	ck_assert_int_eq(eim_loop_new(&l), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(eim_loop_fd_add(l, p[0], EPOLLIN, never, NULL), 0);
+	ck_assert_int_eq(eim_loop_fd_add(l, p[0], EPOLLIN, never, NULL),
+			 EIM_EEXIST);
+	ck_assert_int_eq(eim_loop_fd_add(l, -1, EPOLLIN, never, NULL),
+			 EIM_EINVAL);
+	ck_assert_int_eq(eim_loop_fd_del(l, p[1]), EIM_ENOTFOUND);
+	ck_assert_int_eq(eim_loop_fd_del(l, p[0]), 0);
+	ck_assert_int_eq(eim_loop_fd_del(l, p[0]), EIM_ENOTFOUND);
+	close(p[0]);
+	close(p[1]);
 	eim_loop_free(l);
 }
 END_TEST
@@ -399,6 +425,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, timers_fire_in_order);
 	tcase_add_test(tc, sigterm_stops_loop);
+	tcase_add_test(tc, fd_watch_errors);
 	tcase_add_test(tc, parse_addresses);
 	tcase_add_test(tc, udp_batches);
 	tcase_add_test(tc, retransmitted_con_over_udp);
