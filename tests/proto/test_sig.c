@@ -113,6 +113,7 @@ START_TEST(pem_round_trip)
 	ck_assert_int_eq(eim_sig_key_spki(k, &spki), 0);
 	b64 = eim_base64_encoded_size(spki.len);
 	pem = eim_malloc(b64 + 100);
+	ck_assert_ptr_nonnull(pem);
 	n = sprintf(pem, "junk before\n-----BEGIN PUBLIC KEY-----\n");
 	eim_base64_encode(spki.p, spki.len, pem + n);
 	strcat(pem, "\n-----END PUBLIC KEY-----\n");
