@@ -40,6 +40,7 @@ static void write_pem(const char *path, struct eim_sig_key *k)
 	eim_buf_init(&b);
 	ck_assert_int_eq(eim_sig_key_spki(k, &b), 0);
 	pem = eim_malloc(eim_base64_encoded_size(b.len) + 64);
+	ck_assert_ptr_nonnull(pem);
 	n = (size_t)sprintf(pem, "-----BEGIN PUBLIC KEY-----\n");
 	eim_base64_encode(b.p, b.len, pem + n);
 	strcat(pem, "\n-----END PUBLIC KEY-----\n");
