@@ -73,8 +73,12 @@ static int send_client_hello(struct eim_dtls_client *c, uint64_t now)
 	struct eim_dtls_hs_state *hs = c->c.hs;
 	struct eim_buf b;
 	uint8_t v[2];
+	bool ecc = false;
 	int rc;
 
+	for (size_t i = 0; i < c->cfg.n_suites; i++)
+		if (eim_dtls_suite_kx(c->suites[i]) != EIM_DTLS_KX_PSK)
+			ecc = true;
 	eim_buf_init(&b);
 	eim_put_be16(v, EIM_DTLS_VERSION_1_2);
 	eim_buf_append(&b, v, 2);
@@ -92,8 +96,15 @@ static int send_client_hello(struct eim_dtls_client *c, uint64_t now)
 	eim_buf_append(&b, v, 2);
 	eim_buf_append_byte(&b, 1);
 	eim_buf_append_byte(&b, 0); /* null compression */
-	eim_dtls_hs_put_hello_ext(&b, false, c->cfg.offer_ems, c->cfg.use_cid,
-				  c->c.cid, c->cfg.use_cid ? c->cfg.cid_len : 0);
+	eim_dtls_hs_put_hello_ext(
+		&b, &(struct eim_dtls_ext_out){
+			    .ems = c->cfg.offer_ems,
+			    .groups = ecc,
+			    .formats = ecc,
+			    .cid = c->cfg.use_cid,
+			    .cid_value = c->c.cid,
+			    .cid_len = c->cfg.use_cid ? c->cfg.cid_len : 0,
+		    });
 	if ((rc = b.err))
 		goto out;
 	/* the transcript starts with the hello the server answers with a
@@ -137,6 +148,7 @@ static int on_server_hello(struct eim_dtls_client *c, const uint8_t *body,
 		return EIM_DTLS_ALERT_HANDSHAKE_FAILURE;
 	c->suite = sh.suite;
 	hs->suite = sh.suite;
+	hs->kx = (uint8_t)eim_dtls_suite_kx(sh.suite);
 	hs->aead = eim_dtls_suite_aead(sh.suite);
 	hs->ems = sh.ext.ems;
 	memcpy(hs->srandom, sh.random, 32);
@@ -149,21 +161,66 @@ static int on_server_hello(struct eim_dtls_client *c, const uint8_t *body,
 	return 0;
 }
 
+/*
+ * ServerKeyExchange: psk_identity_hint<0..2^16-1> (RFC 4279, ignored), and
+ * for ECDHE_PSK ServerECDHParams (RFC 5489 / RFC 8422 section 5.4):
+ * curve_type named_curve (3), secp256r1, point<1..255>. Computes the ECDH
+ * secret at once so the ephemeral key can go.
+ */
+static int on_server_key_exchange(struct eim_dtls_client *c,
+				  const uint8_t *body, size_t len)
+{
+	struct eim_dtls_hs_state *hs = c->c.hs;
+	size_t hint, o;
+	int rc;
+
+	if (len < 2 || eim_get_be16(body) > len - 2)
+		return EIM_DTLS_ALERT_DECODE_ERROR;
+	hint = eim_get_be16(body);
+	o = 2 + hint;
+	if (hs->kx == EIM_DTLS_KX_PSK)
+		return o == len ? 0 : EIM_DTLS_ALERT_DECODE_ERROR;
+	if (len - o < 4 || body[o + 3] != len - o - 4)
+		return EIM_DTLS_ALERT_DECODE_ERROR;
+	if (body[o] != 3 || eim_get_be16(body + o + 1) != EIM_DTLS_GROUP_P256)
+		return EIM_DTLS_ALERT_ILLEGAL_PARAMETER;
+	rc = eim_dtls_ecdhe_new(&c->rng, &hs->ecdhe, hs->ecdh_pub);
+	if (rc)
+		return EIM_DTLS_ALERT_INTERNAL_ERROR;
+	rc = eim_dtls_ecdhe_shared(hs->ecdhe, body + o + 4, len - o - 4,
+				   hs->ecdh_z);
+	eim_dtls_ecdhe_free(hs->ecdhe);
+	hs->ecdhe = NULL;
+	if (rc)
+		return rc == EIM_EMALFORMED ? EIM_DTLS_ALERT_ILLEGAL_PARAMETER
+					    : EIM_DTLS_ALERT_INTERNAL_ERROR;
+	return 0;
+}
+
 /* Flight 3: ClientKeyExchange, ChangeCipherSpec, Finished. */
 static int client_key_flight(struct eim_dtls_client *c, uint64_t now)
 {
 	struct eim_dtls_hs_state *hs = c->c.hs;
-	uint8_t cke[2 + EIM_DTLS_IDENTITY_MAX];
+	uint8_t cke[2 + EIM_DTLS_IDENTITY_MAX + 1 + EIM_DTLS_P256_POINT_LEN];
 	uint8_t pms[4 + 2 * EIM_DTLS_PSK_MAX], h[32], vd[EIM_DTLS_VERIFY_LEN];
-	size_t pms_len;
+	size_t pms_len, n;
+	bool ecdhe = hs->kx == EIM_DTLS_KX_ECDHE_PSK;
 	int rc;
 
 	eim_put_be16(cke, (uint16_t)c->cfg.psk_identity_len);
 	memcpy(cke + 2, c->c.identity, c->cfg.psk_identity_len);
+	n = 2 + c->cfg.psk_identity_len;
+	if (ecdhe) {
+		cke[n++] = EIM_DTLS_P256_POINT_LEN;
+		memcpy(cke + n, hs->ecdh_pub, EIM_DTLS_P256_POINT_LEN);
+		n += EIM_DTLS_P256_POINT_LEN;
+	}
 	eim_dtls_conn_flight_reset(&c->c);
 	eim_dtls_conn_flight_hs(&c->c, 0, EIM_DTLS_HS_CLIENT_KEY_EXCHANGE, cke,
-				2 + c->cfg.psk_identity_len);
-	pms_len = eim_dtls_psk_pms(c->psk, c->cfg.psk_len, pms);
+				n);
+	pms_len = eim_dtls_psk_pms(ecdhe ? hs->ecdh_z : NULL,
+				   EIM_DTLS_P256_SECRET_LEN, c->psk,
+				   c->cfg.psk_len, pms);
 	rc = eim_dtls_conn_derive(&c->c, pms, pms_len);
 	eim_wipe(pms, sizeof(pms));
 	if (rc)
@@ -226,9 +283,11 @@ static int hs_dispatch(struct eim_dtls_client *c, uint16_t epoch,
 		if (epoch != 0)
 			return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
 		if (type == EIM_DTLS_HS_SERVER_KEY_EXCHANGE) {
-			/* PSK identity hint (RFC 4279): not used */
-			if (len < 2 || eim_get_be16(body) != len - 2)
-				return EIM_DTLS_ALERT_DECODE_ERROR;
+			if (hs->have_ske)
+				return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
+			if ((rc = on_server_key_exchange(c, body, len)))
+				return rc;
+			hs->have_ske = true;
 			eim_dtls_conn_transcript_msg(&c->c, type, msg_seq, body,
 						     len);
 			return 0;
@@ -237,6 +296,8 @@ static int hs_dispatch(struct eim_dtls_client *c, uint16_t epoch,
 			return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
 		if (len != 0)
 			return EIM_DTLS_ALERT_DECODE_ERROR;
+		if (hs->kx == EIM_DTLS_KX_ECDHE_PSK && !hs->have_ske)
+			return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
 		eim_dtls_conn_transcript_msg(&c->c, type, msg_seq, body, len);
 		if (client_key_flight(c, now))
 			return EIM_DTLS_ALERT_INTERNAL_ERROR;

@@ -9,9 +9,10 @@
  * changes), feeds every datagram from the server to eim_dtls_client_input()
  * and calls eim_dtls_client_tick() at eim_dtls_client_next_timeout().
  *
- * Implemented so far: PSK with TLS_PSK_WITH_AES_128_CCM_8 and
- * TLS_PSK_WITH_AES_128_GCM_SHA256, extended_master_secret,
- * renegotiation_info (SCSV), connection_id.
+ * Implemented so far: TLS_PSK_WITH_AES_128_CCM_8,
+ * TLS_PSK_WITH_AES_128_GCM_SHA256 and
+ * TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256 (P-256);
+ * extended_master_secret, renegotiation_info (SCSV), connection_id.
  */
 #ifndef EIM_DTLS_CLIENT_H
 #define EIM_DTLS_CLIENT_H

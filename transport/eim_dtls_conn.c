@@ -17,10 +17,23 @@
 static const struct {
 	uint16_t suite;
 	enum eim_dtls_aead_alg alg;
+	enum eim_dtls_kx kx;
 } suite_table[] = {
-	{EIM_DTLS_PSK_AES128_CCM8, EIM_DTLS_AEAD_AES128_CCM8},
-	{EIM_DTLS_PSK_AES128_GCM_SHA256, EIM_DTLS_AEAD_AES128_GCM},
+	{EIM_DTLS_PSK_AES128_CCM8, EIM_DTLS_AEAD_AES128_CCM8, EIM_DTLS_KX_PSK},
+	{EIM_DTLS_PSK_AES128_GCM_SHA256, EIM_DTLS_AEAD_AES128_GCM,
+	 EIM_DTLS_KX_PSK},
+	{EIM_DTLS_ECDHE_PSK_CHACHA20, EIM_DTLS_AEAD_CHACHA20_POLY1305,
+	 EIM_DTLS_KX_ECDHE_PSK},
 };
+
+int eim_dtls_suite_kx(uint16_t suite)
+{
+	for (size_t i = 0; i < sizeof(suite_table) / sizeof(suite_table[0]);
+	     i++)
+		if (suite_table[i].suite == suite)
+			return (int)suite_table[i].kx;
+	return 0;
+}
 
 const struct eim_dtls_aead_info *eim_dtls_suite_aead(uint16_t suite)
 {
@@ -57,6 +70,7 @@ void eim_dtls_conn_hs_free(struct eim_dtls_conn *c)
 		return;
 	wc_Sha256Free(&hs->transcript);
 	eim_dtls_reasm_done(&hs->reasm);
+	eim_dtls_ecdhe_free(hs->ecdhe);
 	if (hs->flight.p)
 		eim_wipe(hs->flight.p, hs->flight.cap);
 	eim_buf_done(&hs->flight);
@@ -300,14 +314,19 @@ int eim_dtls_conn_open(struct eim_dtls_conn *c, const struct eim_dtls_record *r,
 	return 0;
 }
 
-size_t eim_dtls_psk_pms(const uint8_t *psk, size_t psk_len, uint8_t *out)
+size_t eim_dtls_psk_pms(const uint8_t *z, size_t z_len, const uint8_t *psk,
+			size_t psk_len, uint8_t *out)
 {
-	/* uint16 N || N zero bytes || uint16 N || psk (RFC 4279 section 2) */
-	eim_put_be16(out, (uint16_t)psk_len);
-	memset(out + 2, 0, psk_len);
-	eim_put_be16(out + 2 + psk_len, (uint16_t)psk_len);
-	memcpy(out + 4 + psk_len, psk, psk_len);
-	return 4 + 2 * psk_len;
+	if (!z)
+		z_len = psk_len;
+	eim_put_be16(out, (uint16_t)z_len);
+	if (z)
+		memcpy(out + 2, z, z_len);
+	else
+		memset(out + 2, 0, z_len);
+	eim_put_be16(out + 2 + z_len, (uint16_t)psk_len);
+	memcpy(out + 4 + z_len, psk, psk_len);
+	return 4 + z_len + psk_len;
 }
 
 int eim_dtls_conn_derive(struct eim_dtls_conn *c, const uint8_t *pms,

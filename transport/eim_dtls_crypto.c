@@ -6,6 +6,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/chacha20_poly1305.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/hmac.h>
 #include <wolfssl/wolfcrypt/sha256.h>
@@ -254,4 +255,71 @@ int eim_dtls_aead_open(const struct eim_dtls_aead_key *k,
 		       size_t len, const uint8_t *tag)
 {
 	return aead(k, 0, nonce, aad, aad_len, buf, len, (uint8_t *)tag);
+}
+
+struct eim_dtls_ecdhe {
+	ecc_key key;
+};
+
+int eim_dtls_ecdhe_new(struct WC_RNG *rng, struct eim_dtls_ecdhe **ret,
+		       uint8_t pub[EIM_DTLS_P256_POINT_LEN])
+{
+	struct eim_dtls_ecdhe *e;
+	word32 n = EIM_DTLS_P256_POINT_LEN;
+
+	if (!rng || !ret || !pub)
+		return EIM_EINVAL;
+	e = eim_calloc(1, sizeof(*e));
+	if (!e)
+		return EIM_ENOMEM;
+	if (wc_ecc_init(&e->key) != 0) {
+		eim_free(e);
+		return EIM_ECRYPTO;
+	}
+	if (wc_ecc_make_key_ex(rng, 32, &e->key, ECC_SECP256R1) != 0 ||
+	    wc_ecc_set_rng(&e->key, rng) != 0 ||
+	    wc_ecc_export_x963(&e->key, pub, &n) != 0 ||
+	    n != EIM_DTLS_P256_POINT_LEN) {
+		eim_dtls_ecdhe_free(e);
+		return EIM_ECRYPTO;
+	}
+	*ret = e;
+	return 0;
+}
+
+int eim_dtls_ecdhe_shared(struct eim_dtls_ecdhe *e, const uint8_t *peer,
+			  size_t peer_len,
+			  uint8_t out[EIM_DTLS_P256_SECRET_LEN])
+{
+	ecc_key pk;
+	word32 n = EIM_DTLS_P256_SECRET_LEN;
+	int rc = EIM_EMALFORMED;
+
+	if (!e || !peer || !out)
+		return EIM_EINVAL;
+	if (peer_len != EIM_DTLS_P256_POINT_LEN || peer[0] != 0x04)
+		return EIM_EMALFORMED;
+	if (wc_ecc_init(&pk) != 0)
+		return EIM_ECRYPTO;
+	if (wc_ecc_import_x963_ex(peer, (word32)peer_len, &pk,
+				  ECC_SECP256R1) != 0 ||
+	    wc_ecc_point_is_on_curve(&pk.pubkey,
+				     wc_ecc_get_curve_idx(ECC_SECP256R1)) != 0)
+		goto out;
+	rc = EIM_ECRYPTO;
+	if (wc_ecc_shared_secret(&e->key, &pk, out, &n) != 0 ||
+	    n != EIM_DTLS_P256_SECRET_LEN)
+		goto out;
+	rc = 0;
+out:
+	wc_ecc_free(&pk);
+	return rc;
+}
+
+void eim_dtls_ecdhe_free(struct eim_dtls_ecdhe *e)
+{
+	if (!e)
+		return;
+	wc_ecc_free(&e->key);
+	eim_free_secret(e, sizeof(*e));
 }

@@ -109,6 +109,34 @@ int eim_dtls_aead_open(const struct eim_dtls_aead_key *k,
 		       const uint8_t *aad, size_t aad_len, uint8_t *buf,
 		       size_t len, const uint8_t *tag);
 
+/*
+ * Ephemeral ECDH on P-256 (RFC 8422; used by ECDHE_PSK, RFC 5489, and
+ * ECDHE_ECDSA suites). The key lives only during one handshake.
+ */
+struct eim_dtls_ecdhe;
+struct WC_RNG;
+#define EIM_DTLS_P256_POINT_LEN 65 /* uncompressed: 04 || X || Y */
+#define EIM_DTLS_P256_SECRET_LEN 32
+
+/*
+ * Generates a key pair with rng (which must outlive the key) and writes
+ * the uncompressed public point to pub. Free with eim_dtls_ecdhe_free().
+ * Errors: EIM_ENOMEM, EIM_ECRYPTO.
+ */
+int eim_dtls_ecdhe_new(struct WC_RNG *rng, struct eim_dtls_ecdhe **ret,
+		       uint8_t pub[EIM_DTLS_P256_POINT_LEN]);
+/*
+ * Computes the shared secret (the X coordinate, RFC 8422 section 5.10)
+ * with the peer's uncompressed point, which is checked to be on the curve.
+ * Errors: EIM_EMALFORMED (not an uncompressed P-256 point on the curve),
+ * EIM_ECRYPTO.
+ */
+int eim_dtls_ecdhe_shared(struct eim_dtls_ecdhe *e, const uint8_t *peer,
+			  size_t peer_len,
+			  uint8_t out[EIM_DTLS_P256_SECRET_LEN]);
+/* Wipes and frees (NULL-safe). */
+void eim_dtls_ecdhe_free(struct eim_dtls_ecdhe *e);
+
 /* SHA-256 of data (used for transcript snapshots and cookies). */
 int eim_dtls_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
 

@@ -104,6 +104,7 @@ static int parse_ext(struct cur *c, struct eim_dtls_hello_ext *e)
 	struct eim_slice all;
 	struct cur x;
 	bool seen_ems = false, seen_cid = false, seen_ri = false;
+	bool seen_groups = false, seen_formats = false;
 	int rc;
 
 	memset(e, 0, sizeof(*e));
@@ -145,6 +146,26 @@ static int parse_ext(struct cur *c, struct eim_dtls_hello_ext *e)
 			seen_cid = e->cid = true;
 			e->cid_value.p = d.p + 1;
 			e->cid_value.len = d.len - 1;
+			break;
+		case EIM_DTLS_EXT_SUPPORTED_GROUPS:
+			/* NamedGroup named_group_list<2..2^16-1> */
+			if (seen_groups || d.len < 2 ||
+			    eim_get_be16(d.p) != d.len - 2 || d.len % 2)
+				return EIM_EMALFORMED;
+			seen_groups = e->groups = true;
+			for (size_t i = 2; i < d.len; i += 2)
+				if (eim_get_be16(d.p + i) ==
+				    EIM_DTLS_GROUP_P256)
+					e->group_p256 = true;
+			break;
+		case EIM_DTLS_EXT_EC_POINT_FORMATS:
+			/* ECPointFormat ec_point_format_list<1..2^8-1> */
+			if (seen_formats || d.len < 2 || d.p[0] != d.len - 1)
+				return EIM_EMALFORMED;
+			seen_formats = e->formats = true;
+			for (size_t i = 1; i < d.len; i++)
+				if (d.p[i] == 0)
+					e->uncompressed = true;
 			break;
 		default:
 			break; /* unknown extensions are ignored */
@@ -242,34 +263,38 @@ int eim_dtls_hs_parse_hvr(const uint8_t *p, size_t len,
 	return 0;
 }
 
-void eim_dtls_hs_put_hello_ext(struct eim_buf *b, bool reneg, bool ems,
-			       bool with_cid, const uint8_t *cid,
-			       size_t cid_len)
+void eim_dtls_hs_put_hello_ext(struct eim_buf *b,
+				const struct eim_dtls_ext_out *o)
 {
+	static const uint8_t ri[5] = {0xff, 0x01, 0x00, 0x01, 0x00};
+	static const uint8_t ems[4] = {0x00, 0x17, 0x00, 0x00};
+	static const uint8_t groups[8] = {0x00, 0x0a, 0x00, 0x04,
+					  0x00, 0x02, 0x00, 0x17};
+	static const uint8_t formats[6] = {0x00, 0x0b, 0x00, 0x02, 0x01, 0x00};
+	size_t total = (o->reneg ? sizeof(ri) : 0) + (o->ems ? sizeof(ems) : 0) +
+		       (o->groups ? sizeof(groups) : 0) +
+		       (o->formats ? sizeof(formats) : 0) +
+		       (o->cid ? 5 + o->cid_len : 0);
 	uint8_t t[4];
-	size_t total = (reneg ? 5 : 0) + (ems ? 4 : 0) +
-		       (with_cid ? 5 + cid_len : 0);
 
 	if (total == 0)
 		return;
 	eim_put_be16(t, (uint16_t)total);
 	eim_buf_append(b, t, 2);
-	if (reneg) {
-		static const uint8_t ri[5] = {0xff, 0x01, 0x00, 0x01, 0x00};
-
+	if (o->reneg)
 		eim_buf_append(b, ri, sizeof(ri));
-	}
-	if (ems) {
-		eim_put_be16(t, EIM_DTLS_EXT_EMS);
-		eim_put_be16(t + 2, 0);
-		eim_buf_append(b, t, 4);
-	}
-	if (with_cid) {
+	if (o->ems)
+		eim_buf_append(b, ems, sizeof(ems));
+	if (o->groups)
+		eim_buf_append(b, groups, sizeof(groups));
+	if (o->formats)
+		eim_buf_append(b, formats, sizeof(formats));
+	if (o->cid) {
 		eim_put_be16(t, EIM_DTLS_EXT_CONNECTION_ID);
-		eim_put_be16(t + 2, (uint16_t)(cid_len + 1));
+		eim_put_be16(t + 2, (uint16_t)(o->cid_len + 1));
 		eim_buf_append(b, t, 4);
-		eim_buf_append_byte(b, (uint8_t)cid_len);
-		eim_buf_append(b, cid, cid_len);
+		eim_buf_append_byte(b, (uint8_t)o->cid_len);
+		eim_buf_append(b, o->cid_value, o->cid_len);
 	}
 }
 

@@ -45,9 +45,14 @@ enum eim_dtls_hs_type {
 #define EIM_DTLS_EMPTY_RENEGOTIATION_SCSV 0x00ffu
 
 /* Extension code points. */
+#define EIM_DTLS_EXT_SUPPORTED_GROUPS 10u
+#define EIM_DTLS_EXT_EC_POINT_FORMATS 11u
 #define EIM_DTLS_EXT_EMS           23u
 #define EIM_DTLS_EXT_CONNECTION_ID 54u /* RFC 9146 */
 #define EIM_DTLS_EXT_RENEGOTIATION 0xff01u
+
+/* Named group secp256r1 (RFC 8422). */
+#define EIM_DTLS_GROUP_P256 23u
 
 #define EIM_DTLS_HS_HDR_LEN 12
 #define EIM_DTLS_COOKIE_MAX 255
@@ -80,6 +85,10 @@ struct eim_dtls_hello_ext {
 	bool reneg_info;   /* renegotiation_info present (and empty) */
 	bool cid;          /* connection_id present */
 	struct eim_slice cid_value; /* the CID the sender wants to receive */
+	bool groups;       /* supported_groups present */
+	bool group_p256;   /* ... and lists secp256r1 */
+	bool formats;      /* ec_point_formats present */
+	bool uncompressed; /* ... and lists uncompressed (0) */
 };
 
 struct eim_dtls_client_hello {
@@ -126,13 +135,20 @@ int eim_dtls_hs_parse_server_hello(const uint8_t *p, size_t len,
 int eim_dtls_hs_parse_hvr(const uint8_t *p, size_t len,
 			  struct eim_slice *ret_cookie);
 
-/*
- * Appends hello extensions: renegotiation_info (empty), EMS, and
- * connection_id carrying `cid` (cid_len may be 0) when `with_cid`.
- */
-void eim_dtls_hs_put_hello_ext(struct eim_buf *b, bool reneg, bool ems,
-			       bool with_cid, const uint8_t *cid,
-			       size_t cid_len);
+/* Which extensions eim_dtls_hs_put_hello_ext() writes. */
+struct eim_dtls_ext_out {
+	bool reneg;  /* renegotiation_info, empty (initial handshake) */
+	bool ems;    /* extended_master_secret */
+	bool groups; /* supported_groups: secp256r1 (client only) */
+	bool formats; /* ec_point_formats: uncompressed */
+	bool cid;    /* connection_id carrying cid[0..cid_len) */
+	const uint8_t *cid_value;
+	size_t cid_len;
+};
+
+/* Appends the extensions block (nothing at all when none is selected). */
+void eim_dtls_hs_put_hello_ext(struct eim_buf *b,
+			       const struct eim_dtls_ext_out *o);
 
 /*
  * Reassembly of one handshake message from fragments (RFC 6347 section

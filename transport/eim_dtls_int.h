@@ -63,8 +63,19 @@ union eim_dtls_sockaddr {
 /* Largest handshake message we reassemble (PSK flights are small). */
 #define EIM_DTLS_HS_MSG_MAX 4096
 
+/* Key exchange of a suite. */
+enum eim_dtls_kx {
+	EIM_DTLS_KX_PSK = 1,   /* RFC 4279 */
+	EIM_DTLS_KX_ECDHE_PSK, /* RFC 5489 */
+};
+
 struct eim_dtls_hs_state {
 	uint16_t suite;
+	uint8_t kx; /* enum eim_dtls_kx */
+	struct eim_dtls_ecdhe *ecdhe; /* our ephemeral key (ECDHE suites) */
+	uint8_t ecdh_z[EIM_DTLS_P256_SECRET_LEN]; /* client: from the SKE */
+	uint8_t ecdh_pub[EIM_DTLS_P256_POINT_LEN]; /* client: our point */
+	bool have_ske;
 	const struct eim_dtls_aead_info *aead;
 	uint8_t crandom[EIM_DTLS_RANDOM_LEN];
 	uint8_t srandom[EIM_DTLS_RANDOM_LEN];
@@ -169,11 +180,19 @@ int eim_dtls_conn_open(struct eim_dtls_conn *c, const struct eim_dtls_record *r,
 int eim_dtls_conn_derive(struct eim_dtls_conn *c, const uint8_t *pms,
 			 size_t pms_len);
 
-/* Builds the RFC 4279 PSK pre-master secret into out (cap 4 + 2*64). */
-size_t eim_dtls_psk_pms(const uint8_t *psk, size_t psk_len, uint8_t *out);
+/*
+ * Builds a PSK pre-master secret into out (capacity 4 + 2 * 64):
+ * uint16 len || other || uint16 psk_len || psk, where `other` is psk_len
+ * zero bytes for plain PSK (RFC 4279 section 2, z == NULL) or the ECDH
+ * shared secret for ECDHE_PSK (RFC 5489 section 2). Returns the length.
+ */
+size_t eim_dtls_psk_pms(const uint8_t *z, size_t z_len, const uint8_t *psk,
+			size_t psk_len, uint8_t *out);
 
 /* The AEAD family of a suite we implement, or NULL. */
 const struct eim_dtls_aead_info *eim_dtls_suite_aead(uint16_t suite);
+/* The key exchange of a suite we implement, or 0. */
+int eim_dtls_suite_kx(uint16_t suite);
 
 /* Retransmission timer bounds (RFC 6347 section 4.2.4.1). */
 #define EIM_DTLS_RTX_INITIAL_MS 1000u

@@ -42,6 +42,7 @@ struct eim_dtls_server {
 	struct eim_dtls_server_config cfg;
 	uint16_t suites[16];
 	uint8_t prefix[EIM_DTLS_MAX_CID];
+	uint8_t hint[EIM_DTLS_IDENTITY_MAX];
 	WC_RNG rng;
 	uint8_t hash_seed[16];
 	struct eim_dtls_cookie_ctx cookie;
@@ -53,8 +54,10 @@ struct eim_dtls_server {
 	uint8_t pt[EIM_DTLS_MAX_CIPHERTEXT]; /* decrypted record */
 };
 
+/* RFC 7925's mandatory suite first, then what other peers ask for. */
 static const uint16_t default_suites[] = {EIM_DTLS_PSK_AES128_CCM8,
-					  EIM_DTLS_PSK_AES128_GCM_SHA256};
+					  EIM_DTLS_PSK_AES128_GCM_SHA256,
+					  EIM_DTLS_ECDHE_PSK_CHACHA20};
 
 void eim_dtls_server_config_init(struct eim_dtls_server_config *cfg)
 {
@@ -340,9 +343,19 @@ static void send_alert_to(struct eim_dtls_server *srv,
 static uint16_t pick_suite(const struct eim_dtls_server *srv,
 			   const struct eim_dtls_client_hello *ch)
 {
-	for (size_t i = 0; i < srv->cfg.n_suites; i++)
-		if (eim_dtls_hs_offers(ch, srv->suites[i]))
-			return srv->suites[i];
+	/* ECDHE needs P-256 and uncompressed points when the client lists
+	 * groups or formats at all (RFC 8422 section 5.1) */
+	bool ecc_ok = (!ch->ext.groups || ch->ext.group_p256) &&
+		      (!ch->ext.formats || ch->ext.uncompressed);
+
+	for (size_t i = 0; i < srv->cfg.n_suites; i++) {
+		uint16_t suite = srv->suites[i];
+
+		if (eim_dtls_suite_kx(suite) != EIM_DTLS_KX_PSK && !ecc_ok)
+			continue;
+		if (eim_dtls_hs_offers(ch, suite))
+			return suite;
+	}
 	return 0;
 }
 
@@ -360,15 +373,35 @@ static int new_cid(struct eim_dtls_server *srv, uint8_t *cid)
 	return EIM_EEXIST;
 }
 
-/* Flight 2: ServerHello, ServerHelloDone. */
+/* Flight 2: ServerHello, [ServerKeyExchange], ServerHelloDone. */
 static int server_hello_flight(struct eim_dtls_session *s,
 			       const struct eim_dtls_client_hello *ch,
 			       uint64_t now)
 {
 	struct eim_dtls_hs_state *hs = s->c.hs;
+	bool ecc = hs->kx != EIM_DTLS_KX_PSK;
+	uint8_t ske[2 + EIM_DTLS_IDENTITY_MAX + 4 + EIM_DTLS_P256_POINT_LEN];
+	size_t hint = s->srv->cfg.psk_hint_len, ske_len = 0;
 	struct eim_buf b;
 	uint8_t v[2];
 	int rc;
+
+	if (hs->kx == EIM_DTLS_KX_ECDHE_PSK) {
+		/* RFC 5489: psk_identity_hint, then ServerECDHParams:
+		 * named_curve (3), secp256r1, point<1..255> */
+		eim_put_be16(ske, (uint16_t)hint);
+		memcpy(ske + 2, s->srv->hint, hint);
+		ske_len = 2 + hint;
+		ske[ske_len++] = 3;
+		eim_put_be16(ske + ske_len, EIM_DTLS_GROUP_P256);
+		ske_len += 2;
+		ske[ske_len++] = EIM_DTLS_P256_POINT_LEN;
+		rc = eim_dtls_ecdhe_new(&s->srv->rng, &hs->ecdhe,
+					ske + ske_len);
+		if (rc)
+			return rc;
+		ske_len += EIM_DTLS_P256_POINT_LEN;
+	}
 
 	eim_buf_init(&b);
 	eim_put_be16(v, EIM_DTLS_VERSION_1_2);
@@ -378,14 +411,25 @@ static int server_hello_flight(struct eim_dtls_session *s,
 	eim_put_be16(v, s->suite);
 	eim_buf_append(&b, v, 2);
 	eim_buf_append_byte(&b, 0); /* null compression */
-	eim_dtls_hs_put_hello_ext(&b, ch->ext.reneg_info || ch->scsv, hs->ems,
-				  s->c.cid_on, s->c.cid, s->c.cid_len);
+	eim_dtls_hs_put_hello_ext(
+		&b, &(struct eim_dtls_ext_out){
+			    .reneg = ch->ext.reneg_info || ch->scsv,
+			    .ems = hs->ems,
+			    .formats = ecc && ch->ext.formats,
+			    .cid = s->c.cid_on,
+			    .cid_value = s->c.cid,
+			    .cid_len = s->c.cid_len,
+		    });
 	if (b.err) {
 		rc = b.err;
 		goto out;
 	}
 	eim_dtls_conn_flight_reset(&s->c);
 	eim_dtls_conn_flight_hs(&s->c, 0, EIM_DTLS_HS_SERVER_HELLO, b.p, b.len);
+	if (hs->kx == EIM_DTLS_KX_ECDHE_PSK)
+		eim_dtls_conn_flight_hs(&s->c, 0,
+					EIM_DTLS_HS_SERVER_KEY_EXCHANGE, ske,
+					ske_len);
 	eim_dtls_conn_flight_hs(&s->c, 0, EIM_DTLS_HS_SERVER_HELLO_DONE, NULL,
 				0);
 	rc = eim_dtls_conn_flight_send(&s->c, now, true);
@@ -437,6 +481,7 @@ static void start_session(struct eim_dtls_server *srv,
 	if (eim_dtls_conn_hs_new(&s->c, now))
 		goto oom;
 	s->c.hs->suite = suite;
+	s->c.hs->kx = (uint8_t)eim_dtls_suite_kx(suite);
 	s->c.hs->aead = eim_dtls_suite_aead(suite);
 	memcpy(s->c.hs->crandom, ch->random, 32);
 	if (rand_bytes(srv, s->c.hs->srandom, 32))
@@ -547,16 +592,38 @@ static int on_client_key_exchange(struct eim_dtls_session *s,
 				  const uint8_t *body, size_t len)
 {
 	struct eim_dtls_server *srv = s->srv;
+	struct eim_dtls_hs_state *hs = s->c.hs;
 	uint8_t psk[EIM_DTLS_PSK_MAX], pms[4 + 2 * EIM_DTLS_PSK_MAX];
-	size_t psk_len = sizeof(psk), pms_len, idlen;
-	int rc;
+	uint8_t z[EIM_DTLS_P256_SECRET_LEN];
+	size_t psk_len = sizeof(psk), pms_len, idlen, rest;
+	const uint8_t *point = NULL;
+	int rc, alert = 0;
 
-	/* opaque psk_identity<0..2^16-1>, nothing after it (RFC 4279) */
-	if (len < 2 || eim_get_be16(body) != len - 2)
+	/* opaque psk_identity<0..2^16-1> (RFC 4279), then for ECDHE_PSK
+	 * the client's point<1..255> (RFC 5489); nothing after */
+	if (len < 2 || eim_get_be16(body) > len - 2)
 		return EIM_DTLS_ALERT_DECODE_ERROR;
-	idlen = len - 2;
+	idlen = eim_get_be16(body);
+	rest = len - 2 - idlen;
+	if (hs->kx == EIM_DTLS_KX_ECDHE_PSK) {
+		if (rest < 1 || body[2 + idlen] != rest - 1)
+			return EIM_DTLS_ALERT_DECODE_ERROR;
+		point = body + 2 + idlen + 1;
+		rest--;
+	} else if (rest != 0) {
+		return EIM_DTLS_ALERT_DECODE_ERROR;
+	}
 	if (idlen == 0 || idlen > EIM_DTLS_IDENTITY_MAX)
 		return EIM_DTLS_ALERT_ILLEGAL_PARAMETER;
+	if (point) {
+		rc = eim_dtls_ecdhe_shared(hs->ecdhe, point, rest, z);
+		if (rc)
+			return rc == EIM_EMALFORMED
+				       ? EIM_DTLS_ALERT_ILLEGAL_PARAMETER
+				       : EIM_DTLS_ALERT_INTERNAL_ERROR;
+		eim_dtls_ecdhe_free(hs->ecdhe);
+		hs->ecdhe = NULL;
+	}
 	s->c.identity = eim_malloc(idlen + 1);
 	if (!s->c.identity)
 		return EIM_DTLS_ALERT_INTERNAL_ERROR;
@@ -569,13 +636,18 @@ static int on_client_key_exchange(struct eim_dtls_session *s,
 		 * with a random key; the client's Finished then fails. */
 		psk_len = 32;
 		if (rand_bytes(srv, psk, psk_len))
-			return EIM_DTLS_ALERT_INTERNAL_ERROR;
+			alert = EIM_DTLS_ALERT_INTERNAL_ERROR;
 	}
-	pms_len = eim_dtls_psk_pms(psk, psk_len, pms);
+	if (!alert) {
+		pms_len = eim_dtls_psk_pms(point ? z : NULL, sizeof(z), psk,
+					   psk_len, pms);
+		if (eim_dtls_conn_derive(&s->c, pms, pms_len))
+			alert = EIM_DTLS_ALERT_INTERNAL_ERROR;
+	}
 	eim_wipe(psk, sizeof(psk));
-	rc = eim_dtls_conn_derive(&s->c, pms, pms_len);
 	eim_wipe(pms, sizeof(pms));
-	return rc ? EIM_DTLS_ALERT_INTERNAL_ERROR : 0;
+	eim_wipe(z, sizeof(z));
+	return alert;
 }
 
 static int on_finished(struct eim_dtls_session *s, const uint8_t *body,
@@ -829,7 +901,7 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 {
 	struct eim_dtls_server *srv = NULL;
 	uint8_t secret[32];
-	size_t nb = 64;
+	size_t nb = 64, ndef = sizeof(default_suites) / sizeof(default_suites[0]);
 	int rc = EIM_EINVAL;
 
 	if (!cfg || !ret || !cfg->send || !cfg->psk_lookup ||
@@ -837,7 +909,9 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 	    (cfg->cid_prefix_len && (!cfg->cid_prefix ||
 				     cfg->cid_prefix_len >= cfg->cid_len)) ||
 	    cfg->n_suites > 16 || (cfg->n_suites && !cfg->suites) ||
-	    cfg->max_sessions == 0)
+	    cfg->max_sessions == 0 ||
+	    cfg->psk_hint_len > EIM_DTLS_IDENTITY_MAX ||
+	    (cfg->psk_hint_len && !cfg->psk_hint))
 		return EIM_EINVAL;
 	for (size_t i = 0; i < cfg->n_suites; i++)
 		if (!eim_dtls_suite_aead(cfg->suites[i]))
@@ -850,11 +924,13 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 		memcpy(srv->suites, cfg->suites, cfg->n_suites * 2);
 	} else {
 		memcpy(srv->suites, default_suites, sizeof(default_suites));
-		srv->cfg.n_suites = 2;
+		srv->cfg.n_suites = ndef;
 	}
 	srv->cfg.suites = srv->suites;
 	memcpy(srv->prefix, cfg->cid_prefix, cfg->cid_prefix_len);
 	srv->cfg.cid_prefix = srv->prefix;
+	memcpy(srv->hint, cfg->psk_hint, cfg->psk_hint_len);
+	srv->cfg.psk_hint = srv->hint;
 	if (srv->cfg.mtu == 0)
 		srv->cfg.mtu = 1280;
 	if (srv->cfg.max_handshakes == 0)

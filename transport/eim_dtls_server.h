@@ -15,9 +15,11 @@
  * (RFC 9146 section 6). Before a ClientHello returns a valid cookie the
  * server keeps nothing about the peer (stateless HelloVerifyRequest).
  *
- * Implemented so far: TLS_PSK_WITH_AES_128_CCM_8 and
- * TLS_PSK_WITH_AES_128_GCM_SHA256, extended_master_secret,
- * renegotiation_info (initial handshake only), connection_id.
+ * Implemented so far: TLS_PSK_WITH_AES_128_CCM_8,
+ * TLS_PSK_WITH_AES_128_GCM_SHA256 and
+ * TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256 (P-256); extensions
+ * extended_master_secret, renegotiation_info (initial handshake only),
+ * connection_id, supported_groups and ec_point_formats.
  *
  * Not thread-safe: one server is driven by one thread.
  */
@@ -64,7 +66,7 @@ struct eim_dtls_server_config {
 			  enum eim_dtls_close_reason why);
 
 	/* Server preference order of cipher suites (IANA values); NULL uses
-	 * the default: PSK-AES128-CCM8, PSK-AES128-GCM-SHA256. */
+	 * the default order of eim_dtls_server_config_init(). */
 	const uint16_t *suites;
 	size_t n_suites;
 	/* Length of the CIDs we issue, 0..32 (0: do not negotiate CIDs). */
@@ -73,6 +75,11 @@ struct eim_dtls_server_config {
 	 * balancer); must be shorter than cid_len. */
 	const uint8_t *cid_prefix;
 	size_t cid_prefix_len;
+	/* PSK identity hint sent in the ServerKeyExchange of ECDHE_PSK
+	 * suites (RFC 4279 section 2; plain PSK sends none), 0..128 bytes,
+	 * copied. */
+	const uint8_t *psk_hint;
+	size_t psk_hint_len;
 	size_t max_sessions;     /* established + handshaking */
 	size_t max_handshakes;   /* handshaking at the same time */
 	uint32_t idle_timeout_ms;
@@ -82,9 +89,11 @@ struct eim_dtls_server_config {
 	bool require_ems;        /* refuse clients without RFC 7627 */
 };
 
-/* Fills cfg with defaults (callbacks NULL): CID length 8, 10000 sessions,
- * 1000 handshakes, 10 min idle, 60 s handshake, 60 s cookie period,
- * MTU 1280, EMS used when offered but not required. */
+/* Fills cfg with defaults (callbacks NULL). Suites, in preference order:
+ * PSK-AES128-CCM8, PSK-AES128-GCM-SHA256, ECDHE-PSK-CHACHA20-POLY1305.
+ * CID length 8, 10000 sessions, 1000 handshakes, 10 min idle, 60 s
+ * handshake, 60 s cookie period, MTU 1280, EMS used when offered but not
+ * required. */
 void eim_dtls_server_config_init(struct eim_dtls_server_config *cfg);
 
 /*

@@ -269,11 +269,14 @@ START_TEST(server_hello_round_trip)
 	eim_buf_append_byte(&b, 0);
 	eim_buf_append(&b, "\xc0\xa8", 2);
 	eim_buf_append_byte(&b, 0);
-	eim_dtls_hs_put_hello_ext(&b, true, true, true, cid, 3);
+	eim_dtls_hs_put_hello_ext(&b, &(struct eim_dtls_ext_out){
+		.reneg = true, .ems = true, .formats = true, .cid = true,
+		.cid_value = cid, .cid_len = 3});
 	ck_assert_int_eq(b.err, 0);
 	ck_assert_int_eq(eim_dtls_hs_parse_server_hello(b.p, b.len, &sh), 0);
 	ck_assert_uint_eq(sh.suite, 0xc0a8);
 	ck_assert(sh.ext.ems && sh.ext.reneg_info && sh.ext.cid);
+	ck_assert(sh.ext.formats && sh.ext.uncompressed && !sh.ext.groups);
 	ck_assert_uint_eq(sh.ext.cid_value.len, 3);
 	ck_assert_mem_eq(sh.ext.cid_value.p, cid, 3);
 	/* zero-length CID is a valid value */
@@ -283,7 +286,7 @@ START_TEST(server_hello_round_trip)
 	eim_buf_append_byte(&b, 0);
 	eim_buf_append(&b, "\xc0\xa8", 2);
 	eim_buf_append_byte(&b, 0);
-	eim_dtls_hs_put_hello_ext(&b, false, false, true, NULL, 0);
+	eim_dtls_hs_put_hello_ext(&b, &(struct eim_dtls_ext_out){.cid = true});
 	ck_assert_int_eq(eim_dtls_hs_parse_server_hello(b.p, b.len, &sh), 0);
 	ck_assert(sh.ext.cid && !sh.ext.ems);
 	ck_assert_uint_eq(sh.ext.cid_value.len, 0);
