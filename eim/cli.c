@@ -39,4 +39,6 @@ int eim_cli_usage_error(const char *cmd, const char *fmt, ...)
 void eim_cli_print_usage(const struct eim_cli_cmd *cmd, FILE *out)
 {
 	fprintf(out, "%s", cmd->usage);
+	if (cmd->more_help)
+		cmd->more_help(out);
 }

@@ -32,6 +32,8 @@ struct eim_cli_cmd {
 	int (*run)(int argc, char **argv);
 	const char *summary;
 	const char *usage;
+	/* Optional: prints more help after `usage` (e.g. generated tables). */
+	void (*more_help)(FILE *out);
 };
 
 /* The table, terminated by an entry with name == NULL (cli_table.c). */
@@ -66,5 +68,7 @@ int eim_cmd_results(int argc, char **argv);
 int eim_cmd_show(int argc, char **argv);
 int eim_cmd_cancel(int argc, char **argv);
 int eim_cmd_audit(int argc, char **argv);
+int eim_cmd_submit(int argc, char **argv);
+void eim_cmd_submit_help(FILE *out);
 
 #endif

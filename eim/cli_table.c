@@ -12,7 +12,8 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "usage: eim help [COMMAND]\n"
 	 "\n"
 	 "Without COMMAND, lists every command. With COMMAND, prints its help\n"
-	 "(the same as 'eim COMMAND --help').\n"},
+	 "(the same as 'eim COMMAND --help').\n",
+	 NULL},
 	{"init", eim_cmd_init, "create the database and the first eIM identity",
 	 "usage: eim init --eim-id ID [--key PEM] [--cert PEM] [--db PATH]\n"
 	 "\n"
@@ -25,7 +26,8 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "                <eimId>.key.pem with mode 0600\n"
 	 "  --cert PEM    the eIM's certificate for that key (eUICCs then get\n"
 	 "                the certificate instead of the bare public key)\n"
-	 "  --db PATH     the database file\n"},
+	 "  --db PATH     the database file\n",
+	 NULL},
 	{"identity", eim_cmd_identity, "add, list and show eIM identities",
 	 "usage: eim identity add --eim-id ID [--key PEM] [--cert PEM]\n"
 	 "       eim identity list [--json]\n"
@@ -34,7 +36,8 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "One database can hold several eIM identities (two managers sharing\n"
 	 "a device, or a second identity to renew an exhausted counter).\n"
 	 "'add' takes the options of 'eim init'. All actions take --db "
-	 "PATH.\n"},
+	 "PATH.\n",
+	 NULL},
 	{"device", eim_cmd_device,
 	 "register devices and their DTLS credentials",
 	 "usage: eim device add EID CREDENTIAL [--eim ID] [--counter N]\n"
@@ -58,7 +61,36 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "  --euicc-cert FILE      eUICC certificate (then EUM) used to "
 	 "verify\n"
 	 "                         results; repeat for the chain\n"
-	 "All actions take --db PATH. Secrets are never printed.\n"},
+	 "All actions take --db PATH. Secrets are never printed.\n",
+	 NULL},
+	{"submit", eim_cmd_submit, "queue signed packages for devices",
+	 "usage: eim submit EID OPERATION [--param VALUE]... [+ OPERATION "
+	 "...]\n"
+	 "       eim submit --devices FILE OPERATION ... (same package for "
+	 "each "
+	 "EID)\n"
+	 "       eim submit --file FILE (packages described in JSON; - = "
+	 "stdin)\n"
+	 "\n"
+	 "Queues one signed package per device: its counterValue is taken and\n"
+	 "the package signed in one transaction. Several operations go in one\n"
+	 "package when joined with '+', e.g.\n"
+	 "  eim submit EID disable --iccid A + enable --iccid B --rollback\n"
+	 "Prints the package id and counterValue of each package.\n"
+	 "\n"
+	 "options:\n"
+	 "  --eim ID          sign as this eIM identity (default: the "
+	 "device's)\n"
+	 "  --valid-for T     deliver within T (3600, 30m, 12h, 7d, none;\n"
+	 "                    default 7d); expired packages are never sent\n"
+	 "  --devices FILE    one EID per line ('#' comments allowed)\n"
+	 "  --file FILE       {\"packages\": [{\"eid\": ..., \"operations\": "
+	 "[...]}]}\n"
+	 "                    (see examples/ops.json)\n"
+	 "  --json            print [{id, eid, counter, transaction_id,\n"
+	 "                    counter_warning}]\n"
+	 "  --db PATH         the database file\n",
+	 eim_cmd_submit_help},
 	{"queue", eim_cmd_queue, "list packages and their delivery state",
 	 "usage: eim queue [EID] [--state S] [--since T] [--until T] [--limit "
 	 "N]\n"
@@ -73,7 +105,8 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "  --limit N    at most N packages\n"
 	 "  --json       a JSON array of packages: id, eid, eim_id, counter,\n"
 	 "               transaction_id, kind, summary, state, created, sent,\n"
-	 "               finished, valid_until, attempts\n"},
+	 "               finished, valid_until, attempts\n",
+	 NULL},
 	{"results", eim_cmd_results, "list the results devices reported",
 	 "usage: eim results [EID] [--since T] [--until T] [--json] [--db "
 	 "PATH]\n"
@@ -81,25 +114,30 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "Lists the eUICC package results received, oldest first, and whether\n"
 	 "each one's eUICC signature was verified.\n"
 	 "  --json   a JSON array: id, package_id, eid, verified, seq_number,\n"
-	 "           summary, codes, received\n"},
+	 "           summary, codes, received\n",
+	 NULL},
 	{"show", eim_cmd_show, "show one package and its results",
 	 "usage: eim show PACKAGE_ID [--json] [--db PATH]\n"
 	 "\n"
 	 "Shows a package (state, counter, operations, times) and the results\n"
-	 "received for it. --json adds the exact bytes as hex (bytes).\n"},
+	 "received for it. --json adds the exact bytes as hex (bytes).\n",
+	 NULL},
 	{"cancel", eim_cmd_cancel, "cancel a package that was not sent yet",
 	 "usage: eim cancel PACKAGE_ID [--json] [--db PATH]\n"
 	 "\n"
 	 "Cancels a queued package. A package already delivered to the device\n"
-	 "cannot be cancelled: the eUICC may have run it.\n"},
+	 "cannot be cancelled: the eUICC may have run it.\n",
+	 NULL},
 	{"audit", eim_cmd_audit, "show the audit trail",
 	 "usage: eim audit [EID] [--since T] [--until T] [--limit N] [--json]\n"
 	 "                 [--db PATH]\n"
 	 "\n"
 	 "Every operator action and every package state change, oldest first.\n"
 	 "  --json   a JSON array: id, at, actor, action, eid, package_id, "
-	 "detail\n"},
-	{"decode", eim_cmd_decode, "print an SGP.32 message and check its signatures",
+	 "detail\n",
+	 NULL},
+	{"decode", eim_cmd_decode,
+	 "print an SGP.32 message and check its signatures",
 	 "usage: eim decode [--json] [--eim-key PUB] [--euicc-cert CERT]...\n"
 	 "                  [--token N] [FILE|-]\n"
 	 "\n"
@@ -118,7 +156,8 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "                    euiccSignEPR/EPE; repeatable\n"
 	 "  --token N         associationToken of the association (default:\n"
 	 "                    none, i.e. 84 01 00)\n"
-	 "Exit 1 also when a signature does not verify with the keys given.\n"},
+	 "Exit 1 also when a signature does not verify with the keys given.\n",
+	 NULL},
 	{"version", eim_cmd_version,
 	 "print the version of eim and its libraries",
 	 "usage: eim version [--json]\n"
@@ -127,6 +166,7 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "on.\n"
 	 "Also available as 'eim --version'.\n"
 	 "\n"
-	 "  --json   print a JSON object instead of text\n"},
-	{NULL, NULL, NULL, NULL},
+	 "  --json   print a JSON object instead of text\n",
+	 NULL},
+	{NULL, NULL, NULL, NULL, NULL},
 };

@@ -1,0 +1,342 @@
+/*
+ * Integration tests of `eim submit` on the real binary and a real database:
+ * every operation kind, counters, signatures that verify with the identity's
+ * public key, --file and --devices, and every error path with its exit code
+ * and one-line message. Nothing is queued when anything is wrong.
+ */
+#include "common/eim_alloc.h"
+#include "common/eim_bytes.h"
+#include "eim_test.h"
+#include "proto/eim_pkg.h"
+#include "proto/eim_sig.h"
+
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *dir;
+static char db[512];
+
+#define EID1 "89049032123451234512345678901235"
+#define EID2 "89044045116727494800000004479366"
+#define ICCID "89440012345678901234"
+#define PSK "000102030405060708090a0b0c0d0e0f"
+
+static struct eim_test_proc eimv(const char *a0, va_list ap)
+{
+	char *argv[40];
+	int n = 0;
+	struct eim_test_proc p;
+	char dbenv[600];
+	char *env[] = {dbenv, NULL};
+
+	argv[n++] = (char *)eim_test_bin();
+	for (const char *a = a0; a && n < 38; a = va_arg(ap, const char *))
+		argv[n++] = (char *)a;
+	argv[n] = NULL;
+	snprintf(dbenv, sizeof(dbenv), "EIM_DB=%s", db);
+	ck_assert_int_eq(eim_test_run(argv, env, NULL, 0, &p), 0);
+	return p;
+}
+
+static struct eim_test_proc eim(const char *a0, ...)
+{
+	va_list ap;
+	va_start(ap, a0);
+	struct eim_test_proc p = eimv(a0, ap);
+	va_end(ap);
+	return p;
+}
+
+static void ok(const char *a0, ...)
+{
+	va_list ap;
+	va_start(ap, a0);
+	struct eim_test_proc p = eimv(a0, ap);
+	va_end(ap);
+	ck_assert_msg(p.status == 0, "eim %s: exit %d: %s", a0, p.status,
+		      p.err);
+	eim_test_proc_done(&p);
+}
+
+static int lines(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+#define EXPECT_ERR(p, code, msg)                                               \
+	do {                                                                   \
+		ck_assert_msg((p).status == (code), "exit %d, want %d: %s",    \
+			      (p).status, (code), (p).err);                    \
+		ck_assert_msg(eim_test_contains((p).err, (msg)),               \
+			      "stderr '%s' lacks '%s'", (p).err, (msg));       \
+		ck_assert_int_eq(lines((p).err), 1);                           \
+		eim_test_proc_done(&(p));                                      \
+	} while (0)
+
+/* Number of packages in the queue (via eim queue --json). */
+static int queue_len(void)
+{
+	struct eim_test_proc p = eim("queue", "--json", NULL);
+	ck_assert_int_eq(p.status, 0);
+	cJSON *a = cJSON_Parse(p.out);
+	ck_assert_ptr_nonnull(a);
+	int n = cJSON_GetArraySize(a);
+	cJSON_Delete(a);
+	eim_test_proc_done(&p);
+	return n;
+}
+
+static void setup(void)
+{
+	dir = eim_test_tmpdir();
+	ck_assert_ptr_nonnull(dir);
+	snprintf(db, sizeof(db), "%s/eim.db", dir);
+	ok("init", "--eim-id", "eim-one", NULL);
+	ok("device", "add", EID1, "--psk-identity", "d1", "--psk", PSK, NULL);
+	ok("device", "add", EID2, "--psk-identity", "d2", "--psk", PSK,
+	   "--counter", "100", "--association-token", "5", NULL);
+}
+
+static void teardown(void)
+{
+	eim_test_rmdir(dir);
+}
+
+static struct eim_sig_key *load_key(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t buf[4096];
+	struct eim_sig_key *k = NULL;
+
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	ck_assert_int_eq(eim_sig_key_load(buf, n, &k), 0);
+	return k;
+}
+
+START_TEST(every_kind_counters_and_signatures)
+{
+	ok("submit", EID1, "enable", "--iccid", ICCID, "--rollback", NULL);
+	ok("submit", EID1, "disable", "--iccid", ICCID, "+", "delete",
+	   "--iccid", ICCID, NULL);
+	ok("submit", EID1, "list-profiles", "--tags", "5A,4F", NULL);
+	ok("submit", EID1, "get-rat", "+", "unset-fallback", "+",
+	   "set-fallback", "--iccid", ICCID, "+", "set-default-dp",
+	   "smdp.example.com", "+", "configure-immediate-enable", "--enable",
+	   NULL);
+	ok("submit", EID1, "list-eim", "+", "delete-eim", "--eim-id", "old",
+	   NULL);
+	ok("identity", "add", "--eim-id", "eim-two", NULL);
+	ok("submit", EID1, "add-eim", "--identity", "eim-two", "--counter", "0",
+	   "--protocols", "retrieve-coaps", NULL);
+	ok("submit", EID1, "update-eim", "--eim-id", "eim-two", "--fqdn",
+	   "eim.example.com", NULL);
+	ok("submit", EID1, "download", "--activation-code",
+	   "LPA:1$smdp.example.com$MATCH", NULL);
+	ok("submit", EID1, "get-euicc-data", "--tags",
+	   "euicc-certificate,eum-certificate", NULL);
+	/* the second device starts at counter 100 with token 5 */
+	ok("submit", EID2, "get-rat", NULL);
+
+	struct eim_test_proc p = eim("queue", "--json", NULL);
+	ck_assert_int_eq(p.status, 0);
+	cJSON *arr = cJSON_Parse(p.out);
+	eim_test_proc_done(&p);
+	ck_assert_int_eq(cJSON_GetArraySize(arr), 10);
+
+	char keypath[600];
+	snprintf(keypath, sizeof(keypath), "%s/eim-one.key.pem", dir);
+	struct eim_sig_key *key = load_key(keypath);
+	int verified = 0;
+	for (int i = 0; i < 10; i++) {
+		cJSON *pk = cJSON_GetArrayItem(arr, i);
+		int id = cJSON_GetObjectItem(pk, "id")->valueint;
+		int counter = cJSON_GetObjectItem(pk, "counter")->valueint;
+		const char *eid = cJSON_GetObjectItem(pk, "eid")->valuestring;
+		const char *kind = cJSON_GetObjectItem(pk, "kind")->valuestring;
+		ck_assert_str_eq(cJSON_GetObjectItem(pk, "state")->valuestring,
+				 "queued");
+		/* counters increase by one per package, per device */
+		ck_assert_int_eq(counter, strcmp(eid, EID1) == 0 ? i + 1 : 101);
+
+		char ids[16];
+		snprintf(ids, sizeof(ids), "%d", id);
+		struct eim_test_proc s = eim("show", ids, "--json", NULL);
+		ck_assert_int_eq(s.status, 0);
+		cJSON *sj = cJSON_Parse(s.out);
+		const char *hex = cJSON_GetObjectItem(sj, "bytes")->valuestring;
+		uint8_t bytes[4096];
+		size_t n = 0;
+		ck_assert_int_eq(eim_hex_decode(hex, strlen(hex), bytes,
+						sizeof(bytes), &n),
+				 0);
+		if (strcmp(kind, "psmo") == 0 || strcmp(kind, "eco") == 0) {
+			struct eim_pkg_view v;
+			ck_assert_int_eq(eim_pkg_decode(bytes, n, NULL, &v), 0);
+			ck_assert_int_eq(v.pkg.counter, counter);
+			ck_assert_uint_eq(v.pkg.txid.len, 16);
+			int64_t token = strcmp(eid, EID2) == 0 ? 5 : 0;
+			ck_assert_int_eq(eim_pkg_verify(&v, token, key), 0);
+			/* the wrong token must not verify */
+			ck_assert_int_ne(eim_pkg_verify(&v, token + 1, key), 0);
+			eim_pkg_view_done(&v);
+			verified++;
+		} else if (strcmp(kind, "download") == 0) {
+			ck_assert_uint_eq(bytes[0], 0xBF);
+			ck_assert_uint_eq(bytes[1], 0x54);
+		} else {
+			ck_assert_str_eq(kind, "euicc-data");
+			ck_assert_uint_eq(bytes[0], 0xBF);
+			ck_assert_uint_eq(bytes[1], 0x52);
+		}
+		cJSON_Delete(sj);
+		eim_test_proc_done(&s);
+	}
+	ck_assert_int_eq(verified, 8);
+	eim_sig_key_free(key);
+	cJSON_Delete(arr);
+}
+END_TEST
+
+START_TEST(file_and_fleet)
+{
+	char path[600], devs[600], cmd[1500];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/ops.json", dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s/examples/ops.json' '%s'",
+		 getenv("EIM_SOURCE_ROOT"), path);
+	ck_assert_int_eq(system(cmd), 0);
+	struct eim_test_proc p = eim("submit", "--file", path, "--json", NULL);
+	ck_assert_msg(p.status == 0, "%s", p.err);
+	cJSON *a = cJSON_Parse(p.out);
+	ck_assert_int_eq(cJSON_GetArraySize(a), 4);
+	cJSON_Delete(a);
+	eim_test_proc_done(&p);
+
+	/* 200 devices, then the same package for all of them */
+	snprintf(devs, sizeof(devs), "%s/eids.txt", dir);
+	f = fopen(devs, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "# fleet\n");
+	for (int i = 0; i < 200; i++) {
+		char prefix[31], eid[33];
+		snprintf(prefix, sizeof(prefix), "8904903200000000000000%08d",
+			 i);
+		/* check digits: 98 - (N*100 mod 97) */
+		unsigned r = 0;
+		for (int k = 0; k < 30; k++)
+			r = (r * 10 + (unsigned)(prefix[k] - '0')) % 97;
+		r = (r * 100) % 97;
+		snprintf(eid, sizeof(eid), "%s%02u", prefix, 98 - r);
+		fprintf(f, "%s\n", eid);
+		char psk_id[16];
+		snprintf(psk_id, sizeof(psk_id), "fleet%d", i);
+		ok("device", "add", eid, "--psk-identity", psk_id, "--psk", PSK,
+		   NULL);
+	}
+	fclose(f);
+	p = eim("submit", "--devices", devs, "list-profiles", NULL);
+	ck_assert_msg(p.status == 0, "%s", p.err);
+	ck_assert(eim_test_contains(p.out, "queued 200 packages (psmo) for 200 "
+					   "devices"));
+	eim_test_proc_done(&p);
+	ck_assert_int_eq(queue_len(), 204);
+}
+END_TEST
+
+START_TEST(errors_change_nothing)
+{
+	char path[600];
+	FILE *f;
+
+	struct eim_test_proc p = eim("submit", EID1, NULL);
+	EXPECT_ERR(p, 2, "give an EID and an operation");
+	p = eim("submit", "1234", "get-rat", NULL);
+	EXPECT_ERR(p, 2, "'1234' is not an EID");
+	p = eim("submit", "89049032123451234512345678901234", "get-rat", NULL);
+	EXPECT_ERR(p, 2, "check digits do not match");
+	p = eim("submit", "89033023426200000000000000000028", "get-rat", NULL);
+	EXPECT_ERR(p, 1, "89033023426200000000000000000028");
+	p = eim("submit", EID1, "enable", "--iccid", "12AB", NULL);
+	EXPECT_ERR(p, 2, "'12AB' is not an ICCID");
+	p = eim("submit", EID1, "frobnicate", NULL);
+	EXPECT_ERR(p, 2, "unknown operation 'frobnicate'");
+	p = eim("submit", EID1, "get-rat", "--eim", "nobody", NULL);
+	EXPECT_ERR(p, 1, "nobody");
+	p = eim("submit", EID1, "get-rat", "--valid-for", "soon", NULL);
+	EXPECT_ERR(p, 2, "--valid-for 'soon' is not a duration");
+
+	/* bad JSON: the line and what is wrong */
+	snprintf(path, sizeof(path), "%s/bad.json", dir);
+	f = fopen(path, "w");
+	fputs("{\"packages\": [\n  {\"eid\": \"" EID1 "\",\n"
+	      "   \"operations\": [{\"op\": \"get-rat\"},]}\n]}\n",
+	      f);
+	fclose(f);
+	p = eim("submit", "--file", path, NULL);
+	EXPECT_ERR(p, 1, "bad.json: line 3, column");
+	f = fopen(path, "w");
+	fputs("[{\"eid\": \"" EID1
+	      "\", \"operations\": [{\"op\": \"get-rat\"}]},"
+	      " {\"eid\": \"" EID1 "\", \"operations\": "
+	      "[{\"op\": \"enable\", \"iccid\": \"8944\"}]}]",
+	      f);
+	fclose(f);
+	p = eim("submit", "--file", path, NULL);
+	EXPECT_ERR(p, 1,
+		   "packages[1].operations[0].iccid: '8944' is not an ICCID");
+	/* the valid first package of that file was not queued either */
+	ck_assert_int_eq(queue_len(), 0);
+}
+END_TEST
+
+START_TEST(counter_exhausted)
+{
+	ok("device", "add", "89044045116727494800000000000003",
+	   "--psk-identity", "d3", "--psk", PSK, "--counter", "8388606", NULL);
+	struct eim_test_proc p =
+		eim("submit", "89044045116727494800000000000003", "get-rat",
+		    "--json", NULL);
+	ck_assert_msg(p.status == 0, "%s", p.err);
+	ck_assert(eim_test_contains(p.out, "\"counter\":8388607"));
+	ck_assert(eim_test_contains(p.out, "\"counter_warning\":true"));
+	ck_assert(eim_test_contains(p.err, "warning"));
+	eim_test_proc_done(&p);
+	p = eim("submit", "89044045116727494800000000000003", "get-rat", NULL);
+	EXPECT_ERR(p, 1, "renew the association");
+	ck_assert_int_eq(queue_len(), 1);
+}
+END_TEST
+
+static Suite *submit_suite(void)
+{
+	Suite *s = suite_create("cli_submit");
+	TCase *tc = tcase_create("submit");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, every_kind_counters_and_signatures);
+	tcase_add_test(tc, file_and_fleet);
+	tcase_add_test(tc, errors_change_nothing);
+	tcase_add_test(tc, counter_exhausted);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(submit_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
