@@ -853,12 +853,33 @@ static void verify_epr(struct sigreport *r, const struct keyset *ks,
 	eim_epr_done(&e);
 }
 
+/* Stored results recovered through IpaEuiccData (tag A2) are signed too. */
+static void verify_ipadata(struct sigreport *r, const struct keyset *ks,
+			   struct eim_slice body, int64_t token)
+{
+	struct eim_der_cur c;
+	struct eim_der_tlv t, e;
+	struct eim_ipadata d;
+	size_t it = 0;
+
+	eim_der_cur_init(&c, body.p, body.len, NULL);
+	if (eim_der_read(&c, &t) < 0 || eim_ipadata_decode(&c, &t, &d) < 0 ||
+	    !d.epr_list.p)
+		return;
+	while (eim_ipadata_list_next(d.epr_list, &it, &e) == 1)
+		if (e.tag == 0xbf51)
+			verify_epr(r, ks, (struct eim_slice){e.raw, e.raw_len},
+				   token);
+}
+
 static void verify_result(struct sigreport *r, const struct keyset *ks,
 			  const struct eim_esipa_result *res, int64_t token)
 {
 	if (res->kind == EIM_RESULT_EPR ||
 	    res->kind == EIM_RESULT_EPR_AND_NOTIFS)
 		verify_epr(r, ks, res->body, token);
+	if (res->kind == EIM_RESULT_IPA_DATA)
+		verify_ipadata(r, ks, res->body, token);
 }
 
 /* ----- the command ----- */

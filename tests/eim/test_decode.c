@@ -10,6 +10,7 @@
 #include "eim_test.h"
 #include "proto/eim_epr.h"
 #include "proto/eim_esipa.h"
+#include "proto/eim_ipadata.h"
 #include "proto/eim_pkg.h"
 #include "proto/eim_sig.h"
 
@@ -269,6 +270,55 @@ START_TEST(result_json_with_euicc_key)
 }
 END_TEST
 
+/* A stored result recovered through IpaEuiccData (A2) is checked too. */
+START_TEST(stored_result_in_ipa_data)
+{
+	struct eim_epr_result r = {.tag = EIM_RES_DELETE, .code = 0};
+	struct eim_epr e = {0};
+	struct eim_ipadata d = {0};
+	struct eim_esipa_from_ipa m;
+	struct eim_buf epr, list, data, msg;
+	struct eim_test_proc p;
+	size_t l;
+
+	e.kind = EIM_EPR_RESULT_SIGNED;
+	e.eim_id.p = (const uint8_t *)"e";
+	e.eim_id.len = 1;
+	e.counter = 9;
+	e.seq = 3;
+	e.results = &r;
+	e.n_results = 1;
+	eim_buf_init(&epr);
+	ck_assert_int_eq(eim_epr_encode(&e, 0, euicc_key, &epr), 0);
+	eim_buf_init(&list);
+	l = eim_der_open(&list, 0xa2);
+	eim_buf_append(&list, epr.p, epr.len);
+	eim_der_close(&list, l);
+	d.epr_list.p = list.p;
+	d.epr_list.len = list.len;
+	eim_buf_init(&data);
+	ck_assert_int_eq(eim_ipadata_encode(&d, &data), 0);
+	memset(&m, 0, sizeof(m));
+	m.tag = EIM_ESIPA_PROVIDE_EIM_PACKAGE_RESULT;
+	m.result.kind = EIM_RESULT_IPA_DATA;
+	m.result.body.p = data.p;
+	m.result.body.len = data.len;
+	eim_buf_init(&msg);
+	ck_assert_int_eq(eim_esipa_encode_from_ipa(&m, &msg), 0);
+	p = run(msg.p, msg.len, "--euicc-cert", euicc_pub, NULL, NULL, NULL);
+	ck_assert_msg(p.status == 0, "stderr: %s", p.err);
+	ck_assert(eim_test_contains(p.out, "euiccPackageResultList (A2)"));
+	ck_assert(eim_test_contains(p.out, "deleteResult (85): 0 (ok)"));
+	ck_assert(eim_test_contains(p.out, "euiccSignEPR (counterValue 9): "
+					   "verified with"));
+	eim_test_proc_done(&p);
+	eim_buf_done(&msg);
+	eim_buf_done(&data);
+	eim_buf_done(&list);
+	eim_buf_done(&epr);
+}
+END_TEST
+
 START_TEST(malformed_input_one_line_with_offset)
 {
 	static const struct {
@@ -339,6 +389,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, package_tree_and_signature);
 	tcase_add_test(tc, result_json_with_euicc_key);
+	tcase_add_test(tc, stored_result_in_ipa_data);
 	tcase_add_test(tc, malformed_input_one_line_with_offset);
 	tcase_add_test(tc, usage_and_file_errors);
 	suite_add_tcase(s, tc);
