@@ -299,6 +299,26 @@ START_TEST(psk_handshake_without_cid)
 }
 END_TEST
 
+START_TEST(client_hello_without_extensions)
+{
+	struct world w;
+	struct dgram g;
+
+	/* like node-dtls-client: no extensions block at all */
+	offer_ems = false;
+	world_init(&w, psk, 8, false);
+	offer_ems = true;
+	handshake(&w);
+	/* the second hello ends right after the compression methods:
+	 * record 13 + handshake 12 + 2 + 32 + 1 + 33 + 2 + 6 + 2 */
+	g = w.log_to_srv[1];
+	ck_assert_uint_eq(g.b[0], EIM_DTLS_CT_HANDSHAKE);
+	ck_assert_uint_eq(g.n, 13 + 12 + 2 + 32 + 1 + 33 + 2 + 6 + 2);
+	roundtrip(&w, "bare hello");
+	world_done(&w);
+}
+END_TEST
+
 START_TEST(address_change_follows_cid)
 {
 	struct world w;
@@ -801,6 +821,7 @@ int main(void)
 
 	tcase_add_test(tc, psk_handshake_with_cid);
 	tcase_add_test(tc, psk_handshake_without_cid);
+	tcase_add_test(tc, client_hello_without_extensions);
 	tcase_add_test(tc, address_change_follows_cid);
 	tcase_add_test(tc, replay_from_new_address_does_not_move);
 	tcase_add_test(tc, delayed_record_from_new_address_is_accepted_not_moved);
