@@ -16,6 +16,7 @@
 #include "eim/cli_util.h"
 #include "eim/eim_json.h"
 #include "eim/eim_ops.h"
+#include "eim/eim_signer.h"
 #include "proto/eim_der.h"
 #include "proto/eim_ids.h"
 #include "proto/eim_ipadata.h"
@@ -29,174 +30,12 @@
 #include <unistd.h>
 
 #define EIM__DEFAULT_VALIDITY_S (7 * 24 * 3600)
-#define EIM__KEY_CACHE 8
-
-/* Signing keys of the identities used in this run, loaded once each. */
-struct eim__signer {
-	struct eim_store *s;
-	struct {
-		char *eim_id;
-		struct eim_sig_key *key;
-	} keys[EIM__KEY_CACHE];
-	size_t n_keys;
-	char errmsg[256];
-};
 
 /* One package to queue: its operations and where they came from. */
 struct eim__job {
 	struct eim_ops ops;
 	const char *where; /* for messages: "ops.json: packages[3]" */
 };
-
-static int eim__key_ref_cb(void *ctx, const struct eim_store_identity *id)
-{
-	char **ref = ctx;
-	*ref = id->key_ref ? eim_strdup(id->key_ref) : NULL;
-	return 0;
-}
-
-static struct eim_sig_key *eim__signer_key(struct eim__signer *g,
-					   const char *eim_id)
-{
-	char *ref = NULL;
-	FILE *f = NULL;
-	uint8_t buf[8192];
-	size_t n = 0;
-	struct eim_sig_key *k = NULL;
-
-	for (size_t i = 0; i < g->n_keys; i++)
-		if (strcmp(g->keys[i].eim_id, eim_id) == 0)
-			return g->keys[i].key;
-	if (g->n_keys == EIM__KEY_CACHE) {
-		snprintf(g->errmsg, sizeof(g->errmsg),
-			 "more than %d eIM identities in one submission",
-			 EIM__KEY_CACHE);
-		return NULL;
-	}
-	if (eim_store_identity_list(g->s, eim_id, eim__key_ref_cb, &ref) ||
-	    !ref) {
-		snprintf(g->errmsg, sizeof(g->errmsg),
-			 "eIM identity '%s' has no signing key", eim_id);
-		goto out;
-	}
-	if (!(f = fopen(ref, "rb"))) {
-		snprintf(g->errmsg, sizeof(g->errmsg),
-			 "signing key of '%s': cannot read %s", eim_id, ref);
-		goto out;
-	}
-	n = fread(buf, 1, sizeof(buf), f);
-	if (eim_sig_key_load(buf, n, &k) || !eim_sig_key_has_private(k)) {
-		eim_sig_key_free(k);
-		k = NULL;
-		snprintf(g->errmsg, sizeof(g->errmsg),
-			 "signing key of '%s': %s holds no usable private key",
-			 eim_id, ref);
-		goto out;
-	}
-	g->keys[g->n_keys].eim_id = eim_strdup(eim_id);
-	g->keys[g->n_keys].key = k;
-	g->n_keys++;
-out:
-	eim_wipe(buf, sizeof(buf));
-	if (f)
-		fclose(f);
-	eim_free(ref);
-	return k;
-}
-
-static void eim__signer_done(struct eim__signer *g)
-{
-	for (size_t i = 0; i < g->n_keys; i++) {
-		eim_free(g->keys[i].eim_id);
-		eim_sig_key_free(g->keys[i].key);
-	}
-	g->n_keys = 0;
-}
-
-/* The store's signing callback: encodes the package for this counter. */
-static int eim__sign(void *ctx, const struct eim_store_sign_in *in,
-		     struct eim_store_sign_out *out)
-{
-	struct eim__signer *g = ctx;
-	const struct eim__job *job = in->req_ctx;
-	const struct eim_ops *ops = &job->ops;
-	int rc;
-
-	if (eim_sig_random(out->txid, 16))
-		return EIM_ECRYPTO;
-	out->txid_len = 16;
-	struct eim_slice txid = {out->txid, out->txid_len};
-
-	if (ops->kind == EIM_OPS_DOWNLOAD) {
-		struct eim_pdt_req r = {0};
-		r.kind = ops->activation_code ? EIM_PDT_ACTIVATION_CODE
-					      : EIM_PDT_DEFAULT_SMDP;
-		if (ops->activation_code) {
-			r.activation_code.p =
-				(const uint8_t *)ops->activation_code;
-			r.activation_code.len = strlen(ops->activation_code);
-		}
-		r.txid = txid;
-		return eim_pdt_req_encode(&r, out->bytes);
-	}
-	if (ops->kind == EIM_OPS_EUICC_DATA) {
-		struct eim_ipadata_req r = {0};
-		r.tag_list = ops->data_tags;
-		r.txid = txid;
-		return eim_ipadata_req_encode(&r, out->bytes);
-	}
-	struct eim_sig_key *key = eim__signer_key(g, in->eim_id);
-	if (!key)
-		return EIM_ENOTFOUND;
-	struct eim_pkg pkg = {0};
-	pkg.eim_id.p = (const uint8_t *)in->eim_id;
-	pkg.eim_id.len = strlen(in->eim_id);
-	memcpy(pkg.eid, in->eid, EIM_EID_LEN);
-	pkg.counter = in->counter;
-	pkg.txid = txid;
-	pkg.is_eco = ops->kind == EIM_OPS_ECO;
-	pkg.psmo = ops->psmo;
-	pkg.eco = ops->eco;
-	pkg.n_ops = ops->n;
-	rc = eim_pkg_build(&pkg,
-			   in->has_association_token ? in->association_token
-						     : 0,
-			   key, out->bytes);
-	return rc;
-}
-
-/* Resolves "identity" in add-eim/update-eim to the identity's key data. */
-static int eim__identity_pub_cb(void *ctx, const struct eim_store_identity *id)
-{
-	struct eim_buf *b = ctx;
-	eim_buf_append(b, id->public_key, id->public_key_len);
-	return 0;
-}
-
-static int eim__identity_pub(void *ctx, const char *eim_id, struct eim_buf *out,
-			     bool *is_cert)
-{
-	struct eim_store *s = ctx;
-	int rc = eim_store_identity_list(s, eim_id, eim__identity_pub_cb, out);
-
-	if (rc)
-		return rc;
-	if (out->err || out->len < 4)
-		return EIM_ENOTFOUND;
-	/* A certificate's first inner element is the TBSCertificate
-	 * SEQUENCE; an SPKI's is the AlgorithmIdentifier SEQUENCE followed
-	 * by a BIT STRING: count the elements of the outer SEQUENCE. */
-	struct eim_der_cur c, in;
-	struct eim_der_tlv t;
-	int k = 0;
-	eim_der_cur_init(&c, out->p, out->len, NULL);
-	if (eim_der_expect(&c, 0x30, &t) || eim_der_enter(&c, &t, &in))
-		return EIM_EMALFORMED;
-	while (!eim_der_at_end(&in) && eim_der_read(&in, &t) == 0)
-		k++;
-	*is_cert = k == 3;
-	return 0;
-}
 
 /* "3600", "90s", "30m", "12h", "7d", or "none" (no deadline). */
 static int eim__parse_validity(const char *t, int64_t *ret_s)
@@ -289,7 +128,7 @@ static void eim__warn_summary(const struct eim__out *o)
  * Prints the error of a failed enqueue in one line. The store's message
  * already names the device; `where` adds the file position for --file.
  */
-static int eim__enqueue_fail(struct eim_store *s, struct eim__signer *g, int e,
+static int eim__enqueue_fail(struct eim_store *s, struct eim_signer *g, int e,
 			     const char *where)
 {
 	const char *msg = g->errmsg[0]		 ? g->errmsg
@@ -378,7 +217,7 @@ static void eim__progress(void *ctx, size_t done, size_t total)
 }
 
 /* --devices: the same operations for every EID of a file. */
-static int eim__submit_fleet(struct eim_store *s, struct eim__signer *g,
+static int eim__submit_fleet(struct eim_store *s, struct eim_signer *g,
 			     struct eim__job *job, const char *devices,
 			     const char *eim_id, int64_t valid_until,
 			     struct eim__out *o)
@@ -405,10 +244,10 @@ static int eim__submit_fleet(struct eim_store *s, struct eim__signer *g,
 		reqs[i].kind = eim_ops_kind_name(job->ops.kind);
 		reqs[i].summary = summary;
 		reqs[i].valid_until_ms = valid_until;
-		reqs[i].sign_ctx = job;
+		reqs[i].sign_ctx = &job->ops;
 	}
 	bool tty = isatty(2);
-	int e = eim_store_enqueue_many(s, reqs, n, 1000, eim__sign, g,
+	int e = eim_store_enqueue_many(s, reqs, n, 1000, eim_signer_sign, g,
 				       tty ? eim__progress : NULL, NULL, rets,
 				       &done);
 	for (size_t i = 0; i < done; i++)
@@ -438,7 +277,7 @@ out:
 	return rc;
 }
 
-static int eim__submit_one(struct eim_store *s, struct eim__signer *g,
+static int eim__submit_one(struct eim_store *s, struct eim_signer *g,
 			   struct eim__job *job, const uint8_t eid[16],
 			   const char *eim_id, int64_t valid_until,
 			   struct eim__out *o)
@@ -455,9 +294,9 @@ static int eim__submit_one(struct eim_store *s, struct eim__signer *g,
 	req.kind = eim_ops_kind_name(job->ops.kind);
 	req.summary = summary;
 	req.valid_until_ms = valid_until;
-	req.sign_ctx = job;
+	req.sign_ctx = &job->ops;
 	g->errmsg[0] = '\0';
-	e = eim_store_enqueue(s, &req, eim__sign, g, &ret);
+	e = eim_store_enqueue(s, &req, eim_signer_sign, g, &ret);
 	cJSON_free(summary);
 	if (e)
 		return eim__enqueue_fail(s, g, e, job->where);
@@ -470,7 +309,7 @@ static int eim__submit_one(struct eim_store *s, struct eim__signer *g,
  * {"eid", "eim_id"?, "valid_for"?, "operations": [...]}. Everything is
  * validated before anything is queued.
  */
-static int eim__submit_file(struct eim_store *s, struct eim__signer *g,
+static int eim__submit_file(struct eim_store *s, struct eim_signer *g,
 			    const char *path, const char *eim_id,
 			    int64_t valid_until, struct eim__out *o)
 {
@@ -529,7 +368,7 @@ static int eim__submit_file(struct eim_store *s, struct eim__signer *g,
 			rc = eim_cli_fail("submit", "out of memory");
 			goto out;
 		}
-		jobs[i].ops.identity_fn = eim__identity_pub;
+		jobs[i].ops.identity_fn = eim_signer_identity_pub;
 		jobs[i].ops.identity_ctx = s;
 		jobs[i].where = where[i];
 		if (eim_json_check_keys(p, where[i], known, &err) ||
@@ -650,13 +489,12 @@ int eim_cmd_submit(int argc, char **argv)
 	int nwords = 0, rc;
 	bool json = false;
 	struct eim_store *s = NULL;
-	struct eim__signer g;
+	struct eim_signer g;
 	struct eim__out o = {0};
 	struct eim__job job;
 	bool job_init = false;
 	int64_t valid_s = EIM__DEFAULT_VALIDITY_S, valid_until = 0;
 
-	memset(&g, 0, sizeof(g));
 	words = eim_calloc((size_t)argc, sizeof(*words));
 	if (!words)
 		return eim_cli_fail("submit", "out of memory");
@@ -703,7 +541,7 @@ int eim_cmd_submit(int argc, char **argv)
 		goto out;
 	if ((rc = eim_cli_open_store("submit", eim_cli_db_path(db), false, &s)))
 		goto out;
-	g.s = s;
+	eim_signer_init(&g, s);
 	o.json = json;
 	o.arr = json ? cJSON_CreateArray() : NULL;
 	if (file) {
@@ -718,7 +556,7 @@ int eim_cmd_submit(int argc, char **argv)
 			goto out;
 		}
 		job_init = true;
-		job.ops.identity_fn = eim__identity_pub;
+		job.ops.identity_fn = eim_signer_identity_pub;
 		job.ops.identity_ctx = s;
 		job.where = NULL; /* the store's messages name the device */
 		int e = eim_ops_args_to_json(nwords - first, words + first, arr,
@@ -754,7 +592,7 @@ out:
 	cJSON_Delete(o.arr);
 	if (job_init)
 		eim_ops_done(&job.ops);
-	eim__signer_done(&g);
+	eim_signer_done(&g);
 	eim_store_close(s);
 	eim_free(words);
 	return rc;
