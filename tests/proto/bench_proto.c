@@ -72,7 +72,8 @@ static int bench_build(enum eim_sig_curve curve, const char *name, double secs)
 	} while (t < secs);
 	printf("packages built+signed (%s): %.0f/s (%lu in %.2f s, %.1f us CPU "
 	       "each, %zu bytes)\n",
-	       name, (double)n / t, n, t, (cpu() - c0) / (double)n * 1e6, b.len);
+	       name, (double)n / t, n, t, (cpu() - c0) / (double)n * 1e6,
+	       b.len);
 	eim_buf_done(&b);
 	eim_sig_key_free(k);
 	return 0;

@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct eim_pkg_view v;
 
 		if (eim_pkg_decode(m.package.euicc_package.p,
-				   m.package.euicc_package.len, NULL, &v) == 0) {
+				   m.package.euicc_package.len, NULL,
+				   &v) == 0) {
 			struct eim_buf again;
 
 			eim_buf_init(&again);
