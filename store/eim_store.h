@@ -92,7 +92,7 @@ struct eim_store_options {
 	unsigned schema_version;
 };
 
-/* Defaults: FULL, 5000 ms, warn at 8,000,000, actor "eim", real clock. */
+/* Defaults: FULL, 10000 ms, warn at 8,000,000, actor "eim", real clock. */
 void eim_store_options_init(struct eim_store_options *opt);
 
 /*

@@ -81,6 +81,7 @@ struct eim_store {
 	char *actor;
 	unsigned version;
 	int in_txn;
+	int64_t busy_since_us; /* start of the current wait for a lock */
 	sqlite3_stmt *stmt[EIM__ST_COUNT];
 	struct eim_buf sign_buf; /* signer output, reused */
 	struct eim_buf view;     /* backing store of eim_store_next() views */
