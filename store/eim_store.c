@@ -283,9 +283,9 @@ static int busy_wait(void *ctx, int n)
 		s->busy_since_us = now;
 	if (now - s->busy_since_us >= (int64_t)s->opt.busy_timeout_ms * 1000)
 		return 0;
-	ts.tv_nsec = (long)(100 + (unsigned)(n * 7919 + (int)(now & 0xff)) %
-					 500) *
-		     1000;
+	ts.tv_nsec =
+		(long)(100 + (unsigned)(n * 7919 + (int)(now & 0xff)) % 500) *
+		1000;
 	nanosleep(&ts, NULL);
 	return 1;
 }
@@ -443,8 +443,10 @@ char *eim_store_eid_format(const uint8_t eid[EIM_STORE_EID_LEN], char *out)
 	return eim_hex_encode(eid, EIM_STORE_EID_LEN, out);
 }
 
-static const char *const state_names[EIM_STORE_STATE_COUNT] = {
-	"queued", "sent", "done", "expired", "cancelled"};
+static const char *const state_names[EIM_STORE_STATE_COUNT] = {"queued", "sent",
+							       "done",
+							       "expired",
+							       "cancelled"};
 
 const char *eim_store_state_name(int state)
 {
@@ -499,7 +501,8 @@ static int check_version(struct eim_store *s, const char *path, unsigned v)
 	if (v > EIM_STORE_SCHEMA_VERSION)
 		return eim__store_fail(
 			s, EIM_EVERSION,
-			"%s: schema version %u was written by a newer eim (this "
+			"%s: schema version %u was written by a newer eim "
+			"(this "
 			"one knows up to %u); upgrade eim to use this file",
 			path, v, EIM_STORE_SCHEMA_VERSION);
 	return 0;
@@ -607,7 +610,8 @@ int eim_store_open(const char *path, const struct eim_store_options *opt,
 		o = *opt;
 	else
 		eim_store_options_init(&o);
-	if (o.busy_timeout_ms < 0 || o.schema_version > EIM_STORE_SCHEMA_VERSION ||
+	if (o.busy_timeout_ms < 0 ||
+	    o.schema_version > EIM_STORE_SCHEMA_VERSION ||
 	    (o.synchronous != EIM_STORE_SYNC_FULL &&
 	     o.synchronous != EIM_STORE_SYNC_NORMAL)) {
 		snprintf(open_errmsg, sizeof(open_errmsg),

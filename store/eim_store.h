@@ -35,10 +35,13 @@
  * Ownership and lifetime: the handle is created by eim_store_open() and
  * freed by eim_store_close(). Views (const pointers) handed to callbacks are
  * valid only during the callback; views returned by eim_store_next() are
- * valid until the next call on the same handle. A handle is not thread-safe;
- * several processes may share one file (WAL mode, busy timeout, and every
- * write transaction taken with BEGIN IMMEDIATE so waits happen in SQLite's
- * busy handler rather than as SQLITE_BUSY at the caller).
+ * valid until the next eim_store_next() or eim_store_close() on the same
+ * handle (so they may be passed straight to eim_store_result_record()).
+ * A handle is not thread-safe; several processes may share one file (WAL
+ * mode, and every write transaction taken with BEGIN IMMEDIATE so that
+ * waits happen in the store's busy handler, which polls at sub-millisecond
+ * intervals for up to busy_timeout_ms, rather than as SQLITE_BUSY at the
+ * caller). Only when that timeout passes does a call return EIM_EBUSY.
  *
  * Errors: functions return 0 or a negative EIM_E* code. After an error,
  * eim_store_errmsg() gives one human line naming what was wrong.
@@ -67,7 +70,7 @@ struct eim_store;
 
 enum eim_store_sync {
 	EIM_STORE_SYNC_FULL = 0, /* fsync at every commit (default) */
-	EIM_STORE_SYNC_NORMAL,   /* WAL: durable across crashes of eim, not
+	EIM_STORE_SYNC_NORMAL,	 /* WAL: durable across crashes of eim, not
 				    necessarily across power loss */
 };
 
@@ -128,12 +131,12 @@ char *eim_store_eid_format(const uint8_t eid[EIM_STORE_EID_LEN], char *out);
 /* ---- eIM identities -------------------------------------------------- */
 
 struct eim_store_identity {
-	const char *eim_id;     /* 1..128 bytes of UTF-8 */
-	const char *key_ref;    /* reference to the signing key (path, label) */
+	const char *eim_id;  /* 1..128 bytes of UTF-8 */
+	const char *key_ref; /* reference to the signing key (path, label) */
 	const uint8_t *public_key; /* SPKI or certificate DER, may be NULL */
 	size_t public_key_len;
-	const char *settings;   /* JSON object text; NULL = "{}" */
-	int64_t created_ms;     /* output only */
+	const char *settings; /* JSON object text; NULL = "{}" */
+	int64_t created_ms;   /* output only */
 };
 
 /* Adds an identity. EIM_EEXIST if eim_id is taken, EIM_EINVAL on bad shape. */
@@ -152,9 +155,9 @@ int eim_store_identity_list(struct eim_store *s, const char *eim_id,
 /* ---- devices and credentials ------------------------------------------ */
 
 enum eim_store_cred_kind {
-	EIM_STORE_CRED_PSK = 1,  /* identity = PSK identity, secret = key */
+	EIM_STORE_CRED_PSK = 1,	 /* identity = PSK identity, secret = key */
 	EIM_STORE_CRED_CERT = 2, /* identity = SHA-256 of the client cert */
-	EIM_STORE_CRED_RPK = 3,  /* identity = SHA-256 of the SPKI */
+	EIM_STORE_CRED_RPK = 3,	 /* identity = SHA-256 of the SPKI */
 };
 
 struct eim_store_device_new {
@@ -166,7 +169,7 @@ struct eim_store_device_new {
 	const uint8_t *psk_key;
 	size_t psk_key_len;
 	const uint8_t *cert_fp; /* EIM_STORE_FP_LEN bytes */
-	const uint8_t *rpk_fp;  /* EIM_STORE_FP_LEN bytes */
+	const uint8_t *rpk_fp;	/* EIM_STORE_FP_LEN bytes */
 	/* counterValue the eUICC was given for this eIM (next package: +1). */
 	uint32_t initial_counter;
 	bool has_association_token;
@@ -212,7 +215,7 @@ struct eim_store_cred_lookup {
 	uint8_t *secret; /* PSK key (eim_malloc'd) or NULL */
 	size_t secret_len;
 	uint8_t (*eids)[EIM_STORE_EID_LEN]; /* eim_malloc'd array */
-	size_t n_eids;                      /* >= 1 */
+	size_t n_eids;			    /* >= 1 */
 };
 /*
  * The one query that returns a secret. Fills *ret (owned by the caller, free
@@ -230,11 +233,11 @@ struct eim_store_device {
 	uint8_t eid[EIM_STORE_EID_LEN];
 	const char *eim_id; /* managing identity */
 	int64_t created_ms;
-	int64_t last_seen_ms; /* 0 = never */
-	const char *last_addr; /* NULL = never */
-	const char *eim_list;     /* as reported in results, NULL if unknown */
+	int64_t last_seen_ms;	  /* 0 = never */
+	const char *last_addr;	  /* NULL = never */
+	const char *eim_list;	  /* as reported in results, NULL if unknown */
 	const char *profile_list; /* idem */
-	int64_t last_seq;         /* highest seqNumber seen, -1 = none */
+	int64_t last_seq;	  /* highest seqNumber seen, -1 = none */
 	const uint8_t *psk_identity; /* NULL = no PSK */
 	size_t psk_identity_len;
 	bool has_cert_fp, has_rpk_fp;
@@ -245,14 +248,14 @@ struct eim_store_device {
 	int64_t association_token;
 	uint64_t pending; /* queued + sent packages */
 };
-typedef int (*eim_store_device_cb)(void *ctx,
-				   const struct eim_store_device *d);
+typedef int (*eim_store_device_cb)(void *ctx, const struct eim_store_device *d);
 /* One device (eid non-NULL, EIM_ENOTFOUND if absent) or all, by EID. */
 int eim_store_device_list(struct eim_store *s, const uint8_t *eid,
 			  eim_store_device_cb cb, void *ctx);
 /* Records when and from where the device was last heard (no audit). */
 int eim_store_device_seen(struct eim_store *s,
-			  const uint8_t eid[EIM_STORE_EID_LEN], const char *addr);
+			  const uint8_t eid[EIM_STORE_EID_LEN],
+			  const char *addr);
 /* Stores the eIM list / profile list (text, e.g. JSON); NULL keeps one. */
 int eim_store_device_set_lists(struct eim_store *s,
 			       const uint8_t eid[EIM_STORE_EID_LEN],
@@ -283,7 +286,8 @@ struct eim_store_assoc_set {
 	const uint8_t *euicc_chain;
 	size_t euicc_chain_len;
 };
-int eim_store_assoc_set(struct eim_store *s, const struct eim_store_assoc_set *a);
+int eim_store_assoc_set(struct eim_store *s,
+			const struct eim_store_assoc_set *a);
 typedef int (*eim_store_assoc_cb)(void *ctx, const struct eim_store_assoc *a);
 /* Calls cb once with the association; EIM_ENOTFOUND if none. */
 int eim_store_assoc_get(struct eim_store *s, const char *eim_id,
@@ -334,13 +338,13 @@ typedef int (*eim_store_sign_fn)(void *ctx, const struct eim_store_sign_in *in,
 
 struct eim_store_enqueue_req {
 	uint8_t eid[EIM_STORE_EID_LEN];
-	const char *eim_id; /* NULL: the device's managing identity */
-	const char *kind;   /* e.g. "psmo", "eco" */
+	const char *eim_id;  /* NULL: the device's managing identity */
+	const char *kind;    /* e.g. "psmo", "eco" */
 	const char *summary; /* human text / JSON of the operations */
 	const uint8_t *txid; /* optional eimTransactionId, 1..16 bytes */
 	size_t txid_len;
 	int64_t valid_until_ms; /* 0 = no deadline */
-	void *sign_ctx;         /* passed to the signer as in->req_ctx */
+	void *sign_ctx;		/* passed to the signer as in->req_ctx */
 };
 struct eim_store_enqueued {
 	int64_t package_id;
@@ -391,7 +395,7 @@ struct eim_store_package {
 	size_t bytes_len;
 	enum eim_store_state state;
 	int64_t created_ms, sent_ms, finished_ms; /* 0 = not yet */
-	int64_t valid_until_ms;                   /* 0 = none */
+	int64_t valid_until_ms;			  /* 0 = none */
 	uint32_t attempts;
 };
 
@@ -400,8 +404,8 @@ struct eim_store_package {
  * attempts + 1) or else the oldest queued one, which becomes sent. Queued
  * packages past their validity are marked expired on the way. *ret_found
  * is false when nothing is to be delivered; an empty queue costs one
- * indexed SELECT and no write. Views in *ret stay valid until the next call
- * on `s`. EIM_ENOTFOUND for an unknown EID.
+ * indexed SELECT and no write. Views in *ret stay valid until the next
+ * eim_store_next() on `s`. EIM_ENOTFOUND for an unknown EID.
  */
 int eim_store_next(struct eim_store *s, const uint8_t eid[EIM_STORE_EID_LEN],
 		   struct eim_store_package *ret, bool *ret_found);
@@ -418,15 +422,15 @@ struct eim_store_result_in {
 	int64_t counter;      /* counterValue in the result, -1 if none */
 	const uint8_t *bytes; /* the exact bytes received */
 	size_t len;
-	const char *summary;  /* decoded summary text/JSON */
-	bool verified;        /* eUICC signature verified */
-	const char *codes;    /* result codes text/JSON, may be NULL */
-	int64_t seq_number;   /* -1 if none */
+	const char *summary; /* decoded summary text/JSON */
+	bool verified;	     /* eUICC signature verified */
+	const char *codes;   /* result codes text/JSON, may be NULL */
+	int64_t seq_number;  /* -1 if none */
 };
 struct eim_store_result_out {
 	int64_t result_id;
 	int64_t package_id; /* 0 if it matched no package */
-	bool duplicate;     /* the same bytes were already recorded */
+	bool duplicate;	    /* the same bytes were already recorded */
 };
 /*
  * Records a result. When (eim_id, counter) names a sent package it becomes
@@ -480,16 +484,17 @@ typedef int (*eim_store_result_cb)(void *ctx, const struct eim_store_result *r);
 /* Results of one device (eid non-NULL) or one package (package_id > 0),
  * oldest first. */
 int eim_store_result_list(struct eim_store *s, const uint8_t *eid,
-			  int64_t package_id, eim_store_result_cb cb, void *ctx);
+			  int64_t package_id, eim_store_result_cb cb,
+			  void *ctx);
 
 /* ---- queries for operators --------------------------------------------- */
 
 struct eim_store_filter {
 	const uint8_t *eid; /* NULL = all devices */
-	int state;          /* -1 = any state */
+	int state;	    /* -1 = any state */
 	int64_t from_ms;    /* created >= from (0 = no bound) */
-	int64_t to_ms;      /* created < to (0 = no bound) */
-	size_t limit;       /* 0 = no limit */
+	int64_t to_ms;	    /* created < to (0 = no bound) */
+	size_t limit;	    /* 0 = no limit */
 };
 /* Sets all fields to "no restriction". */
 void eim_store_filter_init(struct eim_store_filter *f);

@@ -33,8 +33,8 @@ static const char *cred_desc(enum eim_store_cred_kind kind,
 	if (len > EIM_STORE_PSK_IDENTITY_MAX)
 		len = EIM_STORE_PSK_IDENTITY_MAX;
 	for (size_t i = 0; printable && i < len; i++)
-		printable = ident[i] >= 0x20 && ident[i] < 0x7f &&
-			    ident[i] != '\'';
+		printable =
+			ident[i] >= 0x20 && ident[i] < 0x7f && ident[i] != '\'';
 	if (printable) {
 		memcpy(text, ident, len);
 		text[len] = '\0';
@@ -115,8 +115,7 @@ static int check_cred_free(struct eim_store *s, const uint8_t *eid,
 	return err;
 }
 
-static int identity_id(struct eim_store *s, const char *eim_id,
-		       int64_t *ret_id)
+static int identity_id(struct eim_store *s, const char *eim_id, int64_t *ret_id)
 {
 	int err = 0;
 	sqlite3_stmt *st = eim__store_prepare(
@@ -342,8 +341,8 @@ static int device_add_creds(struct eim_store *s,
 		 d->psk_key, d->psk_key_len},
 		{EIM_STORE_CRED_CERT, d->cert_fp,
 		 d->cert_fp ? EIM_STORE_FP_LEN : 0, NULL, 0},
-		{EIM_STORE_CRED_RPK, d->rpk_fp, d->rpk_fp ? EIM_STORE_FP_LEN : 0,
-		 NULL, 0},
+		{EIM_STORE_CRED_RPK, d->rpk_fp,
+		 d->rpk_fp ? EIM_STORE_FP_LEN : 0, NULL, 0},
 	};
 	char desc[300];
 	int err;
@@ -376,8 +375,9 @@ static int check_device_new(struct eim_store *s,
 	int err;
 
 	if (!d->eim_id)
-		return eim__store_fail(s, EIM_EINVAL,
-				       "a device needs a managing eIM identity");
+		return eim__store_fail(
+			s, EIM_EINVAL,
+			"a device needs a managing eIM identity");
 	err = eim__store_eid_check(s, d->eid);
 	if (err)
 		return err;
@@ -417,8 +417,7 @@ int eim_store_device_add(struct eim_store *s,
 		goto fail;
 	err = eim__store_device_id(s, d->eid, &device_id);
 	if (err == 0) {
-		err = eim__store_fail(s, EIM_EEXIST,
-				      "device %s already exists",
+		err = eim__store_fail(s, EIM_EEXIST, "device %s already exists",
 				      eim_store_eid_format(d->eid, text));
 		goto fail;
 	}
@@ -454,8 +453,8 @@ int eim_store_device_add(struct eim_store *s,
 	if (err)
 		goto fail;
 	err = eim__store_audit(s, "device-add", d->eid, 0,
-			       "managed by '%s', initial counter %u",
-			       d->eim_id, d->initial_counter);
+			       "managed by '%s', initial counter %u", d->eim_id,
+			       d->initial_counter);
 	if (err)
 		goto fail;
 	err = device_add_creds(s, d, device_id);
@@ -781,7 +780,8 @@ static int device_update(struct eim_store *s, const uint8_t *eid,
 }
 
 int eim_store_device_seen(struct eim_store *s,
-			  const uint8_t eid[EIM_STORE_EID_LEN], const char *addr)
+			  const uint8_t eid[EIM_STORE_EID_LEN],
+			  const char *addr)
 {
 	sqlite3_stmt *st;
 	int err = 0;
@@ -893,26 +893,26 @@ static int assoc_apply(struct eim_store *s, const struct eim_store_assoc_set *a,
 	err = step_done(s, st, "updating association");
 	if (err)
 		return err;
-	return eim__store_audit(
-		s, cur < 0 ? "assoc-add" : "assoc-update", a->eid, 0,
-		"eIM '%s'%s%s%s", a->eim_id,
-		a->set_counter ? ", counter set" : "",
-		a->set_token ? ", token set" : "",
-		a->set_chain ? ", eUICC chain set" : "");
+	return eim__store_audit(s, cur < 0 ? "assoc-add" : "assoc-update",
+				a->eid, 0, "eIM '%s'%s%s%s", a->eim_id,
+				a->set_counter ? ", counter set" : "",
+				a->set_token ? ", token set" : "",
+				a->set_chain ? ", eUICC chain set" : "");
 }
 
-int eim_store_assoc_set(struct eim_store *s, const struct eim_store_assoc_set *a)
+int eim_store_assoc_set(struct eim_store *s,
+			const struct eim_store_assoc_set *a)
 {
 	int64_t device_id = 0, ident_id = 0;
 	int err;
 
 	if (!s || !a || !a->eim_id)
-		return s ? eim__store_fail(s, EIM_EINVAL, "no eIM identity given")
+		return s ? eim__store_fail(s, EIM_EINVAL,
+					   "no eIM identity given")
 			 : EIM_EINVAL;
 	if (a->set_counter && a->counter > EIM_STORE_COUNTER_MAX)
-		return eim__store_fail(s, EIM_ERANGE,
-				       "counter %u is above %u", a->counter,
-				       EIM_STORE_COUNTER_MAX);
+		return eim__store_fail(s, EIM_ERANGE, "counter %u is above %u",
+				       a->counter, EIM_STORE_COUNTER_MAX);
 	err = eim__store_begin(s);
 	if (err)
 		return err;

@@ -27,12 +27,12 @@
 	X(ST_DEVICE_ID, "SELECT id FROM device WHERE eid = ?1")                \
 	X(ST_NEXT_PROBE,                                                       \
 	  "SELECT d.id, (SELECT p.id FROM package p WHERE p.device_id = d.id"  \
-	  " AND p.state < 2 ORDER BY p.id LIMIT 1) FROM device d"             \
+	  " AND p.state < 2 ORDER BY p.id LIMIT 1) FROM device d"              \
 	  " WHERE d.eid = ?1")                                                 \
 	X(ST_PKG_GET,                                                          \
 	  "SELECT p.id, d.eid, i.eim_id, p.counter, p.txid, p.kind,"           \
 	  " p.summary, p.bytes, p.state, p.created_ms, p.sent_ms,"             \
-	  " p.finished_ms, p.valid_until_ms, p.attempts FROM package p"       \
+	  " p.finished_ms, p.valid_until_ms, p.attempts FROM package p"        \
 	  " JOIN device d ON d.id = p.device_id"                               \
 	  " JOIN eim_identity i ON i.id = p.identity_id WHERE p.id = ?1")      \
 	X(ST_PKG_SET_STATE,                                                    \
@@ -59,14 +59,13 @@
 	X(ST_AUDIT_INSERT,                                                     \
 	  "INSERT INTO audit(at_ms, actor, action, eid, package_id, detail)"   \
 	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                  \
-	X(ST_CRED_LOOKUP,                                                      \
-	  "SELECT c.secret, d.eid FROM credential c"                           \
-	  " JOIN device d ON d.id = c.device_id"                               \
-	  " WHERE c.kind = ?1 AND c.ident = ?2"                                \
-	  " UNION ALL SELECT NULL, d.eid FROM credential c"                    \
-	  " JOIN credential_grant g ON g.credential_id = c.id"                 \
-	  " JOIN device d ON d.id = g.device_id"                               \
-	  " WHERE c.kind = ?1 AND c.ident = ?2")
+	X(ST_CRED_LOOKUP, "SELECT c.secret, d.eid FROM credential c"           \
+			  " JOIN device d ON d.id = c.device_id"               \
+			  " WHERE c.kind = ?1 AND c.ident = ?2"                \
+			  " UNION ALL SELECT NULL, d.eid FROM credential c"    \
+			  " JOIN credential_grant g ON g.credential_id = c.id" \
+			  " JOIN device d ON d.id = g.device_id"               \
+			  " WHERE c.kind = ?1 AND c.ident = ?2")
 
 enum eim__store_stmt_id {
 #define EIM__STMT_ENUM(id, sql) id,
@@ -84,7 +83,7 @@ struct eim_store {
 	int64_t busy_since_us; /* start of the current wait for a lock */
 	sqlite3_stmt *stmt[EIM__ST_COUNT];
 	struct eim_buf sign_buf; /* signer output, reused */
-	struct eim_buf view;     /* backing store of eim_store_next() views */
+	struct eim_buf view;	 /* backing store of eim_store_next() views */
 	char errmsg[512];
 };
 

@@ -42,7 +42,7 @@ static int filter_device(struct eim_store *s, const struct eim_store_filter *f,
 }
 
 #define PKG_COLUMNS                                                            \
-	"SELECT p.id, d.eid, i.eim_id, p.counter, p.txid, p.kind,"            \
+	"SELECT p.id, d.eid, i.eim_id, p.counter, p.txid, p.kind,"             \
 	" p.summary, p.bytes, p.state, p.created_ms, p.sent_ms,"               \
 	" p.finished_ms, p.valid_until_ms, p.attempts FROM package p"          \
 	" JOIN device d ON d.id = p.device_id"                                 \

@@ -61,9 +61,9 @@ static int check_req(struct eim_store *s, const struct eim_store_enqueue_req *r)
 		return eim__store_fail(s, EIM_EINVAL,
 				       "a package needs a kind and a summary");
 	if (r->txid_len > EIM_STORE_TXID_MAX || (r->txid_len && !r->txid))
-		return eim__store_fail(
-			s, EIM_EINVAL, "eimTransactionId must be 1..%d bytes",
-			EIM_STORE_TXID_MAX);
+		return eim__store_fail(s, EIM_EINVAL,
+				       "eimTransactionId must be 1..%d bytes",
+				       EIM_STORE_TXID_MAX);
 	if (r->eim_id && (strlen(r->eim_id) == 0 ||
 			  strlen(r->eim_id) > EIM_STORE_EIM_ID_MAX))
 		return eim__store_fail(s, EIM_EINVAL,
@@ -80,8 +80,10 @@ static int resolve(struct eim_store *s, const struct eim_store_enqueue_req *r,
 {
 	char text[33];
 	int err = 0, rc;
-	sqlite3_stmt *st = eim__store_stmt(
-		s, r->eim_id ? ST_ASSOC_NAMED : ST_ASSOC_MANAGED, &err);
+	sqlite3_stmt *st =
+		eim__store_stmt(s,
+				r->eim_id ? ST_ASSOC_NAMED : ST_ASSOC_MANAGED,
+				&err);
 
 	if (!st)
 		return err;
@@ -376,8 +378,10 @@ static int get_row(struct eim_store *s, int64_t id, sqlite3_stmt **ret_st)
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
-		return eim__store_fail(s, EIM_ENOTFOUND, "package %lld: no "
-				       "such package", (long long)id);
+		return eim__store_fail(s, EIM_ENOTFOUND,
+				       "package %lld: no "
+				       "such package",
+				       (long long)id);
 	return eim__store_dberr(s, rc, "reading package");
 }
 
@@ -436,10 +440,10 @@ static int next_locked(struct eim_store *s, const uint8_t *eid,
 		if (p.state == EIM_STORE_SENT) {
 			err = set_state(s, id, EIM_STORE_SENT, 0, 0, 1);
 			if (err == 0)
-				err = eim__store_audit(
-					s, "redeliver", eid, id,
-					"attempt %u, counter %u",
-					p.attempts + 1, p.counter);
+				err = eim__store_audit(s, "redeliver", eid, id,
+						       "attempt %u, counter %u",
+						       p.attempts + 1,
+						       p.counter);
 			break;
 		}
 		if (p.valid_until_ms > 0 && now >= p.valid_until_ms) {
@@ -456,8 +460,8 @@ static int next_locked(struct eim_store *s, const uint8_t *eid,
 		}
 		err = set_state(s, id, EIM_STORE_SENT, now, 0, 1);
 		if (err == 0)
-			err = eim__store_audit(s, "send", eid, id,
-					       "counter %u", p.counter);
+			err = eim__store_audit(s, "send", eid, id, "counter %u",
+					       p.counter);
 		break;
 	}
 	if (err)
@@ -560,12 +564,13 @@ static int collect_expired(struct eim_store *s, int64_t now,
 	sqlite3_stmt *st;
 	int err = 0, rc;
 
-	st = eim__store_prepare(s,
-				"SELECT p.id, d.eid FROM package p JOIN device d"
-				" ON d.id = p.device_id WHERE p.state = 0"
-				" AND p.valid_until_ms IS NOT NULL"
-				" AND p.valid_until_ms <= ?1 ORDER BY p.id",
-				&err);
+	st = eim__store_prepare(
+		s,
+		"SELECT p.id, d.eid FROM package p JOIN device d"
+		" ON d.id = p.device_id WHERE p.state = 0"
+		" AND p.valid_until_ms IS NOT NULL"
+		" AND p.valid_until_ms <= ?1 ORDER BY p.id",
+		&err);
 	if (!st)
 		return err;
 	sqlite3_bind_int64(st, 1, now);

@@ -254,8 +254,8 @@ int eim_store_notification_record(struct eim_store *s,
 	err = eim__store_device_id(s, in->eid, &device_id);
 	if (err)
 		goto fail;
-	err = find_same(s, "notification", device_id, in->bytes, in->len,
-			&same, NULL);
+	err = find_same(s, "notification", device_id, in->bytes, in->len, &same,
+			NULL);
 	if (err)
 		goto fail;
 	if (same) {

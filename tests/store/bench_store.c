@@ -135,7 +135,8 @@ static void run(const char *dir, enum eim_store_sync sync)
 		memset(&reqs[i], 0, sizeof(reqs[i]));
 		eid_of(1 + (unsigned)(i % DEVICES), reqs[i].eid);
 		reqs[i].kind = "psmo";
-		reqs[i].summary = "{\"psmo\":[{\"enable\":\"A0000005591010FFFFFFFF8900001000\"}]}";
+		reqs[i].summary = "{\"psmo\":[{\"enable\":"
+				  "\"A0000005591010FFFFFFFF8900001000\"}]}";
 	}
 	t0 = now_s();
 	c0 = cpu_s();
@@ -145,8 +146,8 @@ static void run(const char *dir, enum eim_store_sync sync)
 	t1 = now_s();
 	if (err)
 		die(s, "enqueue", err);
-	printf("synchronous=%s\n", sync == EIM_STORE_SYNC_FULL ? "FULL"
-							       : "NORMAL");
+	printf("synchronous=%s\n",
+	       sync == EIM_STORE_SYNC_FULL ? "FULL" : "NORMAL");
 	printf("  enqueue (batches of 1000, %d-byte packages): %.0f "
 	       "packages/s wall, %.0f per CPU second (%zu in %.2f s)\n",
 	       PKG_BYTES, (double)done / (t1 - t0), (double)done / (c1 - c0),
@@ -180,15 +181,15 @@ static void run(const char *dir, enum eim_store_sync sync)
 		eim_store_cred_lookup_done(&l);
 	}
 	t1 = now_s();
-	printf("  PSK credential lookup: %.0f lookups/s\n", LOOKUPS / (t1 - t0));
+	printf("  PSK credential lookup: %.0f lookups/s\n",
+	       LOOKUPS / (t1 - t0));
 
 	eim_store_close(s); /* last connection: WAL folded into the file */
 	if (stat(path, &sb) == 0)
 		printf("  file size with %d queued packages (+%d devices, "
 		       "audit rows): %.1f MB, %.0f bytes per package\n",
 		       PACKAGES, DEVICES + EMPTY_DEVICES,
-		       (double)sb.st_size / 1e6,
-		       (double)sb.st_size / PACKAGES);
+		       (double)sb.st_size / 1e6, (double)sb.st_size / PACKAGES);
 	unlink(path);
 }
 

@@ -35,8 +35,7 @@ static struct eim_store *open_as(const char *actor)
 	return s;
 }
 
-static void die(struct eim_store *s, const char *who, const char *what,
-		int err)
+static void die(struct eim_store *s, const char *who, const char *what, int err)
 {
 	fprintf(stderr, "%s: %s: %s (%s)\n", who, what, eim_errname(err),
 		eim_store_errmsg(s));

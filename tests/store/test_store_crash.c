@@ -85,9 +85,9 @@ static void child(unsigned seed, bool full_sync)
 				devs[i] = 1 + (unsigned)rand() % DEVICES;
 				reqs[i] = fx_req(devs[i], "crash-batch");
 			}
-			err = eim_store_enqueue_many(s, reqs, BATCH, 10, fx_sign,
-						     &sg, NULL, NULL, rets,
-						     &done);
+			err = eim_store_enqueue_many(s, reqs, BATCH, 10,
+						     fx_sign, &sg, NULL, NULL,
+						     rets, &done);
 			if (err)
 				goto fail;
 			for (size_t i = 0; i < done; i++)
@@ -174,14 +174,14 @@ static int64_t verify(size_t *ret_logged)
 	ck_assert_uint_eq(fread(recs, sizeof(*recs), n, fp), n);
 	fclose(fp);
 
-	ck_assert_int_eq(
-		sqlite3_prepare_v2(db,
-				   "SELECT count(*) FROM package p JOIN device d"
-				   " ON d.id = p.device_id WHERE p.id = ?1 AND"
-				   " d.eid = ?2 AND p.counter = ?3 AND"
-				   " substr(p.bytes, 1, ?5) = CAST(?4 AS BLOB)",
-				   -1, &st, NULL),
-		SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(
+				 db,
+				 "SELECT count(*) FROM package p JOIN device d"
+				 " ON d.id = p.device_id WHERE p.id = ?1 AND"
+				 " d.eid = ?2 AND p.counter = ?3 AND"
+				 " substr(p.bytes, 1, ?5) = CAST(?4 AS BLOB)",
+				 -1, &st, NULL),
+			 SQLITE_OK);
 	for (size_t i = 0; i < n; i++) {
 		int len;
 
@@ -219,11 +219,12 @@ static int64_t verify(size_t *ret_logged)
 				" package) WHERE prev IS NOT NULL AND"
 				" counter <= prev"),
 			 0);
-	ck_assert_int_eq(q1(db, "SELECT count(*) FROM association a WHERE"
-				" a.counter <> (SELECT coalesce(max(counter), 0)"
-				" FROM package p WHERE p.device_id ="
-				" a.device_id AND p.identity_id ="
-				" a.identity_id)"),
+	ck_assert_int_eq(q1(db,
+			    "SELECT count(*) FROM association a WHERE"
+			    " a.counter <> (SELECT coalesce(max(counter), 0)"
+			    " FROM package p WHERE p.device_id ="
+			    " a.device_id AND p.identity_id ="
+			    " a.identity_id)"),
 			 0);
 	/* IN (subquery) gets a temporary index: linear, not quadratic. */
 	ck_assert_int_eq(q1(db, "SELECT count(*) FROM package WHERE id NOT IN"
@@ -276,7 +277,8 @@ START_TEST(sigkill_at_random_moments)
 		usleep(delay);
 		ck_assert_int_eq(kill(pid, SIGKILL), 0);
 		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+		ck_assert_msg(WIFSIGNALED(status) &&
+				      WTERMSIG(status) == SIGKILL,
 			      "round %d: child ended on its own (status %d)",
 			      round, status);
 		total = verify(&logged);

@@ -82,7 +82,8 @@ START_TEST(open_creates_private_file)
 	ck_assert_int_eq(mode_of(F.path, ""), 0600);
 	ck_assert_int_eq(mode_of(F.path, "-wal"), 0600);
 	ck_assert_int_eq(mode_of(F.path, "-shm"), 0600);
-	ck_assert_uint_eq(eim_store_schema_version(F.s), EIM_STORE_SCHEMA_VERSION);
+	ck_assert_uint_eq(eim_store_schema_version(F.s),
+			  EIM_STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(eim_store_check(F.s), 0);
 }
 END_TEST
@@ -175,7 +176,8 @@ START_TEST(migrate_from_version_1)
 	ck_assert_int_eq(eim_store_enqueue(F.s, &r, fx_sign, NULL, &q), 0);
 	eim_store_close(F.s);
 	F.s = NULL;
-	ck_assert_int_eq(raw_count(F.path, "SELECT count(*) FROM sqlite_master"
+	ck_assert_int_eq(raw_count(F.path,
+				   "SELECT count(*) FROM sqlite_master"
 				   " WHERE name = 'package_state_created'"),
 			 0);
 
@@ -184,12 +186,13 @@ START_TEST(migrate_from_version_1)
 	fx_reopen(&F);
 	ck_assert_uint_eq(eim_store_schema_version(F.s), 2);
 	ck_assert_int_eq(raw_count(F.path, "PRAGMA user_version"), 2);
-	ck_assert_int_eq(raw_count(F.path, "SELECT count(*) FROM sqlite_master"
+	ck_assert_int_eq(raw_count(F.path,
+				   "SELECT count(*) FROM sqlite_master"
 				   " WHERE name = 'package_state_created'"),
 			 1);
 	ck_assert_int_eq(raw_count(F.path, "SELECT count(*) FROM audit WHERE"
-				   " action = 'migrate' AND detail ="
-				   " 'schema version 1 -> 2'"),
+					   " action = 'migrate' AND detail ="
+					   " 'schema version 1 -> 2'"),
 			 1);
 	ck_assert_int_eq(eim_store_package_counts(F.s, NULL, counts), 0);
 	ck_assert_uint_eq(counts[EIM_STORE_QUEUED], 1);
@@ -198,7 +201,7 @@ START_TEST(migrate_from_version_1)
 	/* Opening again is a no-op. */
 	fx_reopen(&F);
 	ck_assert_int_eq(raw_count(F.path, "SELECT count(*) FROM audit WHERE"
-				   " action = 'migrate'"),
+					   " action = 'migrate'"),
 			 2);
 }
 END_TEST
@@ -208,9 +211,9 @@ START_TEST(eid_text)
 	uint8_t eid[16];
 	char out[33];
 
-	ck_assert_int_eq(eim_store_eid_parse(
-				 "89049032 00000000 00000000 00000042", eid),
-			 0);
+	ck_assert_int_eq(
+		eim_store_eid_parse("89049032 00000000 00000000 00000042", eid),
+		0);
 	ck_assert_str_eq(eim_store_eid_format(eid, out),
 			 "89049032000000000000000000000042");
 	ck_assert_int_eq(eim_store_eid_parse("8904903200000000000000000000004",
@@ -413,8 +416,8 @@ START_TEST(credentials)
 
 	/* The lookup the DTLS layer does: key and EIDs. */
 	ck_assert_int_eq(eim_store_credential_lookup(F.s, EIM_STORE_CRED_PSK,
-						     (const uint8_t *)"dev2",
-						     4, &l),
+						     (const uint8_t *)"dev2", 4,
+						     &l),
 			 0);
 	ck_assert_uint_eq(l.secret_len, 16);
 	ck_assert_uint_eq(l.secret[0], 2);
@@ -423,8 +426,8 @@ START_TEST(credentials)
 	eim_store_cred_lookup_done(&l);
 	ck_assert_ptr_null(l.secret);
 	ck_assert_int_eq(eim_store_credential_lookup(F.s, EIM_STORE_CRED_PSK,
-						     (const uint8_t *)"devX",
-						     4, &l),
+						     (const uint8_t *)"devX", 4,
+						     &l),
 			 EIM_ENOTFOUND);
 	ck_assert_str_eq(eim_store_errmsg(F.s),
 			 "PSK identity 'devX' is not bound to any device");
@@ -462,14 +465,15 @@ START_TEST(credentials)
 	ck_assert_mem_eq(l.eids[1], e3, 16);
 	eim_store_cred_lookup_done(&l);
 
-	/* Replacing the PSK of device 2 keeps it unique; the old one is gone. */
+	/* Replacing the PSK of device 2 keeps it unique; the old one is gone.
+	 */
 	ck_assert_int_eq(eim_store_credential_set(F.s, e2, EIM_STORE_CRED_PSK,
 						  (const uint8_t *)"dev2b", 5,
 						  key, 4),
 			 0);
 	ck_assert_int_eq(eim_store_credential_lookup(F.s, EIM_STORE_CRED_PSK,
-						     (const uint8_t *)"dev2",
-						     4, &l),
+						     (const uint8_t *)"dev2", 4,
+						     &l),
 			 EIM_ENOTFOUND);
 	ck_assert_int_eq(eim_store_credential_lookup(F.s, EIM_STORE_CRED_PSK,
 						     (const uint8_t *)"dev2b",
@@ -492,8 +496,8 @@ START_TEST(credentials)
 						  key, 4),
 			 0);
 	ck_assert_int_eq(eim_store_credential_set(F.s, e3, 7,
-						  (const uint8_t *)"x", 1,
-						  NULL, 0),
+						  (const uint8_t *)"x", 1, NULL,
+						  0),
 			 EIM_EINVAL);
 }
 END_TEST
@@ -507,8 +511,8 @@ START_TEST(credential_lookup_out_of_memory)
 	fx_fleet(&F, 1, 0);
 	/* Warm the statement cache so the injected failure hits our copy. */
 	ck_assert_int_eq(eim_store_credential_lookup(F.s, EIM_STORE_CRED_PSK,
-						     (const uint8_t *)"dev1",
-						     4, &l),
+						     (const uint8_t *)"dev1", 4,
+						     &l),
 			 0);
 	eim_store_cred_lookup_done(&l);
 	eim_alloc_fail_after(0);

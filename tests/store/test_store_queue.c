@@ -283,7 +283,7 @@ START_TEST(expired_packages_are_not_delivered)
 	fx_fleet(&F, 2, 0);
 	fx_eid(1, eid);
 	enqueue_n(1, 2, F.clock.now + 1000); /* counters 1, 2 */
-	enqueue_n(1, 1, 0);                  /* counter 3, no deadline */
+	enqueue_n(1, 1, 0);		     /* counter 3, no deadline */
 	F.clock.now += 1000;
 	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
 	ck_assert(found);
@@ -615,8 +615,8 @@ START_TEST(audit_is_append_only)
 
 	/* Even with raw SQL the trail cannot be rewritten. */
 	ck_assert_int_eq(sqlite3_open(F.path, &db), SQLITE_OK);
-	ck_assert_int_ne(sqlite3_exec(db, "UPDATE audit SET detail = 'x'",
-				      NULL, NULL, &em),
+	ck_assert_int_ne(sqlite3_exec(db, "UPDATE audit SET detail = 'x'", NULL,
+				      NULL, &em),
 			 SQLITE_OK);
 	ck_assert(eim_test_contains(em, "append-only"));
 	sqlite3_free(em);
