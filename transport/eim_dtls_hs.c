@@ -104,7 +104,7 @@ static int parse_ext(struct cur *c, struct eim_dtls_hello_ext *e)
 	struct eim_slice all;
 	struct cur x;
 	bool seen_ems = false, seen_cid = false, seen_ri = false;
-	bool seen_groups = false, seen_formats = false;
+	bool seen_groups = false, seen_formats = false, seen_sig = false;
 	int rc;
 
 	memset(e, 0, sizeof(*e));
@@ -166,6 +166,17 @@ static int parse_ext(struct cur *c, struct eim_dtls_hello_ext *e)
 			for (size_t i = 1; i < d.len; i++)
 				if (d.p[i] == 0)
 					e->uncompressed = true;
+			break;
+		case EIM_DTLS_EXT_SIGNATURE_ALGORITHMS:
+			/* supported_signature_algorithms<2..2^16-2> */
+			if (seen_sig || d.len < 4 ||
+			    eim_get_be16(d.p) != d.len - 2 || d.len % 2)
+				return EIM_EMALFORMED;
+			seen_sig = e->sigalgs = true;
+			for (size_t i = 2; i < d.len; i += 2)
+				if (eim_get_be16(d.p + i) ==
+				    EIM_DTLS_SIG_ECDSA_SHA256)
+					e->sig_ecdsa_sha256 = true;
 			break;
 		default:
 			break; /* unknown extensions are ignored */

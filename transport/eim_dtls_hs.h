@@ -47,10 +47,13 @@ enum eim_dtls_hs_type {
 /* Extension code points. */
 #define EIM_DTLS_EXT_SUPPORTED_GROUPS 10u
 #define EIM_DTLS_EXT_EC_POINT_FORMATS 11u
+#define EIM_DTLS_EXT_SIGNATURE_ALGORITHMS 13u
 #define EIM_DTLS_EXT_EMS           23u
 #define EIM_DTLS_EXT_CONNECTION_ID 54u /* RFC 9146 */
 #define EIM_DTLS_EXT_RENEGOTIATION 0xff01u
 
+/* SignatureAndHashAlgorithm ecdsa_secp256r1_sha256 (sha256, ecdsa). */
+#define EIM_DTLS_SIG_ECDSA_SHA256 0x0403u
 /* Named group secp256r1 (RFC 8422). */
 #define EIM_DTLS_GROUP_P256 23u
 
@@ -89,6 +92,8 @@ struct eim_dtls_hello_ext {
 	bool group_p256;   /* ... and lists secp256r1 */
 	bool formats;      /* ec_point_formats present */
 	bool uncompressed; /* ... and lists uncompressed (0) */
+	bool sigalgs;      /* signature_algorithms present */
+	bool sig_ecdsa_sha256; /* ... and lists ecdsa + sha256 */
 };
 
 struct eim_dtls_client_hello {

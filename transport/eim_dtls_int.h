@@ -67,6 +67,7 @@ union eim_dtls_sockaddr {
 enum eim_dtls_kx {
 	EIM_DTLS_KX_PSK = 1,   /* RFC 4279 */
 	EIM_DTLS_KX_ECDHE_PSK, /* RFC 5489 */
+	EIM_DTLS_KX_ECDHE_ECDSA, /* RFC 8422, server certificate */
 };
 
 struct eim_dtls_hs_state {

@@ -19,6 +19,7 @@
 #include "common/eim_err.h"
 #include "common/eim_log.h"
 #include "transport/eim_dtls_cookie.h"
+#include "transport/eim_dtls_cred.h"
 #include "transport/eim_dtls_int.h"
 
 #include <assert.h>
@@ -43,6 +44,7 @@ struct eim_dtls_server {
 	uint16_t suites[16];
 	uint8_t prefix[EIM_DTLS_MAX_CID];
 	uint8_t hint[EIM_DTLS_IDENTITY_MAX];
+	struct eim_dtls_cred *cred; /* NULL without a certificate */
 	WC_RNG rng;
 	uint8_t hash_seed[16];
 	struct eim_dtls_cookie_ctx cookie;
@@ -54,10 +56,13 @@ struct eim_dtls_server {
 	uint8_t pt[EIM_DTLS_MAX_CIPHERTEXT]; /* decrypted record */
 };
 
-/* RFC 7925's mandatory suite first, then what other peers ask for. */
-static const uint16_t default_suites[] = {EIM_DTLS_PSK_AES128_CCM8,
-					  EIM_DTLS_PSK_AES128_GCM_SHA256,
-					  EIM_DTLS_ECDHE_PSK_CHACHA20};
+/* RFC 7925's mandatory suites first, then what other peers ask for.
+ * Suites whose credentials are not configured are left out at creation. */
+static const uint16_t default_suites[] = {
+	EIM_DTLS_PSK_AES128_CCM8,         EIM_DTLS_ECDHE_ECDSA_AES128_CCM8,
+	EIM_DTLS_PSK_AES128_GCM_SHA256,   EIM_DTLS_ECDHE_ECDSA_AES128_GCM,
+	EIM_DTLS_ECDHE_PSK_CHACHA20,      EIM_DTLS_ECDHE_ECDSA_CHACHA20,
+};
 
 void eim_dtls_server_config_init(struct eim_dtls_server_config *cfg)
 {
@@ -351,7 +356,13 @@ static uint16_t pick_suite(const struct eim_dtls_server *srv,
 	for (size_t i = 0; i < srv->cfg.n_suites; i++) {
 		uint16_t suite = srv->suites[i];
 
-		if (eim_dtls_suite_kx(suite) != EIM_DTLS_KX_PSK && !ecc_ok)
+		int kx = eim_dtls_suite_kx(suite);
+
+		if (kx != EIM_DTLS_KX_PSK && !ecc_ok)
+			continue;
+		/* RFC 5246 7.4.1.4.1: the signature must be one it lists */
+		if (kx == EIM_DTLS_KX_ECDHE_ECDSA && ch->ext.sigalgs &&
+		    !ch->ext.sig_ecdsa_sha256)
 			continue;
 		if (eim_dtls_hs_offers(ch, suite))
 			return suite;
@@ -373,25 +384,61 @@ static int new_cid(struct eim_dtls_server *srv, uint8_t *cid)
 	return EIM_EEXIST;
 }
 
-/* Flight 2: ServerHello, [ServerKeyExchange], ServerHelloDone. */
+/*
+ * Appends the ServerKeyExchange signature (RFC 8422 section 5.4):
+ * SignatureAndHashAlgorithm ecdsa/sha256, then signature<0..2^16-1> over
+ * SHA-256(client_random || server_random || params[0..len)).
+ */
+static int sign_params(struct eim_dtls_session *s, const uint8_t *params,
+		       size_t len, uint8_t *out, size_t *total)
+{
+	struct eim_dtls_hs_state *hs = s->c.hs;
+	uint8_t h[32];
+	size_t sig_len;
+	wc_Sha256 sha;
+	int rc = EIM_ECRYPTO;
+
+	if (wc_InitSha256(&sha) != 0)
+		return EIM_ECRYPTO;
+	if (wc_Sha256Update(&sha, hs->crandom, 32) == 0 &&
+	    wc_Sha256Update(&sha, hs->srandom, 32) == 0 &&
+	    wc_Sha256Update(&sha, params, (word32)len) == 0 &&
+	    wc_Sha256Final(&sha, h) == 0)
+		rc = eim_dtls_cred_sign(s->srv->cred, &s->srv->rng, h, out + 4,
+					&sig_len);
+	wc_Sha256Free(&sha);
+	if (rc)
+		return rc;
+	eim_put_be16(out, EIM_DTLS_SIG_ECDSA_SHA256);
+	eim_put_be16(out + 2, (uint16_t)sig_len);
+	*total += 4 + sig_len;
+	return 0;
+}
+
+/* Flight 2: ServerHello, [Certificate], [ServerKeyExchange],
+ * ServerHelloDone. */
 static int server_hello_flight(struct eim_dtls_session *s,
 			       const struct eim_dtls_client_hello *ch,
 			       uint64_t now)
 {
 	struct eim_dtls_hs_state *hs = s->c.hs;
 	bool ecc = hs->kx != EIM_DTLS_KX_PSK;
-	uint8_t ske[2 + EIM_DTLS_IDENTITY_MAX + 4 + EIM_DTLS_P256_POINT_LEN];
+	uint8_t ske[2 + EIM_DTLS_IDENTITY_MAX + 4 + EIM_DTLS_P256_POINT_LEN +
+		    4 + EIM_DTLS_ECDSA_SIG_MAX];
 	size_t hint = s->srv->cfg.psk_hint_len, ske_len = 0;
 	struct eim_buf b;
 	uint8_t v[2];
 	int rc;
 
-	if (hs->kx == EIM_DTLS_KX_ECDHE_PSK) {
-		/* RFC 5489: psk_identity_hint, then ServerECDHParams:
-		 * named_curve (3), secp256r1, point<1..255> */
-		eim_put_be16(ske, (uint16_t)hint);
-		memcpy(ske + 2, s->srv->hint, hint);
-		ske_len = 2 + hint;
+	if (hs->kx == EIM_DTLS_KX_ECDHE_PSK || hs->kx == EIM_DTLS_KX_ECDHE_ECDSA) {
+		/* RFC 5489: psk_identity_hint first (ECDHE_PSK only), then
+		 * ServerECDHParams: named_curve (3), secp256r1,
+		 * point<1..255> */
+		if (hs->kx == EIM_DTLS_KX_ECDHE_PSK) {
+			eim_put_be16(ske, (uint16_t)hint);
+			memcpy(ske + 2, s->srv->hint, hint);
+			ske_len = 2 + hint;
+		}
 		ske[ske_len++] = 3;
 		eim_put_be16(ske + ske_len, EIM_DTLS_GROUP_P256);
 		ske_len += 2;
@@ -401,6 +448,11 @@ static int server_hello_flight(struct eim_dtls_session *s,
 		if (rc)
 			return rc;
 		ske_len += EIM_DTLS_P256_POINT_LEN;
+	}
+	if (hs->kx == EIM_DTLS_KX_ECDHE_ECDSA) {
+		rc = sign_params(s, ske, ske_len, ske + ske_len, &ske_len);
+		if (rc)
+			return rc;
 	}
 
 	eim_buf_init(&b);
@@ -426,7 +478,15 @@ static int server_hello_flight(struct eim_dtls_session *s,
 	}
 	eim_dtls_conn_flight_reset(&s->c);
 	eim_dtls_conn_flight_hs(&s->c, 0, EIM_DTLS_HS_SERVER_HELLO, b.p, b.len);
-	if (hs->kx == EIM_DTLS_KX_ECDHE_PSK)
+	if (hs->kx == EIM_DTLS_KX_ECDHE_ECDSA) {
+		size_t chain_len;
+		const uint8_t *chain = eim_dtls_cred_chain(s->srv->cred,
+							   &chain_len);
+
+		eim_dtls_conn_flight_hs(&s->c, 0, EIM_DTLS_HS_CERTIFICATE,
+					chain, chain_len);
+	}
+	if (hs->kx != EIM_DTLS_KX_PSK)
 		eim_dtls_conn_flight_hs(&s->c, 0,
 					EIM_DTLS_HS_SERVER_KEY_EXCHANGE, ske,
 					ske_len);
@@ -588,6 +648,28 @@ static bool client_hello(struct eim_dtls_server *srv,
 	return true;
 }
 
+/* ClientECDiffieHellmanPublic: point<1..255>; the pre-master secret is
+ * the ECDH secret itself (RFC 8422 section 5.10). */
+static int ecdsa_key_exchange(struct eim_dtls_session *s, const uint8_t *body,
+			      size_t len)
+{
+	struct eim_dtls_hs_state *hs = s->c.hs;
+	uint8_t z[EIM_DTLS_P256_SECRET_LEN];
+	int rc;
+
+	if (len < 1 || body[0] != len - 1)
+		return EIM_DTLS_ALERT_DECODE_ERROR;
+	rc = eim_dtls_ecdhe_shared(hs->ecdhe, body + 1, len - 1, z);
+	eim_dtls_ecdhe_free(hs->ecdhe);
+	hs->ecdhe = NULL;
+	if (rc)
+		return rc == EIM_EMALFORMED ? EIM_DTLS_ALERT_ILLEGAL_PARAMETER
+					    : EIM_DTLS_ALERT_INTERNAL_ERROR;
+	rc = eim_dtls_conn_derive(&s->c, z, sizeof(z));
+	eim_wipe(z, sizeof(z));
+	return rc ? EIM_DTLS_ALERT_INTERNAL_ERROR : 0;
+}
+
 static int on_client_key_exchange(struct eim_dtls_session *s,
 				  const uint8_t *body, size_t len)
 {
@@ -599,6 +681,8 @@ static int on_client_key_exchange(struct eim_dtls_session *s,
 	const uint8_t *point = NULL;
 	int rc, alert = 0;
 
+	if (hs->kx == EIM_DTLS_KX_ECDHE_ECDSA)
+		return ecdsa_key_exchange(s, body, len);
 	/* opaque psk_identity<0..2^16-1> (RFC 4279), then for ECDHE_PSK
 	 * the client's point<1..255> (RFC 5489); nothing after */
 	if (len < 2 || eim_get_be16(body) > len - 2)
@@ -904,7 +988,9 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 	size_t nb = 64, ndef = sizeof(default_suites) / sizeof(default_suites[0]);
 	int rc = EIM_EINVAL;
 
-	if (!cfg || !ret || !cfg->send || !cfg->psk_lookup ||
+	if (!cfg || !ret || !cfg->send ||
+	    (!cfg->psk_lookup && !cfg->cert_pem) ||
+	    (!cfg->cert_pem != !cfg->key_pem) ||
 	    cfg->cid_len > EIM_DTLS_MAX_CID ||
 	    (cfg->cid_prefix_len && (!cfg->cid_prefix ||
 				     cfg->cid_prefix_len >= cfg->cid_len)) ||
@@ -913,18 +999,41 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 	    cfg->psk_hint_len > EIM_DTLS_IDENTITY_MAX ||
 	    (cfg->psk_hint_len && !cfg->psk_hint))
 		return EIM_EINVAL;
-	for (size_t i = 0; i < cfg->n_suites; i++)
-		if (!eim_dtls_suite_aead(cfg->suites[i]))
+	for (size_t i = 0; i < cfg->n_suites; i++) {
+		int kx = eim_dtls_suite_kx(cfg->suites[i]);
+
+		/* an explicit list may only name suites we can serve */
+		if (!kx || (kx == EIM_DTLS_KX_ECDHE_ECDSA && !cfg->cert_pem) ||
+		    (kx != EIM_DTLS_KX_ECDHE_ECDSA && !cfg->psk_lookup))
 			return EIM_EINVAL;
+	}
 	srv = eim_calloc(1, sizeof(*srv));
 	if (!srv)
 		return EIM_ENOMEM;
 	srv->cfg = *cfg;
+	if (cfg->cert_pem) {
+		rc = eim_dtls_cred_from_pem(cfg->cert_pem, cfg->cert_pem_len,
+					    cfg->key_pem, cfg->key_pem_len,
+					    &srv->cred);
+		if (rc) {
+			eim_free(srv);
+			return rc;
+		}
+	}
+	srv->cfg.cert_pem = srv->cfg.key_pem = NULL; /* not kept */
 	if (cfg->n_suites) {
 		memcpy(srv->suites, cfg->suites, cfg->n_suites * 2);
 	} else {
-		memcpy(srv->suites, default_suites, sizeof(default_suites));
-		srv->cfg.n_suites = ndef;
+		size_t n = 0;
+
+		for (size_t i = 0; i < ndef; i++) {
+			int kx = eim_dtls_suite_kx(default_suites[i]);
+
+			if (kx == EIM_DTLS_KX_ECDHE_ECDSA ? srv->cred != NULL
+							  : cfg->psk_lookup != NULL)
+				srv->suites[n++] = default_suites[i];
+		}
+		srv->cfg.n_suites = n;
 	}
 	srv->cfg.suites = srv->suites;
 	memcpy(srv->prefix, cfg->cid_prefix, cfg->cid_prefix_len);
@@ -936,6 +1045,7 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 	if (srv->cfg.max_handshakes == 0)
 		srv->cfg.max_handshakes = srv->cfg.max_sessions;
 	if (wc_InitRng(&srv->rng) != 0) {
+		eim_dtls_cred_free(srv->cred);
 		eim_free(srv);
 		return EIM_ECRYPTO;
 	}
@@ -959,6 +1069,7 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 fail:
 	eim_free(srv->by_addr);
 	eim_free(srv->by_cid);
+	eim_dtls_cred_free(srv->cred);
 	wc_FreeRng(&srv->rng);
 	eim_free_secret(srv, sizeof(*srv));
 	return rc;
@@ -974,6 +1085,7 @@ void eim_dtls_server_free(struct eim_dtls_server *srv)
 	eim_free(srv->by_addr);
 	eim_free(srv->by_cid);
 	eim_dtls_cookie_done(&srv->cookie);
+	eim_dtls_cred_free(srv->cred);
 	wc_FreeRng(&srv->rng);
 	eim_free_secret(srv, sizeof(*srv));
 }

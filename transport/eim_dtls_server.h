@@ -16,10 +16,13 @@
  * server keeps nothing about the peer (stateless HelloVerifyRequest).
  *
  * Implemented so far: TLS_PSK_WITH_AES_128_CCM_8,
- * TLS_PSK_WITH_AES_128_GCM_SHA256 and
- * TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256 (P-256); extensions
- * extended_master_secret, renegotiation_info (initial handshake only),
- * connection_id, supported_groups and ec_point_formats.
+ * TLS_PSK_WITH_AES_128_GCM_SHA256,
+ * TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256 and, with a server
+ * certificate (no client certificates yet), TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
+ * _AES_128_GCM_SHA256 and _CHACHA20_POLY1305_SHA256, all on P-256;
+ * extensions extended_master_secret, renegotiation_info (initial handshake
+ * only), connection_id, supported_groups, ec_point_formats and
+ * signature_algorithms.
  *
  * Not thread-safe: one server is driven by one thread.
  */
@@ -56,7 +59,7 @@ struct eim_dtls_server_config {
 			    const uint8_t *data, size_t len);
 	/* Writes the PSK for identity into key (capacity *key_len, at least
 	 * 64) and sets *key_len; returns 0, or a negative EIM_E* when the
-	 * identity is unknown. Required. */
+	 * identity is unknown. Required for PSK suites. */
 	int (*psk_lookup)(void *ctx, const uint8_t *identity,
 			  size_t identity_len, uint8_t *key, size_t *key_len);
 	/* Optional: the handshake completed. */
@@ -75,6 +78,14 @@ struct eim_dtls_server_config {
 	 * balancer); must be shorter than cid_len. */
 	const uint8_t *cid_prefix;
 	size_t cid_prefix_len;
+	/* Server certificate for the ECDHE_ECDSA suites: PEM text of the
+	 * chain (leaf first) and of its P-256 private key, parsed and copied
+	 * by eim_dtls_server_new() (the caller may wipe its copy). Both or
+	 * neither. No client certificate is requested (yet). */
+	const char *cert_pem;
+	size_t cert_pem_len;
+	const char *key_pem;
+	size_t key_pem_len;
 	/* PSK identity hint sent in the ServerKeyExchange of ECDHE_PSK
 	 * suites (RFC 4279 section 2; plain PSK sends none), 0..128 bytes,
 	 * copied. */
@@ -89,8 +100,11 @@ struct eim_dtls_server_config {
 	bool require_ems;        /* refuse clients without RFC 7627 */
 };
 
-/* Fills cfg with defaults (callbacks NULL). Suites, in preference order:
- * PSK-AES128-CCM8, PSK-AES128-GCM-SHA256, ECDHE-PSK-CHACHA20-POLY1305.
+/* Fills cfg with defaults (callbacks NULL). Suites, in preference order
+ * (those whose credentials are missing are left out): PSK-AES128-CCM8,
+ * ECDHE-ECDSA-AES128-CCM8, PSK-AES128-GCM-SHA256,
+ * ECDHE-ECDSA-AES128-GCM-SHA256, ECDHE-PSK-CHACHA20-POLY1305,
+ * ECDHE-ECDSA-CHACHA20-POLY1305.
  * CID length 8, 10000 sessions, 1000 handshakes, 10 min idle, 60 s
  * handshake, 60 s cookie period, MTU 1280, EMS used when offered but not
  * required. */
@@ -100,8 +114,10 @@ void eim_dtls_server_config_init(struct eim_dtls_server_config *cfg);
  * Creates a server. The config is copied (the suites array and cid_prefix
  * too); callbacks and ctx must stay valid until eim_dtls_server_free().
  * now_ms is the current time on the owner's monotonic clock. Errors:
- * EIM_EINVAL (missing send/psk_lookup, cid_len > 32, prefix too long,
- * unknown suite), EIM_ENOMEM, EIM_ECRYPTO (RNG).
+ * EIM_EINVAL (missing send, neither psk_lookup nor a certificate, only
+ * one of cert_pem/key_pem, cid_len > 32, prefix too long, a suite without
+ * its credentials), the errors of eim_dtls_cred_from_pem() for the
+ * certificate and key, EIM_ENOMEM, EIM_ECRYPTO (RNG).
  */
 int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 			uint64_t now_ms, struct eim_dtls_server **ret);
@@ -155,7 +171,7 @@ void eim_dtls_server_stats(const struct eim_dtls_server *srv,
 /*
  * Encrypts data as one application_data record of an established session
  * and sends it to the session's current address. Errors: EIM_ESTATE (not
- * established or closing), EIM_ETOOBIG (over 16384 bytes or over the MTU),
+ * established or closing), EIM_ETOOBIG (over 16384 bytes),
  * EIM_EEXHAUSTED (sequence numbers used up), EIM_EINVAL.
  */
 int eim_dtls_session_send(struct eim_dtls_session *s, const uint8_t *data,

@@ -8,6 +8,10 @@
  *   Binds 127.0.0.1:PORT (0 = any free port), prints "READY <port>" on
  *   stdout, runs for SECONDS (default 30) or until SIGTERM, then prints
  *   its counters on stdout ("stat NAME VALUE" lines).
+ *   With EIM_DTLS_CERT and EIM_DTLS_KEY set to PEM files it also serves
+ *   the ECDHE_ECDSA suites with that certificate chain and key.
+ *   EIM_DTLS_MTU sets the largest datagram the server sends (to force
+ *   handshake fragmentation).
  */
 #include "common/eim_bytes.h"
 #include "common/eim_err.h"
@@ -34,6 +38,27 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+/* Reads a whole (small) file into a NUL-terminated heap buffer. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *b = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < 65536 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (b = calloc(1, (size_t)n + 1)) &&
+	    fread(b, 1, (size_t)n, f) == (size_t)n) {
+		*len = (size_t)n;
+	} else {
+		free(b);
+		b = NULL;
+	}
+	fclose(f);
+	return b;
 }
 
 static uint64_t now_ms(void)
@@ -92,6 +117,7 @@ int main(int argc, char **argv)
 	uint16_t suites[8];
 	size_t ns = 0;
 	uint64_t end;
+	char *cert = NULL, *key = NULL;
 	int rc;
 
 	if (argc < 4) {
@@ -126,12 +152,26 @@ int main(int argc, char **argv)
 	cfg.psk_lookup = lookup;
 	cfg.on_established = on_est;
 	cfg.suites = ns ? suites : NULL;
+	if (getenv("EIM_DTLS_MTU"))
+		cfg.mtu = (uint16_t)atoi(getenv("EIM_DTLS_MTU"));
+	if (getenv("EIM_DTLS_CERT") && getenv("EIM_DTLS_KEY")) {
+		cfg.cert_pem = cert = slurp(getenv("EIM_DTLS_CERT"),
+					    &cfg.cert_pem_len);
+		cfg.key_pem = key = slurp(getenv("EIM_DTLS_KEY"),
+					  &cfg.key_pem_len);
+		if (!cert || !key) {
+			perror("EIM_DTLS_CERT/EIM_DTLS_KEY");
+			return 1;
+		}
+	}
 	/* a hint: gnutls-cli 3.7.9 crashes printing an ECDHE-PSK session
 	 * info when the server sent none */
 	cfg.psk_hint = (const uint8_t *)"eim-lab";
 	cfg.psk_hint_len = 7;
 	cfg.n_suites = ns;
 	rc = eim_dtls_server_new(&cfg, now_ms(), &srv);
+	free(cert);
+	free(key);
 	if (rc) {
 		fprintf(stderr, "server: %s\n", eim_strerror(rc));
 		return 1;
