@@ -410,8 +410,13 @@ static uint8_t check_options(const struct eim_coap_msg *m)
 			   (repeat && !repeatable);
 		/* Elective options we do not understand are ignored; a
 		 * critical one we cannot honour fails the request. */
-		if (bad && eim_coap_opt_is_critical(o->num))
+		if (bad && eim_coap_opt_is_critical(o->num)) {
+			eim_debug("coap: critical option %u (%s), %u bytes%s: "
+				  "4.02",
+				  o->num, eim_coap_opt_name(o->num), o->len,
+				  repeat ? ", repeated" : "");
 			return EIM_COAP_BAD_OPTION;
+		}
 	}
 	return 0;
 }
@@ -621,6 +626,7 @@ int eim_coap_server_input(struct eim_coap_server *s,
 	struct peer *p;
 	struct dslot *d;
 	size_t n;
+	int rc;
 
 	if (!s || !peer || !peer->send || !peer->key || !peer->key_len ||
 	    peer->key_len > EIM_COAP_PEER_KEY_MAX || (len && !dgram))
@@ -629,8 +635,11 @@ int eim_coap_server_input(struct eim_coap_server *s,
 		s->st.dropped++;
 		return 0;
 	}
-	if (eim_coap_msg_parse(dgram, len, &s->msg)) {
+	rc = eim_coap_msg_parse(dgram, len, &s->msg);
+	if (rc) {
 		/* Message format error: reject a CON, ignore the rest. */
+		eim_debug("coap: %zu-byte message (type %u, MID 0x%04x) "
+			  "malformed: %s", len, type, mid, eim_errname(rc));
 		if (type == EIM_COAP_CON)
 			send_rst(s, peer, mid);
 		else
