@@ -622,6 +622,38 @@ START_TEST(device_seen_and_lists)
 }
 END_TEST
 
+START_TEST(check_finds_corruption)
+{
+	struct eim_store *s = NULL;
+	char buf[4096];
+	FILE *fp;
+	long size;
+
+	fx_fleet(&F, 200, 0);
+	eim_store_close(F.s);
+	F.s = NULL;
+	/* Smash the b-tree page headers of the last pages (device and
+	 * audit rows); the schema pages at the start stay intact, so the
+	 * file opens and only the check can tell. */
+	fp = fopen(F.path, "r+b");
+	ck_assert_ptr_nonnull(fp);
+	fseek(fp, 0, SEEK_END);
+	size = ftell(fp);
+	ck_assert_int_gt(size, 4 * 4096);
+	memset(buf, 0x5A, sizeof(buf));
+	for (long pg = size / 4096 - 3; pg < size / 4096; pg++) {
+		fseek(fp, pg * 4096, SEEK_SET);
+		ck_assert_uint_eq(fwrite(buf, 1, 12, fp), 12);
+	}
+	fclose(fp);
+	ck_assert_msg(eim_store_open(F.path, &F.opt, &s) == 0, "%s",
+		      eim_store_open_errmsg());
+	ck_assert_int_eq(eim_store_check(s), EIM_EDB);
+	ck_assert(eim_test_contains(eim_store_errmsg(s), "integrity check: "));
+	eim_store_close(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store_device");
@@ -643,6 +675,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, credential_lookup_out_of_memory);
 	tcase_add_test(tc, associations);
 	tcase_add_test(tc, device_seen_and_lists);
+	tcase_add_test(tc, check_finds_corruption);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -679,6 +679,76 @@ START_TEST(enqueue_many_batches)
 }
 END_TEST
 
+static int bad_txid_sign(void *ctx, const struct eim_store_sign_in *in,
+			 struct eim_store_sign_out *out)
+{
+	(void)ctx;
+	(void)in;
+	eim_buf_append(out->bytes, "x", 1);
+	out->txid_len = EIM_STORE_TXID_MAX + 1;
+	return 0;
+}
+
+static int empty_sign(void *ctx, const struct eim_store_sign_in *in,
+		      struct eim_store_sign_out *out)
+{
+	(void)ctx;
+	(void)in;
+	(void)out;
+	return 0;
+}
+
+START_TEST(signer_output_checked)
+{
+	struct eim_store_enqueue_req r = fx_req(1, "s");
+	struct eim_store_enqueued q;
+
+	fx_fleet(&F, 1, 0);
+	ck_assert_int_eq(eim_store_enqueue(F.s, &r, bad_txid_sign, NULL, &q),
+			 EIM_EINVAL);
+	ck_assert_int_eq(eim_store_enqueue(F.s, &r, empty_sign, NULL, &q),
+			 EIM_EINVAL);
+	ck_assert(eim_test_contains(eim_store_errmsg(F.s), "no bytes"));
+	ck_assert_int_eq(eim_store_enqueue(F.s, &r, NULL, NULL, &q),
+			 EIM_EINVAL);
+	ck_assert_uint_eq(count_state(NULL, EIM_STORE_QUEUED), 0);
+	ck_assert_int_eq(eim_store_enqueue(F.s, &r, fx_sign, NULL, &q), 0);
+	ck_assert_uint_eq(q.counter, 1);
+}
+END_TEST
+
+START_TEST(busy_after_timeout)
+{
+	struct eim_store_enqueue_req r = fx_req(1, "s");
+	struct eim_store_enqueued q;
+	struct eim_store_package p;
+	uint8_t eid[16];
+	bool found;
+	sqlite3 *db;
+
+	fx_fleet(&F, 1, 0);
+	F.opt.busy_timeout_ms = 200;
+	fx_reopen(&F);
+	/* Another connection holds the write lock and does not let go. */
+	ck_assert_int_eq(sqlite3_open(F.path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(eim_store_enqueue(F.s, &r, fx_sign, NULL, &q),
+			 EIM_EBUSY);
+	ck_assert(
+		eim_test_contains(eim_store_errmsg(F.s), "database is locked"));
+	/* Readers are not blocked by a writer in WAL mode. */
+	fx_eid(1, eid);
+	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
+	ck_assert(!found);
+	ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(eim_store_enqueue(F.s, &r, fx_sign, NULL, &q), 0);
+	ck_assert_uint_eq(q.counter, 1);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store_queue");
@@ -699,6 +769,8 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, backlog_oldest_first);
 	tcase_add_test(tc, audit_is_append_only);
 	tcase_add_test(tc, enqueue_many_batches);
+	tcase_add_test(tc, signer_output_checked);
+	tcase_add_test(tc, busy_after_timeout);
 	suite_add_tcase(s, tc);
 	return s;
 }
