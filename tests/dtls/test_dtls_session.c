@@ -140,6 +140,8 @@ static void on_closed(void *ctx, struct eim_dtls_session *s,
 
 /* Whether world_init()'s client offers extended_master_secret. */
 static bool offer_ems = true;
+/* Server limits for world_init() (0 = defaults). */
+static size_t max_hs, max_sess;
 
 static void world_init(struct world *w, const uint8_t *key, size_t cid_len,
 		       bool cli_cid)
@@ -157,6 +159,10 @@ static void world_init(struct world *w, const uint8_t *key, size_t cid_len,
 	sc.psk_lookup = lookup;
 	sc.on_closed = on_closed;
 	sc.cid_len = cid_len;
+	if (max_hs)
+		sc.max_handshakes = max_hs;
+	if (max_sess)
+		sc.max_sessions = max_sess;
 	ck_assert_int_eq(eim_dtls_server_new(&sc, w->now, &w->srv), 0);
 	eim_dtls_client_config_init(&cc);
 	cc.ctx = w;
@@ -611,6 +617,88 @@ START_TEST(forged_cookie_refused)
 }
 END_TEST
 
+/* Delivers one client->server hop and one server->client hop. */
+static void hop(struct world *w, struct eim_dtls_client *c)
+{
+	struct dgram q[QMAX];
+	size_t n = w->n_to_srv;
+
+	memcpy(q, w->to_srv, n * sizeof(q[0]));
+	w->n_to_srv = 0;
+	for (size_t i = 0; i < n; i++)
+		eim_dtls_server_input(w->srv, (struct sockaddr *)&q[i].addr,
+				      sizeof(q[i].addr), q[i].b, q[i].n, w->now);
+	n = w->n_to_cli;
+	memcpy(q, w->to_cli, n * sizeof(q[0]));
+	w->n_to_cli = 0;
+	for (size_t i = 0; i < n; i++)
+		eim_dtls_client_input(c, q[i].b, q[i].n, w->now);
+}
+
+START_TEST(handshake_and_session_caps)
+{
+	struct world w;
+	struct eim_dtls_client *b = NULL;
+	struct eim_dtls_client_config cc;
+	struct eim_dtls_server_stats st;
+
+	max_hs = 1;
+	max_sess = 2;
+	world_init(&w, psk, 8, true);
+	max_hs = max_sess = 0;
+	eim_dtls_client_config_init(&cc);
+	cc.ctx = &w;
+	cc.send = cli_send;
+	cc.on_app_data = cli_app;
+	cc.psk_identity = (const uint8_t *)"sensor";
+	cc.psk_identity_len = 6;
+	cc.psk = psk;
+	cc.psk_len = 16;
+	ck_assert_int_eq(eim_dtls_client_new(&cc, &b), 0);
+
+	/* A gets its session and stays mid-handshake (flight 2 lost) */
+	ck_assert_int_eq(eim_dtls_client_start(w.cli, w.now), 0);
+	hop(&w, w.cli); /* CH -> HVR */
+	w.drop_next_to_cli = true;
+	hop(&w, w.cli); /* CH(cookie) -> session, flight 2 lost */
+	ck_assert_uint_eq(stats(&w).handshaking, 1);
+	/* B passes the cookie check but finds the handshake slots full */
+	w.cli_addr = loop_addr(40100);
+	ck_assert_int_eq(eim_dtls_client_start(b, w.now), 0);
+	hop(&w, b);
+	hop(&w, b);
+	st = stats(&w);
+	ck_assert_uint_eq(st.handshakes_refused, 1);
+	ck_assert_uint_eq(st.sessions, 1);
+	ck_assert_uint_eq(w.n_to_cli, 0); /* refused silently */
+	/* A completes after the server's retransmission */
+	w.cli_addr = loop_addr(40000);
+	w.now += 1000;
+	eim_dtls_server_tick(w.srv, w.now);
+	pump(&w);
+	ck_assert_int_eq(eim_dtls_client_state(w.cli),
+			 EIM_DTLS_CLIENT_ESTABLISHED);
+	/* B's retransmitted hello now gets a session */
+	w.cli_addr = loop_addr(40100);
+	eim_dtls_client_tick(b, w.now);
+	for (int i = 0; i < 6; i++)
+		hop(&w, b);
+	ck_assert_int_eq(eim_dtls_client_state(b), EIM_DTLS_CLIENT_ESTABLISHED);
+	/* a third peer hits max_sessions */
+	eim_dtls_client_free(b);
+	ck_assert_int_eq(eim_dtls_client_new(&cc, &b), 0);
+	w.cli_addr = loop_addr(40200);
+	ck_assert_int_eq(eim_dtls_client_start(b, w.now), 0);
+	hop(&w, b);
+	hop(&w, b);
+	st = stats(&w);
+	ck_assert_uint_eq(st.handshakes_refused, 2);
+	ck_assert_uint_eq(st.sessions, 2);
+	eim_dtls_client_free(b);
+	world_done(&w);
+}
+END_TEST
+
 START_TEST(idle_eviction_and_close)
 {
 	struct world w;
@@ -832,6 +920,7 @@ int main(void)
 	tcase_add_test(tc, lost_client_hello_retransmitted_by_client);
 	tcase_add_test(tc, cookieless_flood_keeps_no_state);
 	tcase_add_test(tc, forged_cookie_refused);
+	tcase_add_test(tc, handshake_and_session_caps);
 	tcase_add_test(tc, idle_eviction_and_close);
 	tcase_add_test(tc, gcm_suite_and_server_preference);
 	tcase_add_test(tc, ecdhe_psk_chacha20_with_cid);
