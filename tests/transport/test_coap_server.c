@@ -837,6 +837,47 @@ START_TEST(block1_server_prefers_smaller_blocks)
 }
 END_TEST
 
+START_TEST(peer_gone_drops_reassembly)
+{
+	struct eim_coap_server *s = mksrv(NULL);
+	struct sent st = {0};
+	struct eim_coap_peer p = mkpeer("dtls-session-7", &st);
+	uint8_t blk[16] = {0};
+	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST, .mid = 1,
+		       .path = "/gsma/rsp2/asn1", .cf = -1};
+	struct eim_coap_server_stats stats;
+
+	r.b1 = true;
+	r.b1v = eim_coap_block_encode(0, true, 0);
+	r.body = blk;
+	r.body_len = 16;
+	input(s, &p, &r, 0);
+	ck_assert_int_eq(last_msg(&st).code, EIM_COAP_CONTINUE);
+	eim_coap_server_stats(s, &stats);
+	ck_assert_uint_eq(stats.reassemblies, 1);
+	ck_assert_uint_eq(stats.peers, 1);
+	/* The session ends: its dedup cache and its half body go with it. */
+	eim_coap_server_peer_gone(s, p.key, p.key_len);
+	eim_coap_server_stats(s, &stats);
+	ck_assert_uint_eq(stats.reassemblies, 0);
+	ck_assert_uint_eq(stats.peers, 0);
+	/* A later session with the same key starts clean: block 1 -> 4.08,
+	 * and MID 1 is a new request, not a duplicate. */
+	r.mid = 2;
+	r.b1v = eim_coap_block_encode(1, false, 0);
+	r.body_len = 3;
+	input(s, &p, &r, 1);
+	ck_assert_int_eq(last_msg(&st).code,
+			 EIM_COAP_REQUEST_ENTITY_INCOMPLETE);
+	r.mid = 1;
+	r.b1 = false;
+	input(s, &p, &r, 2);
+	ck_assert_int_eq(last_msg(&st).code, EIM_COAP_CHANGED);
+	ck_assert_int_eq(calls, 1);
+	eim_coap_server_free(s);
+}
+END_TEST
+
 START_TEST(block1_table_direct)
 {
 	struct eim_coap_block1_table *t = NULL;
@@ -953,6 +994,7 @@ int main(void)
 	tcase_add_test(tc, block1_request_tags_kept_apart);
 	tcase_add_test(tc, block1_errors);
 	tcase_add_test(tc, block1_server_prefers_smaller_blocks);
+	tcase_add_test(tc, peer_gone_drops_reassembly);
 	tcase_add_test(tc, block1_table_direct);
 	tcase_add_test(tc, allocation_failures);
 	tcase_add_test(tc, steady_path_does_not_allocate);
