@@ -69,6 +69,7 @@ int eim_cmd_show(int argc, char **argv);
 int eim_cmd_cancel(int argc, char **argv);
 int eim_cmd_audit(int argc, char **argv);
 int eim_cmd_submit(int argc, char **argv);
+int eim_cmd_serve(int argc, char **argv);
 void eim_cmd_submit_help(FILE *out);
 
 #endif

@@ -63,6 +63,29 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "                         results; repeat for the chain\n"
 	 "All actions take --db PATH. Secrets are never printed.\n",
 	 NULL},
+	{"serve", eim_cmd_serve, "answer devices (ESipa over CoAP)",
+	 "usage: eim serve [--config FILE] [--db PATH] [--coap ADDR:PORT]\n"
+	 "                 [--listen ADDR:PORT] [--log-level LEVEL]\n"
+	 "                 [--require-verified-results] [--ci-root PEM]...\n"
+	 "\n"
+	 "Serves POST /gsma/rsp2/asn1 to devices: getEimPackage,\n"
+	 "provideEimPackageResult, handleNotification. Logs one line per\n"
+	 "request. SIGINT/SIGTERM finish the request in progress and close\n"
+	 "the database. The first line on stdout says where it listens.\n"
+	 "\n"
+	 "  --config FILE   JSON settings (see eim/eim_config.h, README);\n"
+	 "                  the options below override it\n"
+	 "  --db PATH       database (default ./eim.db or $EIM_DB)\n"
+	 "  --coap ADDR:PORT  plain CoAP, unauthenticated: for labs only\n"
+	 "                  (port 0 picks a free port)\n"
+	 "  --listen ADDR:PORT  DTLS 1.2 (default [::]:5684; not available\n"
+	 "                  in this build yet)\n"
+	 "  --log-level L   error, warn, info (default) or debug\n"
+	 "  --require-verified-results  refuse results whose eUICC\n"
+	 "                  signature cannot be checked\n"
+	 "  --ci-root PEM   trusted CI certificate: eUICC chains are then\n"
+	 "                  validated (repeat for several)\n",
+	 NULL},
 	{"submit", eim_cmd_submit, "queue signed packages for devices",
 	 "usage: eim submit EID OPERATION [--param VALUE]... [+ OPERATION "
 	 "...]\n"

@@ -93,7 +93,7 @@ int eim_config_check_addr(const char *addr)
 	}
 	char *end = NULL;
 	long port = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || port < 1 || port > 65535)
+	if (!colon[1] || *end || port < 0 || port > 65535)
 		return EIM_EINVAL;
 	return 0;
 }

@@ -84,7 +84,7 @@ static const struct {
 	{"{\"dtls\": []}", EIM_EINVAL, "dtls: must be an object"},
 	{"{\"coap\": \"localhost:5683\"}", EIM_EINVAL,
 	 "coap: 'localhost:5683' is not ADDRESS:PORT"},
-	{"{\"coap\": \"127.0.0.1:0\"}", EIM_EINVAL, "coap: '127.0.0.1:0'"},
+	{"{\"coap\": \"127.0.0.1:-1\"}", EIM_EINVAL, "coap: '127.0.0.1:-1'"},
 	{"{\"coap\": \"127.0.0.1:70000\"}", EIM_EINVAL, "coap:"},
 	{"{\"coap\": \"[::1:5683\"}", EIM_EINVAL, "coap:"},
 	{"{\"log_level\": \"loud\"}", EIM_EINVAL,

@@ -1,0 +1,379 @@
+/*
+ * eim_service.c - ESipa dispatch, identity binding and getEimPackage
+ * (see eim_service.h). Results and notifications: eim_service_result.c.
+ */
+#include "eim/eim_service_int.h"
+
+#include "common/eim_alloc.h"
+#include "common/eim_err.h"
+#include "common/eim_log.h"
+#include "proto/eim_ids.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int eim_service_new(struct eim_store *store,
+		    const struct eim_service_config *cfg,
+		    struct eim_service **ret)
+{
+	struct eim_service *svc = eim_calloc(1, sizeof(*svc));
+
+	if (!svc)
+		return EIM_ENOMEM;
+	svc->store = store;
+	if (cfg)
+		svc->cfg = *cfg;
+	eim_signer_init(&svc->signer, store);
+	*ret = svc;
+	return 0;
+}
+
+void eim_service_free(struct eim_service *svc)
+{
+	if (!svc)
+		return;
+	eim_signer_done(&svc->signer);
+	eim_free(svc);
+}
+
+void eim_service_stats(const struct eim_service *svc,
+		       struct eim_service_stats *ret)
+{
+	*ret = svc->stats;
+}
+
+int eim__svc_bad_request(struct eim_buf *resp, uint8_t *code,
+			 struct eim__svc_log *log, const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	eim_buf_reset(resp);
+	eim_buf_append(resp, msg, strlen(msg));
+	*code = EIM_SVC_BAD_REQUEST;
+	snprintf(log->outcome, sizeof(log->outcome), "4.00 %s", msg);
+	return resp->err;
+}
+
+static const char *eim__kind_name(enum eim_store_cred_kind k)
+{
+	switch (k) {
+	case EIM_STORE_CRED_PSK:
+		return "PSK identity";
+	case EIM_STORE_CRED_CERT:
+		return "certificate";
+	case EIM_STORE_CRED_RPK:
+		return "raw public key";
+	default:
+		return "identity";
+	}
+}
+
+int eim__svc_authorize(struct eim_service *svc,
+		       const struct eim_service_peer *peer,
+		       const uint8_t eid[16], const char *fn)
+{
+	struct eim_store_cred_lookup l;
+	bool ok = false;
+	int rc;
+
+	if (peer->kind == 0)
+		return 0; /* plain CoAP: a lab without authentication */
+	memset(&l, 0, sizeof(l));
+	rc = eim_store_credential_lookup(svc->store, peer->kind, peer->ident,
+					 peer->ident_len, &l);
+	if (rc && rc != EIM_ENOTFOUND)
+		return rc;
+	for (size_t i = 0; rc == 0 && i < l.n_eids; i++)
+		if (memcmp(l.eids[i], eid, 16) == 0)
+			ok = true;
+	if (rc == 0)
+		eim_store_cred_lookup_done(&l);
+	if (ok)
+		return 0;
+	/* Audit the attempt: which identity asked for which EID. */
+	char detail[200], id[65];
+	size_t n = peer->ident_len < 32 ? peer->ident_len : 32;
+	if (peer->kind == EIM_STORE_CRED_PSK) {
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			id[k++] =
+				peer->ident[i] >= 0x20 && peer->ident[i] < 0x7f
+					? (char)peer->ident[i]
+					: '?';
+		id[k] = 0;
+	} else {
+		eim_hex_encode(peer->ident, n, id);
+	}
+	snprintf(detail, sizeof(detail),
+		 "%s '%s' from %s is not bound to "
+		 "this EID (%s)",
+		 eim__kind_name(peer->kind), id, peer->addr ? peer->addr : "?",
+		 fn);
+	eim_store_audit_add(svc->store, "denied", eid, detail);
+	svc->stats.forbidden++;
+	return EIM_EPERM;
+}
+
+static int eim__forbidden(struct eim_buf *resp, uint8_t *code,
+			  struct eim__svc_log *log)
+{
+	static const char msg[] = "this identity may not act for this EID";
+
+	eim_buf_reset(resp);
+	eim_buf_append(resp, msg, sizeof(msg) - 1);
+	*code = EIM_SVC_FORBIDDEN;
+	snprintf(log->outcome, sizeof(log->outcome), "4.03 forbidden");
+	return resp->err;
+}
+
+/* ---- notifyStateChange --------------------------------------------------- */
+
+struct eim__lists {
+	char *profiles;
+	bool has_list_profiles_queued;
+};
+
+static int eim__dev_lists_cb(void *ctx, const struct eim_store_device *d)
+{
+	struct eim__lists *l = ctx;
+	l->profiles = d->profile_list ? eim_strdup(d->profile_list) : NULL;
+	return 0;
+}
+
+static int eim__queued_cb(void *ctx, const struct eim_store_package *p)
+{
+	struct eim__lists *l = ctx;
+	if (p->summary && strstr(p->summary, "\"list-profiles\""))
+		l->has_list_profiles_queued = true;
+	return 0;
+}
+
+/*
+ * The device says its profiles changed locally (fallback, reset, ...):
+ * mark what we know as stale, and queue a listProfileInfo to learn the new
+ * state unless one is already waiting.
+ */
+static void eim__state_change(struct eim_service *svc,
+			      const struct eim_esipa_get_pkg_req *g)
+{
+	struct eim__lists l = {NULL, false};
+	struct eim_store_filter f;
+
+	eim_store_device_list(svc->store, g->eid, eim__dev_lists_cb, &l);
+	cJSON *pl = l.profiles ? cJSON_Parse(l.profiles) : NULL;
+	if (!cJSON_IsObject(pl)) {
+		cJSON_Delete(pl);
+		pl = cJSON_CreateObject();
+		cJSON_AddItemToObject(pl, "profiles", cJSON_CreateNull());
+	}
+	cJSON_DeleteItemFromObject(pl, "stale");
+	cJSON_DeleteItemFromObject(pl, "state_change_cause");
+	cJSON_AddTrueToObject(pl, "stale");
+	cJSON_AddStringToObject(pl, "state_change_cause",
+				g->has_cause
+					? eim_esipa_state_change_name(g->cause)
+					: "unspecified");
+	char *text = cJSON_PrintUnformatted(pl);
+	if (text)
+		eim_store_device_set_lists(svc->store, g->eid, NULL, text);
+	cJSON_free(text);
+	cJSON_Delete(pl);
+	eim_free(l.profiles);
+
+	if (!svc->cfg.refresh_on_state_change)
+		return;
+	eim_store_filter_init(&f);
+	f.eid = g->eid;
+	f.state = EIM_STORE_QUEUED;
+	eim_store_package_list(svc->store, &f, eim__queued_cb, &l);
+	if (l.has_list_profiles_queued)
+		return;
+	struct eim_ops ops;
+	struct eim_json_err err;
+	cJSON *op = cJSON_CreateObject();
+	cJSON_AddStringToObject(op, "op", "list-profiles");
+	if (eim_ops_init(&ops) == 0 &&
+	    eim_ops_add_json(&ops, op, "refresh", &err) == 0) {
+		struct eim_store_enqueue_req req = {0};
+		struct eim_store_enqueued done;
+		char *summary = cJSON_PrintUnformatted(ops.summary);
+		memcpy(req.eid, g->eid, 16);
+		req.kind = eim_ops_kind_name(ops.kind);
+		req.summary = summary;
+		req.sign_ctx = &ops;
+		if (summary &&
+		    eim_store_enqueue(svc->store, &req, eim_signer_sign,
+				      &svc->signer, &done) == 0)
+			eim_debug("queued listProfileInfo (package %lld) after "
+				  "a state change",
+				  (long long)done.package_id);
+		cJSON_free(summary);
+	}
+	eim_ops_done(&ops);
+	cJSON_Delete(op);
+}
+
+/* ---- getEimPackage ------------------------------------------------------- */
+
+static int eim__get_package(struct eim_service *svc,
+			    const struct eim_service_peer *peer,
+			    const struct eim_esipa_get_pkg_req *g,
+			    struct eim_buf *resp, uint8_t *code,
+			    struct eim__svc_log *log)
+{
+	struct eim_store_package pkg;
+	bool found = false;
+	int rc;
+
+	log->has_eid = true;
+	memcpy(log->eid, g->eid, 16);
+	if (eim_eid_check(g->eid) != 0) {
+		snprintf(log->outcome, sizeof(log->outcome), "invalidEid");
+		return eim_esipa_get_pkg_response_error(EIM_PKG_ERR_INVALID_EID,
+							resp);
+	}
+	rc = eim__svc_authorize(svc, peer, g->eid, log->fn);
+	if (rc == EIM_EPERM)
+		return eim__forbidden(resp, code, log);
+	if (rc)
+		return rc;
+	if (g->notify_state_change)
+		eim__state_change(svc, g);
+	if (peer->addr) /* before next(): later store calls end its views */
+		eim_store_device_seen(svc->store, g->eid, peer->addr);
+	rc = eim_store_next(svc->store, g->eid, &pkg, &found);
+	if (rc == EIM_ENOTFOUND) {
+		snprintf(log->outcome, sizeof(log->outcome), "eidNotFound");
+		return eim_esipa_get_pkg_response_error(
+			EIM_PKG_ERR_EID_NOT_FOUND, resp);
+	}
+	if (rc)
+		return rc;
+	if (!found) {
+		svc->stats.no_package++;
+		snprintf(log->outcome, sizeof(log->outcome),
+			 "noEimPackageAvailable");
+		return eim_esipa_get_pkg_response_error(EIM_PKG_ERR_NO_PACKAGE,
+							resp);
+	}
+	svc->stats.packages_sent++;
+	snprintf(log->outcome, sizeof(log->outcome),
+		 "package %lld (%s, counter %u, attempt %u)", (long long)pkg.id,
+		 pkg.kind, pkg.counter, pkg.attempts);
+	return eim_esipa_get_pkg_response_package(pkg.bytes, pkg.bytes_len,
+						  resp);
+}
+
+/* ---- relay functions (indirect download): not implemented yet ------------ */
+
+static int eim__relay_error(uint32_t tag, struct eim_buf *resp,
+			    struct eim__svc_log *log)
+{
+	/* The error alternative of each response, undefinedError(127):
+	 * initiateAuthentication [1], authenticateClient [2],
+	 * getBoundProfilePackage [1], cancelSession [1]. */
+	uint32_t alt = tag == EIM_ESIPA_AUTH_CLIENT ? 0x82 : 0x81;
+	size_t mark = eim_der_open(resp, tag);
+	eim_der_put_int(resp, alt, 127);
+	eim_der_close(resp, mark);
+	snprintf(log->outcome, sizeof(log->outcome),
+		 "undefinedError (indirect profile download is not supported)");
+	return resp->err;
+}
+
+/* ---- dispatch -------------------------------------------------------------
+ */
+
+static double eim__ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+int eim_service_handle(struct eim_service *svc,
+		       const struct eim_service_peer *peer, const uint8_t *body,
+		       size_t len, struct eim_buf *resp, uint8_t *ret_code)
+{
+	struct eim_esipa_from_ipa m;
+	struct eim_der_diag diag = {0, NULL};
+	struct eim__svc_log log;
+	struct timespec t0;
+	uint8_t code = EIM_SVC_CHANGED;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(&log, 0, sizeof(log));
+	log.fn = "?";
+	svc->stats.requests++;
+	rc = eim_esipa_decode_from_ipa(body, len, &diag, &m);
+	if (rc) {
+		svc->stats.malformed++;
+		if (rc == EIM_ETAG && diag.off == 0)
+			rc = eim__svc_bad_request(
+				resp, &code, &log,
+				"not an ESipa message from an IPA (tag at "
+				"byte 0)");
+		else
+			rc = eim__svc_bad_request(
+				resp, &code, &log,
+				"malformed ESipa message at byte %zu: %s",
+				diag.off,
+				diag.what ? diag.what : eim_strerror(rc));
+		goto out;
+	}
+	log.fn = eim_esipa_from_ipa_name(m.tag);
+	switch (m.tag) {
+	case EIM_ESIPA_GET_EIM_PACKAGE:
+		rc = eim__get_package(svc, peer, &m.get, resp, &code, &log);
+		break;
+	case EIM_ESIPA_PROVIDE_EIM_PACKAGE_RESULT:
+		rc = eim__svc_result(svc, peer, &m.result, true, resp, &code,
+				     &log);
+		break;
+	case EIM_ESIPA_HANDLE_NOTIFICATION:
+		if (m.notification.kind == EIM_NOTIF_PROVIDE_RESULT)
+			rc = eim__svc_result(svc, peer, &m.notification.result,
+					     false, resp, &code, &log);
+		else
+			rc = eim__svc_notification(svc, peer, &m.notification,
+						   resp, &code, &log);
+		break;
+	case EIM_ESIPA_INITIATE_AUTH:
+	case EIM_ESIPA_AUTH_CLIENT:
+	case EIM_ESIPA_GET_BPP:
+	case EIM_ESIPA_CANCEL_SESSION:
+		rc = eim__relay_error(m.tag, resp, &log);
+		break;
+	default:
+		/* transferEimPackageResponse: eim works in retrieval mode. */
+		rc = eim__svc_bad_request(resp, &code, &log,
+					  "%s is not supported: this eIM uses "
+					  "package retrieval",
+					  log.fn);
+	}
+out:
+	if (rc) {
+		code = EIM_SVC_SERVER_ERROR;
+		snprintf(log.outcome, sizeof(log.outcome), "5.00 %s",
+			 eim_strerror(rc));
+	}
+	*ret_code = code;
+	if (EIM_LOG_ENABLED(EIM_LOG_INFO)) {
+		char eid[33] = "-";
+		if (log.has_eid)
+			eim_eid_format(log.eid, eid);
+		eim_info("%s eid=%s %s: %s (%.2f ms)",
+			 peer->addr ? peer->addr : "-", eid, log.fn,
+			 log.outcome, eim__ms_since(&t0));
+	}
+	return rc;
+}
