@@ -459,6 +459,8 @@ int eim_dtls_client_new(const struct eim_dtls_client_config *cfg,
 	c->c.identity_len = (uint16_t)cfg->psk_identity_len;
 	c->cfg.psk_identity = c->c.identity;
 	c->c.out = conn_out;
+	c->c.keylog = cfg->keylog;
+	c->c.keylog_ctx = cfg->ctx;
 	c->c.mtu = cfg->mtu ? cfg->mtu : 1280;
 	if (wc_InitRng(&c->rng) != 0) {
 		eim_dtls_conn_done(&c->c);

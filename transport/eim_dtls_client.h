@@ -39,6 +39,9 @@ struct eim_dtls_client_config {
 	void (*on_app_data)(void *ctx, const uint8_t *data, size_t len);
 	/* Optional: the handshake completed. */
 	void (*on_established)(void *ctx);
+	/* DEBUG ONLY, NULL by default: NSS key log line per handshake (see
+	 * eim_dtls_server_config.keylog). */
+	void (*keylog)(void *ctx, const char *line);
 	const uint8_t *psk_identity; /* copied */
 	size_t psk_identity_len;     /* 1..128 */
 	const uint8_t *psk;          /* copied, wiped on free */

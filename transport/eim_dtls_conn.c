@@ -355,6 +355,17 @@ int eim_dtls_conn_derive(struct eim_dtls_conn *c, const uint8_t *pms,
 	}
 	if (rc)
 		return rc;
+	if (c->keylog) {
+		/* NSS key log line for Wireshark; an explicit debug opt-in */
+		char line[14 + 2 * 32 + 1 + 2 * 48 + 1];
+
+		memcpy(line, "CLIENT_RANDOM ", 14);
+		eim_hex_encode(hs->crandom, 32, line + 14);
+		line[14 + 64] = ' ';
+		eim_hex_encode(hs->master, 48, line + 14 + 64 + 1);
+		c->keylog(c->keylog_ctx, line);
+		eim_wipe(line, sizeof(line));
+	}
 	rc = eim_dtls_key_block(hs->aead, hs->master, hs->crandom, hs->srandom,
 				&ck, &sk);
 	if (rc)

@@ -125,6 +125,9 @@ struct eim_dtls_conn {
 	uint8_t *identity; /* PSK identity (owned), NUL-terminated copy */
 	uint16_t identity_len;
 	eim_dtls_conn_out_fn out;
+	/* Debug only: receives "CLIENT_RANDOM <hex> <hex>" (NSS key log). */
+	void (*keylog)(void *ctx, const char *line);
+	void *keylog_ctx;
 	void *user;
 };
 

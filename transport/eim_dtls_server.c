@@ -534,6 +534,8 @@ static void start_session(struct eim_dtls_server *srv,
 	s->suite = suite;
 	s->c.is_server = true;
 	s->c.out = conn_out;
+	s->c.keylog = srv->cfg.keylog;
+	s->c.keylog_ctx = srv->cfg.ctx;
 	s->c.mtu = srv->cfg.mtu;
 	memcpy(&s->c.addr, from, from_len);
 	s->c.addr_len = from_len;

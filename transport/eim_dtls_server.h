@@ -67,6 +67,13 @@ struct eim_dtls_server_config {
 	/* Optional: the session is about to be freed. */
 	void (*on_closed)(void *ctx, struct eim_dtls_session *s,
 			  enum eim_dtls_close_reason why);
+	/* DEBUG ONLY, NULL by default: receives one NSS key log line
+	 * ("CLIENT_RANDOM <client random hex> <master secret hex>", no
+	 * newline) per handshake, so that captures can be decrypted in
+	 * Wireshark. Anyone holding these lines can read the traffic: the
+	 * owner must enable it only on explicit request and say so loudly in
+	 * its log. */
+	void (*keylog)(void *ctx, const char *line);
 
 	/* Server preference order of cipher suites (IANA values); NULL uses
 	 * the default order of eim_dtls_server_config_init(). */

@@ -11,7 +11,8 @@
  *   With EIM_DTLS_CERT and EIM_DTLS_KEY set to PEM files it also serves
  *   the ECDHE_ECDSA suites with that certificate chain and key.
  *   EIM_DTLS_MTU sets the largest datagram the server sends (to force
- *   handshake fragmentation).
+ *   handshake fragmentation). EIM_DTLS_KEYLOG names a file that receives
+ *   an NSS key log (debug: lets tshark decrypt ECDHE captures).
  */
 #include "common/eim_bytes.h"
 #include "common/eim_err.h"
@@ -96,6 +97,15 @@ static int lookup(void *ctx, const uint8_t *id, size_t idlen, uint8_t *key,
 	return 0;
 }
 
+static FILE *keylog_file;
+
+static void keylog(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(keylog_file, "%s\n", line);
+	fflush(keylog_file);
+}
+
 static void on_est(void *ctx, struct eim_dtls_session *s)
 {
 	size_t n = 0;
@@ -152,6 +162,16 @@ int main(int argc, char **argv)
 	cfg.psk_lookup = lookup;
 	cfg.on_established = on_est;
 	cfg.suites = ns ? suites : NULL;
+	if (getenv("EIM_DTLS_KEYLOG") && *getenv("EIM_DTLS_KEYLOG")) {
+		keylog_file = fopen(getenv("EIM_DTLS_KEYLOG"), "a");
+		if (!keylog_file) {
+			perror("EIM_DTLS_KEYLOG");
+			return 1;
+		}
+		fprintf(stderr, "WARNING: writing TLS secrets to %s\n",
+			getenv("EIM_DTLS_KEYLOG"));
+		cfg.keylog = keylog;
+	}
 	if (getenv("EIM_DTLS_MTU"))
 		cfg.mtu = (uint16_t)atoi(getenv("EIM_DTLS_MTU"));
 	if (getenv("EIM_DTLS_CERT") && getenv("EIM_DTLS_KEY")) {

@@ -7,17 +7,23 @@
 # (no key material is kept in the repository).
 #
 # usage: interop_dtls_ecdsa.sh ECHO_SERVER OPENSSL CLIENT_PROGRAM CASE
+#                              [DUMPCAP TSHARK]
 #   CASE: openssl-ccm8 | openssl-gcm | openssl-chacha | gnutls-ccm8 |
 #         gnutls-gcm | gnutls-chacha | openssl-untrusted | gnutls-untrusted |
 #         openssl-ccm8-mtu300 | gnutls-ccm8-mtu300
 # The -mtu300 cases make the server split its certificate flight into
-# handshake fragments of datagrams of at most 300 bytes.
+# handshake fragments of datagrams of at most 300 bytes. The case
+# openssl-ccm8-keylog captures the exchange and has tshark decrypt it with
+# the NSS key log our server wrote (checks the key log and, independently,
+# the ECDHE key schedule); it exits 77 where capturing is not allowed.
 set -u
 server=$1 openssl=$2 client=$3 case=$4
+dumpcap=${5:-} tshark=${6:-}
 tmp=$(mktemp -d) || exit 1
-spid=
+spid= dpid=
 cleanup() {
 	[ -n "$spid" ] && kill "$spid" 2>/dev/null
+	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -44,7 +50,12 @@ mtu=1280
 case $case in
 *-mtu300) mtu=300 ;;
 esac
+keylog=
+case $case in
+*-keylog) keylog=$tmp/keylog.txt ;;
+esac
 EIM_DTLS_CERT=$tmp/chain.pem EIM_DTLS_KEY=$tmp/srv.key EIM_DTLS_MTU=$mtu \
+	EIM_DTLS_KEYLOG=$keylog \
 	"$server" 0 unused-id 00 30 >"$tmp/server.out" 2>&1 &
 spid=$!
 i=0
@@ -55,6 +66,20 @@ while ! grep -q READY "$tmp/server.out" 2>/dev/null; do
 done
 port=$(awk '/READY/ {print $2}' "$tmp/server.out")
 msg="eim-ecdsa-$case-$$"
+if [ -n "$keylog" ]; then
+	"$dumpcap" -q -i lo -f "udp port $port" -w "$tmp/cap.pcapng" \
+		>"$tmp/dumpcap.out" 2>&1 &
+	dpid=$!
+	i=0
+	while [ ! -s "$tmp/cap.pcapng" ]; do
+		i=$((i + 1))
+		if [ $i -gt 50 ] || ! kill -0 "$dpid" 2>/dev/null; then
+			echo "cannot capture on lo here"; exit 77
+		fi
+		sleep 0.1
+	done
+	sleep 0.5
+fi
 ca=$tmp/ca.pem
 case $case in
 *untrusted) ca=$tmp/other-ca.pem ;;
@@ -85,6 +110,9 @@ esac
 kill "$spid"
 wait "$spid"
 spid=
+if [ -n "$dpid" ]; then
+	kill -INT "$dpid"; wait "$dpid"; dpid=
+fi
 echo "--- client"; cat "$tmp/client.out"
 echo "--- server"; cat "$tmp/server.out"
 
@@ -101,4 +129,14 @@ case $case in
 		fail "suite $suite not negotiated"
 	;;
 esac
+if [ -n "$keylog" ]; then
+	grep -c '^CLIENT_RANDOM [0-9a-f]\{64\} [0-9a-f]\{96\}$' "$keylog" |
+		grep -qx 1 || fail "key log line missing or malformed"
+	"$tshark" -r "$tmp/cap.pcapng" -o "tls.keylog_file:$keylog" \
+		-d "udp.port==$port,dtls" -T fields -e data.data \
+		>"$tmp/fields.txt" 2>/dev/null || fail "tshark failed"
+	hex=$(printf '%s' "$msg" | od -An -tx1 | tr -d ' \n')
+	n=$(grep -c "$hex" "$tmp/fields.txt")
+	[ "$n" -eq 2 ] || fail "tshark decrypted the message $n times, want 2"
+fi
 echo "PASS $case"

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #define QMAX 64
@@ -635,6 +636,58 @@ static void hop(struct world *w, struct eim_dtls_client *c)
 		eim_dtls_client_input(c, q[i].b, q[i].n, w->now);
 }
 
+static char keylog_lines[2][256];
+static int keylog_n;
+
+static void keylog(void *ctx, const char *line)
+{
+	(void)ctx;
+	if (keylog_n < 2)
+		snprintf(keylog_lines[keylog_n++], sizeof(keylog_lines[0]),
+			 "%s", line);
+}
+
+START_TEST(keylog_lines_match_on_both_sides)
+{
+	struct world w;
+	struct eim_dtls_server_config sc;
+	struct eim_dtls_client_config cc;
+	char rnd[65];
+
+	keylog_n = 0;
+	world_init(&w, psk, 8, true);
+	eim_dtls_server_free(w.srv);
+	eim_dtls_client_free(w.cli);
+	eim_dtls_server_config_init(&sc);
+	sc.ctx = &w;
+	sc.send = srv_send;
+	sc.on_app_data = srv_app;
+	sc.psk_lookup = lookup;
+	sc.keylog = keylog;
+	ck_assert_int_eq(eim_dtls_server_new(&sc, w.now, &w.srv), 0);
+	eim_dtls_client_config_init(&cc);
+	cc.ctx = &w;
+	cc.send = cli_send;
+	cc.on_app_data = cli_app;
+	cc.psk_identity = (const uint8_t *)"sensor";
+	cc.psk_identity_len = 6;
+	cc.psk = psk;
+	cc.psk_len = 16;
+	cc.keylog = keylog;
+	ck_assert_int_eq(eim_dtls_client_new(&cc, &w.cli), 0);
+	handshake(&w);
+	ck_assert_int_eq(keylog_n, 2);
+	ck_assert_str_eq(keylog_lines[0], keylog_lines[1]);
+	ck_assert_uint_eq(strlen(keylog_lines[0]), 14 + 64 + 1 + 96);
+	ck_assert(strncmp(keylog_lines[0], "CLIENT_RANDOM ", 14) == 0);
+	/* the client random of the (second) ClientHello: record 13 +
+	 * handshake header 12 + version 2 */
+	eim_hex_encode(w.log_to_srv[1].b + 27, 32, rnd);
+	ck_assert(strncmp(keylog_lines[0] + 14, rnd, 64) == 0);
+	world_done(&w);
+}
+END_TEST
+
 START_TEST(handshake_and_session_caps)
 {
 	struct world w;
@@ -920,6 +973,7 @@ int main(void)
 	tcase_add_test(tc, lost_client_hello_retransmitted_by_client);
 	tcase_add_test(tc, cookieless_flood_keeps_no_state);
 	tcase_add_test(tc, forged_cookie_refused);
+	tcase_add_test(tc, keylog_lines_match_on_both_sides);
 	tcase_add_test(tc, handshake_and_session_caps);
 	tcase_add_test(tc, idle_eviction_and_close);
 	tcase_add_test(tc, gcm_suite_and_server_preference);
