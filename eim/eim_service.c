@@ -267,8 +267,10 @@ static int eim__get_package(struct eim_service *svc,
 	snprintf(log->outcome, sizeof(log->outcome),
 		 "package %lld (%s, counter %u, attempt %u)", (long long)pkg.id,
 		 pkg.kind, pkg.counter, pkg.attempts);
-	return eim_esipa_get_pkg_response_package(pkg.bytes, pkg.bytes_len,
-						  resp);
+	/* GetEimPackageResponse [79] wraps the queued element as is: a
+	 * signed BF51, or an unsigned BF52 / BF54 request. */
+	eim_der_put(resp, EIM_ESIPA_GET_EIM_PACKAGE, pkg.bytes, pkg.bytes_len);
+	return resp->err;
 }
 
 /* ---- relay functions (indirect download): not implemented yet ------------ */

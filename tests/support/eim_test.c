@@ -153,3 +153,72 @@ int eim_test_contains(const char *haystack, const char *needle)
 {
 	return haystack && needle && strstr(haystack, needle) != NULL;
 }
+
+int eim_test_spawn(char *const argv[], char *const env[],
+		   struct eim_test_child *ret)
+{
+	int out[2];
+
+	memset(ret, 0, sizeof(*ret));
+	if (pipe(out))
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(out[1], 1);
+		close(out[0]);
+		close(out[1]);
+		for (size_t i = 0; env && env[i]; i++)
+			putenv(env[i]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(out[1]);
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	ret->pid = pid;
+	ret->out_fd = out[0];
+	return 0;
+}
+
+int eim_test_child_line(struct eim_test_child *c, char *line, size_t cap,
+			int timeout_ms)
+{
+	for (int waited = 0;;) {
+		char *nl = memchr(c->buf, '\n', c->len);
+		if (nl) {
+			size_t n = (size_t)(nl - c->buf);
+			size_t k = n < cap - 1 ? n : cap - 1;
+			memcpy(line, c->buf, k);
+			line[k] = '\0';
+			memmove(c->buf, nl + 1, c->len - n - 1);
+			c->len -= n + 1;
+			return 0;
+		}
+		if (waited >= timeout_ms || c->len == sizeof(c->buf))
+			return -1;
+		struct pollfd p = {c->out_fd, POLLIN, 0};
+		if (poll(&p, 1, 50) > 0) {
+			ssize_t r = read(c->out_fd, c->buf + c->len,
+					 sizeof(c->buf) - c->len);
+			if (r == 0)
+				return -1;
+			if (r > 0)
+				c->len += (size_t)r;
+		}
+		waited += 50;
+	}
+}
+
+int eim_test_child_stop(struct eim_test_child *c, int sig)
+{
+	int st = 0;
+
+	if (c->pid <= 0)
+		return -1;
+	kill(c->pid, sig);
+	waitpid(c->pid, &st, 0);
+	close(c->out_fd);
+	c->pid = 0;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}

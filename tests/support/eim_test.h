@@ -40,4 +40,27 @@ void eim_test_rmdir(const char *path);
 /* Returns 1 if `haystack` contains `needle`. */
 int eim_test_contains(const char *haystack, const char *needle);
 
+/* A program running in the background (e.g. `eim serve`). */
+struct eim_test_child {
+	int pid;
+	int out_fd; /* its stdout, non-blocking */
+	char buf[4096];
+	size_t len;
+};
+
+/*
+ * Starts argv in the background with stdout on a pipe (stderr inherited,
+ * so its log lands in the test log). Returns 0 or -1.
+ */
+int eim_test_spawn(char *const argv[], char *const env[],
+		   struct eim_test_child *ret);
+/*
+ * Reads the child's next stdout line (without the newline) into line,
+ * waiting at most timeout_ms. Returns 0, or -1 on timeout or end of output.
+ */
+int eim_test_child_line(struct eim_test_child *c, char *line, size_t cap,
+			int timeout_ms);
+/* Sends sig and waits; returns the exit code (128+signal if killed). */
+int eim_test_child_stop(struct eim_test_child *c, int sig);
+
 #endif

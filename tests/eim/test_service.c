@@ -1,0 +1,265 @@
+/*
+ * Handler-level tests of eim_service: identity binding, malformed input and
+ * the relay functions, on a real SQLite file, calling eim_service_handle()
+ * the way the CoAP route does (the end-to-end identity test over DTLS comes
+ * with the DTLS transport).
+ */
+#include "common/eim_bytes.h"
+#include "common/eim_err.h"
+#include "eim/eim_service.h"
+#include "eim_test.h"
+#include "proto/eim_esipa.h"
+#include "store/eim_store.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#define EID1 "89049032123451234512345678901235"
+#define EID2 "89044045116727494800000004479366"
+
+static const char *dir;
+static struct eim_store *st;
+static struct eim_service *svc;
+
+/* A queued package whose bytes are a fixed element (no signing needed). */
+static int fake_sign(void *ctx, const struct eim_store_sign_in *in,
+		     struct eim_store_sign_out *out)
+{
+	static const uint8_t elem[] = {0xBF, 0x52, 0x03, 0x5C, 0x01, 0xA6};
+	(void)ctx;
+	(void)in;
+	eim_buf_append(out->bytes, elem, sizeof(elem));
+	out->txid[0] = 1;
+	out->txid_len = 1;
+	return out->bytes->err;
+}
+
+static void add_device(const char *eid_text, const char *psk_id)
+{
+	struct eim_store_device_new d;
+	static const uint8_t key[16] = {1, 2, 3};
+
+	memset(&d, 0, sizeof(d));
+	ck_assert_int_eq(eim_store_eid_parse(eid_text, d.eid), 0);
+	d.eim_id = "eim-one";
+	d.psk_identity = (const uint8_t *)psk_id;
+	d.psk_identity_len = strlen(psk_id);
+	d.psk_key = key;
+	d.psk_key_len = sizeof(key);
+	ck_assert_int_eq(eim_store_device_add(st, &d), 0);
+}
+
+static void setup(void)
+{
+	char path[512];
+	struct eim_store_identity id = {.eim_id = "eim-one",
+					.key_ref = "/nonexistent"};
+	struct eim_store_enqueue_req rq;
+	struct eim_store_enqueued done;
+
+	dir = eim_test_tmpdir();
+	snprintf(path, sizeof(path), "%s/eim.db", dir);
+	ck_assert_int_eq(eim_store_open(path, NULL, &st), 0);
+	ck_assert_int_eq(eim_store_identity_add(st, &id), 0);
+	add_device(EID1, "dev-one");
+	add_device(EID2, "dev-two");
+	memset(&rq, 0, sizeof(rq));
+	ck_assert_int_eq(eim_store_eid_parse(EID1, rq.eid), 0);
+	rq.kind = "euicc-data";
+	rq.summary = "[]";
+	ck_assert_int_eq(eim_store_enqueue(st, &rq, fake_sign, NULL, &done), 0);
+	ck_assert_int_eq(eim_service_new(st, NULL, &svc), 0);
+}
+
+static void teardown(void)
+{
+	eim_service_free(svc);
+	eim_store_close(st);
+	eim_test_rmdir(dir);
+}
+
+static uint8_t handle(const char *psk_id, const uint8_t *body, size_t len,
+		      struct eim_buf *resp)
+{
+	struct eim_service_peer peer = {0};
+	uint8_t code = 0;
+
+	if (psk_id) {
+		peer.kind = EIM_STORE_CRED_PSK;
+		peer.ident = (const uint8_t *)psk_id;
+		peer.ident_len = strlen(psk_id);
+		peer.addr = "192.0.2.7:5684";
+	}
+	eim_buf_reset(resp);
+	ck_assert_int_eq(eim_service_handle(svc, &peer, body, len, resp, &code),
+			 0);
+	return code;
+}
+
+static void get_request(const char *eid_text, struct eim_buf *out)
+{
+	struct eim_esipa_from_ipa m;
+
+	memset(&m, 0, sizeof(m));
+	m.tag = EIM_ESIPA_GET_EIM_PACKAGE;
+	ck_assert_int_eq(eim_store_eid_parse(eid_text, m.get.eid), 0);
+	ck_assert_int_eq(eim_esipa_encode_from_ipa(&m, out), 0);
+}
+
+static int count_state(int state)
+{
+	uint64_t c[EIM_STORE_STATE_COUNT];
+	ck_assert_int_eq(eim_store_package_counts(st, NULL, c), 0);
+	return (int)c[state];
+}
+
+struct audit_find {
+	const char *action;
+	int n;
+	char detail[256];
+};
+
+static int audit_cb(void *ctx, const struct eim_store_audit *a)
+{
+	struct audit_find *f = ctx;
+	if (strcmp(a->action, f->action) == 0) {
+		f->n++;
+		snprintf(f->detail, sizeof(f->detail), "%s",
+			 a->detail ? a->detail : "");
+	}
+	return 0;
+}
+
+START_TEST(other_device_identity_is_forbidden)
+{
+	struct eim_buf req, resp;
+	struct eim_store_filter f;
+	struct audit_find af = {"denied", 0, ""};
+
+	eim_buf_init(&req);
+	eim_buf_init(&resp);
+	get_request(EID1, &req);
+	/* dev-two asks for dev-one's queue */
+	ck_assert_uint_eq(handle("dev-two", req.p, req.len, &resp), 0x83);
+	ck_assert_uint_eq(resp.len, strlen("this identity may not act for "
+					   "this EID"));
+	ck_assert_int_eq(count_state(EIM_STORE_QUEUED), 1);
+	ck_assert_int_eq(count_state(EIM_STORE_SENT), 0);
+	/* an unknown identity too */
+	ck_assert_uint_eq(handle("nobody", req.p, req.len, &resp), 0x83);
+	eim_store_filter_init(&f);
+	ck_assert_int_eq(eim_store_audit_list(st, &f, audit_cb, &af), 0);
+	ck_assert_int_eq(af.n, 2);
+	ck_assert_msg(strstr(af.detail, "'nobody' from 192.0.2.7:5684"), "%s",
+		      af.detail);
+
+	/* dev-one itself gets its package */
+	ck_assert_uint_eq(handle("dev-one", req.p, req.len, &resp), 0x44);
+	ck_assert_uint_eq(resp.p[0], 0xBF);
+	ck_assert_uint_eq(resp.p[1], 0x4F);
+	ck_assert_uint_eq(resp.p[3], 0xBF); /* the BF52 element inside */
+	ck_assert_uint_eq(resp.p[4], 0x52);
+	ck_assert_int_eq(count_state(EIM_STORE_SENT), 1);
+
+	/* dev-two asking for its own (empty) queue: noEimPackageAvailable */
+	eim_buf_reset(&req);
+	get_request(EID2, &req);
+	ck_assert_uint_eq(handle("dev-two", req.p, req.len, &resp), 0x44);
+	static const uint8_t none[] = {0xBF, 0x4F, 0x03, 0x02, 0x01, 0x01};
+	ck_assert_uint_eq(resp.len, sizeof(none));
+	ck_assert_mem_eq(resp.p, none, sizeof(none));
+	eim_buf_done(&req);
+	eim_buf_done(&resp);
+}
+END_TEST
+
+START_TEST(malformed_and_unknown_change_nothing)
+{
+	struct eim_buf resp;
+	static const struct {
+		const char *hex;
+		const char *msg;
+	} bad[] = {
+		{"", "malformed"},
+		{"00", "malformed ESipa message at byte 1"},
+		{"3000", "not an ESipa message"},
+		{"bf4f", "malformed ESipa message at byte"},
+		{"bf4f125a10", "malformed ESipa message at byte"},
+		{"bf4f0530030201ff", "malformed"},
+		{"bf51035a0100", "not an ESipa message"},
+		{"bf4e0302017f", "not supported"},
+	};
+
+	eim_buf_init(&resp);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint8_t b[64];
+		size_t n = 0;
+		ck_assert_int_eq(eim_hex_decode(bad[i].hex, strlen(bad[i].hex),
+						b, sizeof(b), &n),
+				 0);
+		ck_assert_uint_eq(handle("dev-one", b, n, &resp), 0x80);
+		eim_buf_append_byte(&resp, 0);
+		ck_assert_msg(strstr((char *)resp.p, bad[i].msg),
+			      "%s: '%s' lacks '%s'", bad[i].hex, resp.p,
+			      bad[i].msg);
+	}
+	ck_assert_int_eq(count_state(EIM_STORE_QUEUED), 1);
+	eim_buf_done(&resp);
+}
+END_TEST
+
+START_TEST(relay_functions_answer_undefined_error)
+{
+	struct eim_buf resp;
+	static const struct {
+		const char *req;
+		const char *resp;
+	} v[] = {
+		/* InitiateAuthenticationRequestEsipa (content irrelevant) */
+		{"bf3903800101", "bf39038101"
+				 "7f"},
+		{"bf3b03800101", "bf3b038201"
+				 "7f"},
+		{"bf3a03800101", "bf3a038101"
+				 "7f"},
+		{"bf4103800101", "bf41038101"
+				 "7f"},
+	};
+
+	eim_buf_init(&resp);
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		uint8_t b[16], want[16];
+		size_t n = 0, wn = 0;
+		eim_hex_decode(v[i].req, strlen(v[i].req), b, sizeof(b), &n);
+		eim_hex_decode(v[i].resp, strlen(v[i].resp), want, sizeof(want),
+			       &wn);
+		ck_assert_uint_eq(handle("dev-one", b, n, &resp), 0x44);
+		ck_assert_uint_eq(resp.len, wn);
+		ck_assert_mem_eq(resp.p, want, wn);
+	}
+	eim_buf_done(&resp);
+}
+END_TEST
+
+static Suite *service_suite(void)
+{
+	Suite *s = suite_create("eim_service");
+	TCase *tc = tcase_create("handler");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, other_device_identity_is_forbidden);
+	tcase_add_test(tc, malformed_and_unknown_change_nothing);
+	tcase_add_test(tc, relay_functions_answer_undefined_error);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(service_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
