@@ -144,10 +144,20 @@ static const char schema_v1[] =
  * Version 2: indexes for the operator queries (packages by state and time,
  * the audit trail by device) once the CLI needed them. Kept as a separate
  * step so that files created by version 1 gain them in place.
+ *
+ * The audit trail of a device is found in two parts: entries about one of
+ * its packages through audit_package (package ids grow with audit ids, so
+ * the entries a bulk enqueue writes are appended at the end of this index),
+ * and device-level entries through the small audit_device. An index on the
+ * EID of every entry would take one random-position insert per enqueued
+ * package and cost a third of the bulk enqueue rate.
  */
 static const char schema_v2[] =
 	"CREATE INDEX package_state_created ON package(state, created_ms);"
-	"CREATE INDEX audit_eid ON audit(eid) WHERE eid IS NOT NULL;";
+	"CREATE INDEX audit_package ON audit(package_id)"
+	" WHERE package_id IS NOT NULL;"
+	"CREATE INDEX audit_device ON audit(eid)"
+	" WHERE package_id IS NULL AND eid IS NOT NULL;";
 
 static const char *const migrations[] = {schema_v1, schema_v2};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

@@ -539,7 +539,9 @@ struct eim_store_audit {
 int eim_store_audit_add(struct eim_store *s, const char *action,
 			const uint8_t *eid, const char *detail);
 typedef int (*eim_store_audit_cb)(void *ctx, const struct eim_store_audit *a);
-/* Audit entries matching f (state ignored), oldest first. */
+/* Audit entries matching f (state ignored), oldest first; with f->eid,
+ * the device-level entries and those about its packages (EIM_ENOTFOUND if
+ * the device is unknown). */
 int eim_store_audit_list(struct eim_store *s, const struct eim_store_filter *f,
 			 eim_store_audit_cb cb, void *ctx);
 

@@ -3,16 +3,18 @@
  * and the audit trail.
  *
  * Listings are read-only snapshots: each is one SELECT, so it sees one
- * consistent state of the file even while the server writes. Filters are
- * bound as parameters with "no restriction" values, so one prepared text
- * serves every combination and SQLite's planner still uses the indexes that
- * apply (package_state_created, audit_eid, the device-prefixed UNIQUE on
- * package).
+ * consistent state of the file even while the server writes. The WHERE
+ * clause is assembled from fixed fragments for the filters actually set
+ * (values are always bound parameters), because a catch-all form such as
+ * "(?1 = 0 OR device_id = ?1)" makes SQLite's planner scan the whole table
+ * instead of using package_state_created or the device-prefixed UNIQUE
+ * index of package.
  */
 #include "store/eim_store_int.h"
 
 #include "common/eim_err.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void eim_store_filter_init(struct eim_store_filter *f)
@@ -21,14 +23,45 @@ void eim_store_filter_init(struct eim_store_filter *f)
 	f->state = -1;
 }
 
-/* Binds ?1 device id (0 any), ?2 state (-1 any), ?3 from, ?4 to, ?5 limit. */
+/*
+ * Appends "p.device_id = ?1", "p.state = ?2", "p.created_ms >= ?3" and
+ * "p.created_ms < ?4" for the filters that are set, then the order and
+ * "LIMIT ?5". Parameters of absent fragments are simply never bound.
+ */
+static void filter_sql(char *sql, size_t cap, const char *head,
+		       const struct eim_store_filter *f)
+{
+	const char *sep = " WHERE ";
+	size_t n = (size_t)snprintf(sql, cap, "%s", head);
+
+#define ADD(cond, frag)                                                        \
+	do {                                                                   \
+		if ((cond) && n < cap) {                                       \
+			n += (size_t)snprintf(sql + n, cap - n, "%s%s", sep,   \
+					      frag);                           \
+			sep = " AND ";                                         \
+		}                                                              \
+	} while (0)
+	ADD(f->eid, "p.device_id = ?1");
+	ADD(f->state >= 0, "p.state = ?2");
+	ADD(f->from_ms > 0, "p.created_ms >= ?3");
+	ADD(f->to_ms > 0, "p.created_ms < ?4");
+#undef ADD
+	if (n < cap)
+		snprintf(sql + n, cap - n, " ORDER BY p.id LIMIT ?5");
+}
+
 static void bind_filter(sqlite3_stmt *st, const struct eim_store_filter *f,
 			int64_t device_id)
 {
-	sqlite3_bind_int64(st, 1, device_id);
-	sqlite3_bind_int(st, 2, f->state);
-	sqlite3_bind_int64(st, 3, f->from_ms);
-	sqlite3_bind_int64(st, 4, f->to_ms > 0 ? f->to_ms : INT64_MAX);
+	if (f->eid)
+		sqlite3_bind_int64(st, 1, device_id);
+	if (f->state >= 0)
+		sqlite3_bind_int(st, 2, f->state);
+	if (f->from_ms > 0)
+		sqlite3_bind_int64(st, 3, f->from_ms);
+	if (f->to_ms > 0)
+		sqlite3_bind_int64(st, 4, f->to_ms);
 	sqlite3_bind_int64(st, 5, f->limit ? (sqlite3_int64)f->limit : -1);
 }
 
@@ -73,6 +106,7 @@ int eim_store_package_list(struct eim_store *s,
 {
 	int64_t device_id;
 	sqlite3_stmt *st;
+	char sql[640];
 	int err = 0, rows;
 
 	if (!s || !f || !cb)
@@ -80,13 +114,8 @@ int eim_store_package_list(struct eim_store *s,
 	err = filter_device(s, f, &device_id);
 	if (err)
 		return err;
-	st = eim__store_prepare(s,
-				PKG_COLUMNS
-				" WHERE (?1 = 0 OR p.device_id = ?1)"
-				" AND (?2 < 0 OR p.state = ?2)"
-				" AND p.created_ms >= ?3 AND p.created_ms < ?4"
-				" ORDER BY p.id LIMIT ?5",
-				&err);
+	filter_sql(sql, sizeof(sql), PKG_COLUMNS, f);
+	st = eim__store_prepare(s, sql, &err);
 	if (!st)
 		return err;
 	bind_filter(st, f, device_id);
@@ -132,9 +161,10 @@ int eim_store_package_counts(struct eim_store *s, const uint8_t *eid,
 			return err;
 	}
 	st = eim__store_prepare(s,
-				"SELECT state, count(*) FROM package"
-				" WHERE ?1 = 0 OR device_id = ?1"
-				" GROUP BY state",
+				eid ? "SELECT state, count(*) FROM package"
+				      " WHERE device_id = ?1 GROUP BY state"
+				    : "SELECT state, count(*) FROM package"
+				      " GROUP BY state",
 				&err);
 	if (!st)
 		return err;
@@ -214,28 +244,49 @@ int eim_store_audit_add(struct eim_store *s, const char *action,
 	return eim__store_commit(s);
 }
 
+/* The columns of an audit listing, then the row filter for ?2..?4. */
+#define AUDIT_COLUMNS                                                          \
+	"SELECT id, at_ms, actor, action, eid, package_id, detail FROM audit"
+#define AUDIT_RANGE " AND at_ms >= ?2 AND at_ms < ?3"
+
 int eim_store_audit_list(struct eim_store *s, const struct eim_store_filter *f,
 			 eim_store_audit_cb cb, void *ctx)
 {
 	struct eim_store_audit a;
+	int64_t device_id = 0;
 	sqlite3_stmt *st;
 	int err = 0, rc;
 
 	if (!s || !f || !cb)
 		return EIM_EINVAL;
-	st = eim__store_prepare(s,
-				"SELECT id, at_ms, actor, action, eid,"
-				" package_id, detail FROM audit"
-				" WHERE (?1 IS NULL OR eid = ?1)"
-				" AND at_ms >= ?2 AND at_ms < ?3"
-				" ORDER BY id LIMIT ?4",
-				&err);
+	err = filter_device(s, f, &device_id);
+	if (err)
+		return err;
+	if (f->eid)
+		/* Device-level entries, then those about its packages (see
+		 * the indexes of schema version 2). */
+		st = eim__store_prepare(
+			s,
+			AUDIT_COLUMNS
+			" WHERE package_id IS NULL AND eid = ?1" AUDIT_RANGE
+			" UNION ALL " AUDIT_COLUMNS
+			" WHERE package_id IN (SELECT id FROM package WHERE"
+			" device_id = ?5)" AUDIT_RANGE " ORDER BY 1 LIMIT ?4",
+			&err);
+	else
+		st = eim__store_prepare(s,
+					AUDIT_COLUMNS
+					" WHERE ?1 IS NULL" AUDIT_RANGE
+					" ORDER BY id LIMIT ?4",
+					&err);
 	if (!st)
 		return err;
 	eim__bind_blob(st, 1, f->eid, f->eid ? EIM_STORE_EID_LEN : 0);
 	sqlite3_bind_int64(st, 2, f->from_ms);
 	sqlite3_bind_int64(st, 3, f->to_ms > 0 ? f->to_ms : INT64_MAX);
 	sqlite3_bind_int64(st, 4, f->limit ? (sqlite3_int64)f->limit : -1);
+	if (f->eid)
+		sqlite3_bind_int64(st, 5, device_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&a, 0, sizeof(a));
 		a.id = sqlite3_column_int64(st, 0);

@@ -390,13 +390,20 @@ int eim_store_result_list(struct eim_store *s, const uint8_t *eid,
 		if (err)
 			return err;
 	}
+	/* Two texts so that each uses its index (device prefix of the
+	 * UNIQUE, or result_package). */
 	st = eim__store_prepare(
 		s,
-		"SELECT r.id, r.package_id, d.eid, r.bytes, r.summary,"
-		" r.codes, r.verified, r.seq_number, r.received_ms"
-		" FROM result r JOIN device d ON d.id = r.device_id"
-		" WHERE (?1 = 0 OR r.device_id = ?1)"
-		" AND (?2 = 0 OR r.package_id = ?2) ORDER BY r.id",
+		eid ? "SELECT r.id, r.package_id, d.eid, r.bytes, r.summary,"
+		      " r.codes, r.verified, r.seq_number, r.received_ms"
+		      " FROM result r JOIN device d ON d.id = r.device_id"
+		      " WHERE r.device_id = ?1 AND (?2 = 0 OR r.package_id = "
+		      "?2)"
+		      " ORDER BY r.id"
+		    : "SELECT r.id, r.package_id, d.eid, r.bytes, r.summary,"
+		      " r.codes, r.verified, r.seq_number, r.received_ms"
+		      " FROM result r JOIN device d ON d.id = r.device_id"
+		      " WHERE r.package_id = ?2 ORDER BY r.id",
 		&err);
 	if (!st)
 		return err;

@@ -602,7 +602,7 @@ START_TEST(audit_is_append_only)
 	int n = 0;
 	const char *ctx[2] = {"operator-note", (const char *)&n};
 
-	fx_fleet(&F, 1, 0);
+	fx_fleet(&F, 2, 0);
 	fx_eid(1, e);
 	ck_assert_int_eq(eim_store_audit_add(F.s, "operator-note", e,
 					     "called the customer"),
@@ -612,6 +612,38 @@ START_TEST(audit_is_append_only)
 	f.eid = e;
 	ck_assert_int_eq(eim_store_audit_list(F.s, &f, count_audit_cb, ctx), 0);
 	ck_assert_int_eq(n, 1);
+
+	/* A device's trail: device-level entries and its packages' ones,
+	 * in order, bounded by time. */
+	{
+		struct eim_store_package p;
+		uint8_t e2[16];
+		bool found;
+		int all = 0;
+		const char *any[2] = {NULL, (const char *)&all};
+
+		enqueue_n(1, 2, 0);
+		enqueue_n(2, 1, 0);
+		F.clock.now += 100;
+		ck_assert_int_eq(eim_store_next(F.s, e, &p, &found), 0);
+		ck_assert_int_eq(eim_store_audit_list(F.s, &f, count_audit_cb,
+						      any),
+				 0);
+		/* device-add, credential-set, note, 2 enqueue, send */
+		ck_assert_int_eq(all, 6);
+		all = 0;
+		f.from_ms = F.clock.now;
+		ck_assert_int_eq(eim_store_audit_list(F.s, &f, count_audit_cb,
+						      any),
+				 0);
+		ck_assert_int_eq(all, 1); /* the send */
+		f.from_ms = 0;
+		fx_eid(9, e2);
+		f.eid = e2;
+		ck_assert_int_eq(eim_store_audit_list(F.s, &f, count_audit_cb,
+						      any),
+				 EIM_ENOTFOUND);
+	}
 
 	/* Even with raw SQL the trail cannot be rewritten. */
 	ck_assert_int_eq(sqlite3_open(F.path, &db), SQLITE_OK);
