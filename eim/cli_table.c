@@ -86,6 +86,26 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "  --ci-root PEM   trusted CI certificate: eUICC chains are then\n"
 	 "                  validated (repeat for several)\n",
 	 NULL},
+	{"export-initial-eim", eim_cmd_export,
+	 "export what a fresh eUICC needs to trust this eIM",
+	 "usage: eim export-initial-eim --identity ID [--out FILE]\n"
+	 "          [--config-out FILE] [--counter N] [--fqdn FQDN]\n"
+	 "          [--id-type oid|fqdn|proprietary] [--protocols LIST]\n"
+	 "          [--association-token N|request] [--tls-certificate PEM]\n"
+	 "          [--tls-public-key PEM] [--json] [--db PATH]\n"
+	 "\n"
+	 "Builds the eIM's EimConfigurationData from the identity's public "
+	 "key\n"
+	 "(or certificate) and prints two things in hex:\n"
+	 "  - the AddInitialEimRequest (ES10b) a factory or the IPA loads "
+	 "onto\n"
+	 "    a fresh eUICC (--out FILE also writes it as DER);\n"
+	 "  - the EimConfigurationData another eIM puts in an addEim\n"
+	 "    (--config-out FILE writes it as DER).\n"
+	 "--counter (default 0) must equal the --counter given to 'eim device\n"
+	 "add' for the devices it is loaded onto. --json prints {eim_id,\n"
+	 "counter, add_initial_eim_request, eim_configuration_data}.\n",
+	 NULL},
 	{"submit", eim_cmd_submit, "queue signed packages for devices",
 	 "usage: eim submit EID OPERATION [--param VALUE]... [+ OPERATION "
 	 "...]\n"

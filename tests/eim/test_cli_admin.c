@@ -265,6 +265,43 @@ START_TEST(device_errors)
 }
 END_TEST
 
+START_TEST(export_initial_eim)
+{
+	char out[600], cfg[600], cmd[1500];
+
+	struct eim_test_proc p = eim("init", "--eim-id", "eim-one", NULL);
+	EXPECT_OK(p);
+	snprintf(out, sizeof(out), "%s/air.der", dir);
+	snprintf(cfg, sizeof(cfg), "%s/cfg.der", dir);
+	p = eim("export-initial-eim", "--identity", "eim-one", "--out", out,
+		"--config-out", cfg, "--counter", "41", "--fqdn",
+		"eim.example.com", "--protocols", "retrieve-coaps", "--json",
+		NULL);
+	ck_assert_msg(p.status == 0, "%s", p.err);
+	/* BF57 { A0 { 30 { 80 "eim-one" 81 fqdn 83 29 A5 {...} 87 ... } } } */
+	ck_assert(
+		eim_test_contains(p.out, "\"add_initial_eim_request\":\"bf57"));
+	ck_assert(eim_test_contains(p.out, "800765696d2d6f6e65"));
+	ck_assert(eim_test_contains(p.out, "830129"));
+	ck_assert(eim_test_contains(p.out, "\"eim_configuration_data\":\"30"));
+	eim_test_proc_done(&p);
+	/* an independent DER parser accepts both files */
+	snprintf(cmd, sizeof(cmd),
+		 "openssl asn1parse -inform DER -in '%s' >/dev/null && "
+		 "openssl asn1parse -inform DER -in '%s' | grep -q prime256v1",
+		 out, cfg);
+	ck_assert_int_eq(system(cmd), 0);
+
+	p = eim("export-initial-eim", "--identity", "nobody", NULL);
+	EXPECT_ERR(p, 1, "--identity: no local eIM identity 'nobody'");
+	p = eim("export-initial-eim", NULL);
+	EXPECT_ERR(p, 2, "--identity is required");
+	p = eim("export-initial-eim", "--identity", "eim-one", "--protocols",
+		"carrier-pigeon", NULL);
+	EXPECT_ERR(p, 1, "'carrier-pigeon' is not one of");
+}
+END_TEST
+
 static Suite *admin_suite(void)
 {
 	Suite *s = suite_create("cli_admin");
@@ -277,6 +314,7 @@ static Suite *admin_suite(void)
 	tcase_add_test(tc, init_usage_errors);
 	tcase_add_test(tc, device_add_list_show);
 	tcase_add_test(tc, device_errors);
+	tcase_add_test(tc, export_initial_eim);
 	suite_add_tcase(s, tc);
 	return s;
 }
