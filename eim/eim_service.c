@@ -150,7 +150,9 @@ static int eim__dev_lists_cb(void *ctx, const struct eim_store_device *d)
 static int eim__queued_cb(void *ctx, const struct eim_store_package *p)
 {
 	struct eim__lists *l = ctx;
-	if (p->summary && strstr(p->summary, "\"list-profiles\""))
+	bool pending =
+		p->state == EIM_STORE_QUEUED || p->state == EIM_STORE_SENT;
+	if (pending && p->summary && strstr(p->summary, "\"list-profiles\""))
 		l->has_list_profiles_queued = true;
 	return 0;
 }
@@ -190,8 +192,7 @@ static void eim__state_change(struct eim_service *svc,
 	if (!svc->cfg.refresh_on_state_change)
 		return;
 	eim_store_filter_init(&f);
-	f.eid = g->eid;
-	f.state = EIM_STORE_QUEUED;
+	f.eid = g->eid; /* any state: the callback keeps queued and sent */
 	eim_store_package_list(svc->store, &f, eim__queued_cb, &l);
 	if (l.has_list_profiles_queued)
 		return;

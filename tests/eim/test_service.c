@@ -9,6 +9,7 @@
 #include "eim/eim_service.h"
 #include "eim_test.h"
 #include "proto/eim_esipa.h"
+#include "proto/eim_sig.h"
 #include "store/eim_store.h"
 
 #include <check.h>
@@ -242,6 +243,82 @@ START_TEST(relay_functions_answer_undefined_error)
 }
 END_TEST
 
+/* Writes a fresh P-256 key as PEM and points eim-one at it. */
+static void give_identity_a_key(void)
+{
+	struct eim_sig_key *k = NULL;
+	struct eim_buf der, pem;
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/k.pem", dir);
+	eim_buf_init(&der);
+	eim_buf_init(&pem);
+	ck_assert_int_eq(eim_sig_key_generate(EIM_SIG_P256, &k), 0);
+	ck_assert_int_eq(eim_sig_key_sec1(k, &der), 0);
+	ck_assert_int_eq(eim_pem_encode("EC PRIVATE KEY", der.p, der.len, &pem),
+			 0);
+	FILE *f = fopen(path, "wb");
+	fwrite(pem.p, 1, pem.len, f);
+	fclose(f);
+	struct eim_store_identity id = {.eim_id = "eim-one", .key_ref = path};
+	ck_assert_int_eq(eim_store_identity_update(st, &id), 0);
+	eim_sig_key_free(k);
+	eim_buf_done(&der);
+	eim_buf_done(&pem);
+}
+
+struct dev_lists {
+	char profiles[256];
+};
+
+static int dev_cb(void *ctx, const struct eim_store_device *d)
+{
+	struct dev_lists *l = ctx;
+	snprintf(l->profiles, sizeof(l->profiles), "%s",
+		 d->profile_list ? d->profile_list : "");
+	return 0;
+}
+
+START_TEST(state_change_queues_a_refresh)
+{
+	struct eim_buf req, resp;
+	struct eim_esipa_from_ipa m;
+	struct eim_service_config cfg = {.refresh_on_state_change = true};
+	struct dev_lists l;
+	uint8_t eid2[16];
+
+	give_identity_a_key();
+	eim_service_free(svc);
+	ck_assert_int_eq(eim_service_new(st, &cfg, &svc), 0);
+	memset(&m, 0, sizeof(m));
+	m.tag = EIM_ESIPA_GET_EIM_PACKAGE;
+	ck_assert_int_eq(eim_store_eid_parse(EID2, m.get.eid), 0);
+	memcpy(eid2, m.get.eid, 16);
+	m.get.notify_state_change = true;
+	m.get.has_cause = true;
+	m.get.cause = 1; /* fallback */
+	eim_buf_init(&req);
+	eim_buf_init(&resp);
+	ck_assert_int_eq(eim_esipa_encode_from_ipa(&m, &req), 0);
+	/* the refresh is queued and delivered in the same poll */
+	ck_assert_uint_eq(handle("dev-two", req.p, req.len, &resp), 0x44);
+	ck_assert_uint_eq(resp.p[3], 0xBF);
+	ck_assert_uint_eq(resp.p[4], 0x51);
+	ck_assert_int_eq(eim_store_device_list(st, eid2, dev_cb, &l), 0);
+	ck_assert_msg(strstr(l.profiles, "\"stale\":true"), "%s", l.profiles);
+	ck_assert_msg(strstr(l.profiles, "fallback"), "%s", l.profiles);
+	/* polling again with the flag does not queue a second refresh while
+	 * one is in flight or waiting */
+	ck_assert_uint_eq(handle("dev-two", req.p, req.len, &resp), 0x44);
+	uint64_t c[EIM_STORE_STATE_COUNT];
+	ck_assert_int_eq(eim_store_package_counts(st, eid2, c), 0);
+	ck_assert_uint_eq(c[EIM_STORE_QUEUED], 0);
+	ck_assert_uint_eq(c[EIM_STORE_SENT], 1);
+	eim_buf_done(&req);
+	eim_buf_done(&resp);
+}
+END_TEST
+
 static Suite *service_suite(void)
 {
 	Suite *s = suite_create("eim_service");
@@ -251,6 +328,7 @@ static Suite *service_suite(void)
 	tcase_add_test(tc, other_device_identity_is_forbidden);
 	tcase_add_test(tc, malformed_and_unknown_change_nothing);
 	tcase_add_test(tc, relay_functions_answer_undefined_error);
+	tcase_add_test(tc, state_change_queues_a_refresh);
 	suite_add_tcase(s, tc);
 	return s;
 }
