@@ -6,7 +6,8 @@
  *   - PRAGMA integrity_check is "ok";
  *   - every package the child saw committed (it logs each one after COMMIT
  *     returned) is in the file exactly once, with the bytes it signed;
- *   - per (eIM identity, EID) the counters are unique and strictly
+ *   - per (eIM identity, EID) (two identities share the devices; the
+ *     second starts at 1000) the counters are unique and strictly
  *     increasing in enqueue order, and the association's counter equals the
  *     highest one used, so the next package can never reuse a value;
  *   - every package has its audit entry, every done package its result.
@@ -29,15 +30,22 @@
 
 struct logrec {
 	uint32_t dev;
+	uint16_t ident; /* 1: eim-1 (managing), 2: eim-2 */
+	uint16_t pad;
 	uint32_t counter;
+	uint32_t pad2;
 	int64_t package_id;
 };
 
 static char dir[256], db_path[300], log_path[300];
 
-static void log_commit(int fd, uint32_t dev, const struct eim_store_enqueued *q)
+static void log_commit(int fd, uint32_t dev, uint16_t ident,
+		       const struct eim_store_enqueued *q)
 {
-	struct logrec r = {dev, q->counter, q->package_id};
+	struct logrec r = {.dev = dev,
+			   .ident = ident,
+			   .counter = q->counter,
+			   .package_id = q->package_id};
 
 	if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
 		_exit(4);
@@ -75,11 +83,15 @@ static void child(unsigned seed, bool full_sync)
 			unsigned dev = 1 + (unsigned)rand() % DEVICES;
 			struct eim_store_enqueue_req r = fx_req(dev, "crash");
 			struct eim_store_enqueued q;
+			uint16_t ident = rand() % 3 == 0 ? 2 : 1;
 
+			/* A second eIM with its own counter per device. */
+			if (ident == 2)
+				r.eim_id = "eim-2";
 			err = eim_store_enqueue(s, &r, fx_sign, &sg, &q);
 			if (err)
 				goto fail;
-			log_commit(fd, dev, &q);
+			log_commit(fd, dev, ident, &q);
 		} else if (what < 8) {
 			for (int i = 0; i < BATCH; i++) {
 				devs[i] = 1 + (unsigned)rand() % DEVICES;
@@ -91,7 +103,7 @@ static void child(unsigned seed, bool full_sync)
 			if (err)
 				goto fail;
 			for (size_t i = 0; i < done; i++)
-				log_commit(fd, devs[i], &rets[i]);
+				log_commit(fd, devs[i], 1, &rets[i]);
 		} else {
 			unsigned dev = 1 + (unsigned)rand() % DEVICES;
 			struct eim_store_result_in ri = {0};
@@ -105,7 +117,7 @@ static void child(unsigned seed, bool full_sync)
 				continue;
 			snprintf(bytes, sizeof(bytes), "result|%u|%u", dev,
 				 p.counter);
-			ri.eim_id = "eim-1";
+			ri.eim_id = p.eim_id;
 			ri.counter = p.counter;
 			ri.bytes = (const uint8_t *)bytes;
 			ri.len = strlen(bytes);
@@ -186,8 +198,9 @@ static int64_t verify(size_t *ret_logged)
 		int len;
 
 		fx_eid(recs[i].dev, eid);
-		len = snprintf(expect, sizeof(expect), "pkg|eim-1|%s|%u|",
-			       eim_hex_encode(eid, 16, hex), recs[i].counter);
+		len = snprintf(expect, sizeof(expect), "pkg|eim-%u|%s|%u|",
+			       recs[i].ident, eim_hex_encode(eid, 16, hex),
+			       recs[i].counter);
 		sqlite3_reset(st);
 		sqlite3_bind_int64(st, 1, recs[i].package_id);
 		sqlite3_bind_blob(st, 2, eid, 16, SQLITE_STATIC);
@@ -195,11 +208,12 @@ static int64_t verify(size_t *ret_logged)
 		sqlite3_bind_text(st, 4, expect, len, SQLITE_STATIC);
 		sqlite3_bind_int(st, 5, len);
 		ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-		ck_assert_msg(sqlite3_column_int(st, 0) == 1,
-			      "committed package %lld (device %u counter %u) "
-			      "missing",
-			      (long long)recs[i].package_id, recs[i].dev,
-			      recs[i].counter);
+		ck_assert_msg(
+			sqlite3_column_int(st, 0) == 1,
+			"committed package %lld (device %u eIM %u counter "
+			"%u) missing",
+			(long long)recs[i].package_id, recs[i].dev,
+			recs[i].ident, recs[i].counter);
 	}
 	sqlite3_finalize(st);
 	/* Each logged package id appears once in the log and once in the DB. */
@@ -219,13 +233,16 @@ static int64_t verify(size_t *ret_logged)
 				" package) WHERE prev IS NOT NULL AND"
 				" counter <= prev"),
 			 0);
-	ck_assert_int_eq(q1(db,
-			    "SELECT count(*) FROM association a WHERE"
-			    " a.counter <> (SELECT coalesce(max(counter), 0)"
-			    " FROM package p WHERE p.device_id ="
-			    " a.device_id AND p.identity_id ="
-			    " a.identity_id)"),
+	/* The counter an association holds is the last one it used. */
+	ck_assert_int_eq(q1(db, "SELECT count(*) FROM association a JOIN"
+				" (SELECT device_id, identity_id, max(counter)"
+				" AS m FROM package GROUP BY 1, 2) p"
+				" USING (device_id, identity_id)"
+				" WHERE a.counter <> p.m"),
 			 0);
+	ck_assert_int_eq(q1(db, "SELECT count(DISTINCT identity_id) FROM"
+				" package"),
+			 2);
 	/* IN (subquery) gets a temporary index: linear, not quadratic. */
 	ck_assert_int_eq(q1(db, "SELECT count(*) FROM package WHERE id NOT IN"
 				" (SELECT package_id FROM audit WHERE action ="
@@ -255,6 +272,20 @@ START_TEST(sigkill_at_random_moments)
 
 	fx_setup(&f);
 	fx_fleet(&f, DEVICES, 0);
+	{
+		struct eim_store_identity id2 = {.eim_id = "eim-2",
+						 .key_ref = "k2"};
+
+		ck_assert_int_eq(eim_store_identity_add(f.s, &id2), 0);
+		for (unsigned i = 1; i <= DEVICES; i++) {
+			struct eim_store_assoc_set a = {.eim_id = "eim-2",
+							.set_counter = true,
+							.counter = 1000};
+
+			fx_eid(i, a.eid);
+			ck_assert_int_eq(eim_store_assoc_set(f.s, &a), 0);
+		}
+	}
 	snprintf(dir, sizeof(dir), "%s", f.dir);
 	snprintf(db_path, sizeof(db_path), "%s", f.path);
 	snprintf(log_path, sizeof(log_path), "%s/committed.log", f.dir);
