@@ -330,8 +330,11 @@ struct eim_store_sign_out {
 	size_t txid_len;
 };
 /*
- * Called inside the enqueue transaction. Returns 0, or a negative EIM_E*
- * code, which rolls the transaction back and is returned to the caller.
+ * Called inside the enqueue transaction, which holds the database's write
+ * lock: sign and return, do not call back into the store and do not block
+ * on the network. The views in `in` are valid during the call. Returns 0, or
+ * a negative EIM_E* code, which rolls the transaction back (the counter is
+ * not consumed) and is returned to the caller.
  */
 typedef int (*eim_store_sign_fn)(void *ctx, const struct eim_store_sign_in *in,
 				 struct eim_store_sign_out *out);
