@@ -101,6 +101,7 @@ static int send_client_hello(struct eim_dtls_client *c, uint64_t now)
 			    .ems = c->cfg.offer_ems,
 			    .groups = ecc,
 			    .formats = ecc,
+			    .record_size_limit = c->cfg.record_size_limit,
 			    .cid = c->cfg.use_cid,
 			    .cid_value = c->c.cid,
 			    .cid_len = c->cfg.use_cid ? c->cfg.cid_len : 0,
@@ -146,6 +147,10 @@ static int on_server_hello(struct eim_dtls_client *c, const uint8_t *body,
 		return EIM_DTLS_ALERT_ILLEGAL_PARAMETER;
 	if (c->cfg.require_ems && !sh.ext.ems)
 		return EIM_DTLS_ALERT_HANDSHAKE_FAILURE;
+	if (sh.ext.record_size_limit && !c->cfg.record_size_limit)
+		return EIM_DTLS_ALERT_ILLEGAL_PARAMETER; /* not offered */
+	c->c.peer_rsl = sh.ext.record_size_limit ? sh.ext.record_size_limit
+						 : EIM_DTLS_MAX_PLAINTEXT;
 	c->suite = sh.suite;
 	hs->suite = sh.suite;
 	hs->kx = (uint8_t)eim_dtls_suite_kx(sh.suite);
@@ -431,6 +436,9 @@ int eim_dtls_client_new(const struct eim_dtls_client_config *cfg,
 	    cfg->psk_identity_len > EIM_DTLS_IDENTITY_MAX || !cfg->psk ||
 	    cfg->psk_len == 0 || cfg->psk_len > EIM_DTLS_PSK_MAX ||
 	    cfg->cid_len > EIM_DTLS_MAX_CID || cfg->n_suites > 15 ||
+	    (cfg->record_size_limit &&
+	     (cfg->record_size_limit < 64 ||
+	      cfg->record_size_limit > EIM_DTLS_MAX_PLAINTEXT)) ||
 	    (cfg->n_suites && !cfg->suites))
 		return EIM_EINVAL;
 	for (size_t i = 0; i < cfg->n_suites; i++)
@@ -526,7 +534,7 @@ int eim_dtls_client_send(struct eim_dtls_client *c, const uint8_t *data,
 		return EIM_EINVAL;
 	if (c->c.state != EIM_DTLS_ST_ESTABLISHED)
 		return EIM_ESTATE;
-	if (len > EIM_DTLS_MAX_PLAINTEXT)
+	if (len > c->c.peer_rsl)
 		return EIM_ETOOBIG;
 	return eim_dtls_conn_send_record(&c->c, 1, EIM_DTLS_CT_APP_DATA, data,
 					 len);

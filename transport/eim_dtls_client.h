@@ -52,6 +52,8 @@ struct eim_dtls_client_config {
 	size_t cid_len; /* CID we ask the server to send to us (0..32; 0 =
 			   a zero-length CID: we use the server's only) */
 	bool offer_ems; /* offer extended_master_secret */
+	/* RFC 8449 record_size_limit to announce (64..16384), 0 = none */
+	uint16_t record_size_limit;
 	bool require_ems;
 	uint16_t mtu;
 	uint32_t handshake_timeout_ms;
@@ -77,7 +79,7 @@ int eim_dtls_client_input(struct eim_dtls_client *c, const uint8_t *dgram,
 			  size_t len, uint64_t now_ms);
 
 /* Encrypts and sends application data. EIM_ESTATE unless established,
- * EIM_ETOOBIG over 16384 bytes. */
+ * EIM_ETOOBIG over 16384 bytes or over the server's record_size_limit. */
 int eim_dtls_client_send(struct eim_dtls_client *c, const uint8_t *data,
 			 size_t len);
 

@@ -275,6 +275,11 @@ int eim_dtls_conn_flight_send(struct eim_dtls_conn *c, uint64_t now_ms,
 				used = 0;
 			}
 			room = mtu - used - ovh - EIM_DTLS_HS_HDR_LEN;
+			/* RFC 8449: protected records stay within the peer's
+			 * record_size_limit */
+			if (epoch && c->peer_rsl &&
+			    room > (size_t)c->peer_rsl - EIM_DTLS_HS_HDR_LEN)
+				room = (size_t)c->peer_rsl - EIM_DTLS_HS_HDR_LEN;
 			n = body_len - sent < room ? body_len - sent : room;
 			memcpy(frag, m, 6); /* type, length, message_seq */
 			eim_put_be24(frag + 6, (uint32_t)sent);

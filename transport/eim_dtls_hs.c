@@ -105,6 +105,7 @@ static int parse_ext(struct cur *c, struct eim_dtls_hello_ext *e)
 	struct cur x;
 	bool seen_ems = false, seen_cid = false, seen_ri = false;
 	bool seen_groups = false, seen_formats = false, seen_sig = false;
+	bool seen_rsl = false;
 	int rc;
 
 	memset(e, 0, sizeof(*e));
@@ -166,6 +167,13 @@ static int parse_ext(struct cur *c, struct eim_dtls_hello_ext *e)
 			for (size_t i = 1; i < d.len; i++)
 				if (d.p[i] == 0)
 					e->uncompressed = true;
+			break;
+		case EIM_DTLS_EXT_RECORD_SIZE_LIMIT:
+			/* uint16 RecordSizeLimit, at least 64 (RFC 8449 4) */
+			if (seen_rsl || d.len != 2 || eim_get_be16(d.p) < 64)
+				return EIM_EMALFORMED;
+			seen_rsl = true;
+			e->record_size_limit = eim_get_be16(d.p);
 			break;
 		case EIM_DTLS_EXT_SIGNATURE_ALGORITHMS:
 			/* supported_signature_algorithms<2..2^16-2> */
@@ -285,6 +293,7 @@ void eim_dtls_hs_put_hello_ext(struct eim_buf *b,
 	size_t total = (o->reneg ? sizeof(ri) : 0) + (o->ems ? sizeof(ems) : 0) +
 		       (o->groups ? sizeof(groups) : 0) +
 		       (o->formats ? sizeof(formats) : 0) +
+		       (o->record_size_limit ? 6 : 0) +
 		       (o->cid ? 5 + o->cid_len : 0);
 	uint8_t t[4];
 
@@ -300,6 +309,14 @@ void eim_dtls_hs_put_hello_ext(struct eim_buf *b,
 		eim_buf_append(b, groups, sizeof(groups));
 	if (o->formats)
 		eim_buf_append(b, formats, sizeof(formats));
+	if (o->record_size_limit) {
+		uint8_t r[6];
+
+		eim_put_be16(r, EIM_DTLS_EXT_RECORD_SIZE_LIMIT);
+		eim_put_be16(r + 2, 2);
+		eim_put_be16(r + 4, o->record_size_limit);
+		eim_buf_append(b, r, sizeof(r));
+	}
 	if (o->cid) {
 		eim_put_be16(t, EIM_DTLS_EXT_CONNECTION_ID);
 		eim_put_be16(t + 2, (uint16_t)(o->cid_len + 1));

@@ -49,6 +49,7 @@ enum eim_dtls_hs_type {
 #define EIM_DTLS_EXT_EC_POINT_FORMATS 11u
 #define EIM_DTLS_EXT_SIGNATURE_ALGORITHMS 13u
 #define EIM_DTLS_EXT_EMS           23u
+#define EIM_DTLS_EXT_RECORD_SIZE_LIMIT 28u /* RFC 8449 */
 #define EIM_DTLS_EXT_CONNECTION_ID 54u /* RFC 9146 */
 #define EIM_DTLS_EXT_RENEGOTIATION 0xff01u
 
@@ -94,6 +95,7 @@ struct eim_dtls_hello_ext {
 	bool uncompressed; /* ... and lists uncompressed (0) */
 	bool sigalgs;      /* signature_algorithms present */
 	bool sig_ecdsa_sha256; /* ... and lists ecdsa + sha256 */
+	uint16_t record_size_limit; /* 0 when absent; else >= 64 */
 };
 
 struct eim_dtls_client_hello {
@@ -146,6 +148,7 @@ struct eim_dtls_ext_out {
 	bool ems;    /* extended_master_secret */
 	bool groups; /* supported_groups: secp256r1 (client only) */
 	bool formats; /* ec_point_formats: uncompressed */
+	uint16_t record_size_limit; /* RFC 8449 value, 0 = do not send */
 	bool cid;    /* connection_id carrying cid[0..cid_len) */
 	const uint8_t *cid_value;
 	size_t cid_len;

@@ -121,6 +121,9 @@ struct eim_dtls_conn {
 	struct eim_dtls_aead_key rkey, wkey;
 	uint64_t last_ms;  /* last authenticated activity */
 	uint16_t mtu;
+	/* RFC 8449: largest protected plaintext the peer accepts (16384
+	 * unless it sent record_size_limit) */
+	uint16_t peer_rsl;
 	struct eim_dtls_hs_state *hs;
 	uint8_t *identity; /* PSK identity (owned), NUL-terminated copy */
 	uint16_t identity_len;

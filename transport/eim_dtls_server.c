@@ -468,6 +468,10 @@ static int server_hello_flight(struct eim_dtls_session *s,
 			    .reneg = ch->ext.reneg_info || ch->scsv,
 			    .ems = hs->ems,
 			    .formats = ecc && ch->ext.formats,
+			    /* answer with the most we take (RFC 8449 4) */
+			    .record_size_limit = ch->ext.record_size_limit
+							 ? EIM_DTLS_MAX_PLAINTEXT
+							 : 0,
 			    .cid = s->c.cid_on,
 			    .cid_value = s->c.cid,
 			    .cid_len = s->c.cid_len,
@@ -540,6 +544,8 @@ static void start_session(struct eim_dtls_server *srv,
 	memcpy(&s->c.addr, from, from_len);
 	s->c.addr_len = from_len;
 	s->c.last_ms = now;
+	s->c.peer_rsl = ch->ext.record_size_limit ? ch->ext.record_size_limit
+						  : EIM_DTLS_MAX_PLAINTEXT;
 	if (eim_dtls_conn_hs_new(&s->c, now))
 		goto oom;
 	s->c.hs->suite = suite;
@@ -1219,7 +1225,7 @@ int eim_dtls_session_send(struct eim_dtls_session *s, const uint8_t *data,
 		return EIM_EINVAL;
 	if (s->dead || s->c.state != EIM_DTLS_ST_ESTABLISHED)
 		return EIM_ESTATE;
-	if (len > EIM_DTLS_MAX_PLAINTEXT)
+	if (len > s->c.peer_rsl)
 		return EIM_ETOOBIG;
 	return eim_dtls_conn_send_record(&s->c, 1, EIM_DTLS_CT_APP_DATA, data,
 					 len);

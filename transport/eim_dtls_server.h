@@ -21,8 +21,8 @@
  * certificate (no client certificates yet), TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
  * _AES_128_GCM_SHA256 and _CHACHA20_POLY1305_SHA256, all on P-256;
  * extensions extended_master_secret, renegotiation_info (initial handshake
- * only), connection_id, supported_groups, ec_point_formats and
- * signature_algorithms.
+ * only), connection_id, supported_groups, ec_point_formats,
+ * signature_algorithms and record_size_limit.
  *
  * Not thread-safe: one server is driven by one thread.
  */
@@ -178,7 +178,8 @@ void eim_dtls_server_stats(const struct eim_dtls_server *srv,
 /*
  * Encrypts data as one application_data record of an established session
  * and sends it to the session's current address. Errors: EIM_ESTATE (not
- * established or closing), EIM_ETOOBIG (over 16384 bytes),
+ * established or closing), EIM_ETOOBIG (over 16384 bytes, or over the
+ * record_size_limit the client announced, RFC 8449),
  * EIM_EEXHAUSTED (sequence numbers used up), EIM_EINVAL.
  */
 int eim_dtls_session_send(struct eim_dtls_session *s, const uint8_t *data,

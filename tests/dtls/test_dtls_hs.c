@@ -160,6 +160,43 @@ START_TEST(client_hello_cid_too_long)
 }
 END_TEST
 
+START_TEST(record_size_limit_extension)
+{
+	uint8_t b[128];
+	struct eim_dtls_client_hello ch;
+	size_t n = 0;
+
+	/* minimal hello + record_size_limit with a given body */
+	memset(b, 0, sizeof(b));
+	b[n++] = 0xfe;
+	b[n++] = 0xfd;
+	n += 32;
+	n += 2;   /* empty session id and cookie */
+	b[n++] = 0;
+	b[n++] = 2;
+	b[n++] = 0xc0;
+	b[n++] = 0xa8;
+	b[n++] = 1;
+	b[n++] = 0;
+	eim_put_be16(b + n, 6);
+	eim_put_be16(b + n + 2, 28);
+	eim_put_be16(b + n + 4, 2);
+	eim_put_be16(b + n + 6, 64);
+	ck_assert_int_eq(eim_dtls_hs_parse_client_hello(b, n + 8, &ch), 0);
+	ck_assert_uint_eq(ch.ext.record_size_limit, 64);
+	/* below the RFC 8449 minimum */
+	eim_put_be16(b + n + 6, 63);
+	ck_assert_int_eq(eim_dtls_hs_parse_client_hello(b, n + 8, &ch),
+			 EIM_EMALFORMED);
+	/* wrong body length (3 bytes) */
+	eim_put_be16(b + n, 7);
+	eim_put_be16(b + n + 4, 3);
+	eim_put_be16(b + n + 6, 100);
+	ck_assert_int_eq(eim_dtls_hs_parse_client_hello(b, n + 9, &ch),
+			 EIM_EMALFORMED);
+}
+END_TEST
+
 START_TEST(fragment_header)
 {
 	uint8_t b[32];
@@ -271,12 +308,13 @@ START_TEST(server_hello_round_trip)
 	eim_buf_append_byte(&b, 0);
 	eim_dtls_hs_put_hello_ext(&b, &(struct eim_dtls_ext_out){
 		.reneg = true, .ems = true, .formats = true, .cid = true,
-		.cid_value = cid, .cid_len = 3});
+		.cid_value = cid, .cid_len = 3, .record_size_limit = 512});
 	ck_assert_int_eq(b.err, 0);
 	ck_assert_int_eq(eim_dtls_hs_parse_server_hello(b.p, b.len, &sh), 0);
 	ck_assert_uint_eq(sh.suite, 0xc0a8);
 	ck_assert(sh.ext.ems && sh.ext.reneg_info && sh.ext.cid);
 	ck_assert(sh.ext.formats && sh.ext.uncompressed && !sh.ext.groups);
+	ck_assert_uint_eq(sh.ext.record_size_limit, 512);
 	ck_assert_uint_eq(sh.ext.cid_value.len, 3);
 	ck_assert_mem_eq(sh.ext.cid_value.p, cid, 3);
 	/* zero-length CID is a valid value */
@@ -361,6 +399,7 @@ int main(void)
 	tcase_add_test(tc, client_hello_every_truncation);
 	tcase_add_test(tc, client_hello_malformed_twins);
 	tcase_add_test(tc, client_hello_cid_too_long);
+	tcase_add_test(tc, record_size_limit_extension);
 	tcase_add_test(tc, fragment_header);
 	tcase_add_test(tc, reassembly_out_of_order_and_overlap);
 	tcase_add_test(tc, reassembly_errors);

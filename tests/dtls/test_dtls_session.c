@@ -897,6 +897,43 @@ START_TEST(gcm_suite_and_server_preference)
 }
 END_TEST
 
+START_TEST(record_size_limit_is_honoured)
+{
+	struct world w;
+	struct eim_dtls_client_config cc;
+	uint8_t big[200];
+
+	memset(big, 'b', sizeof(big));
+	world_init(&w, psk, 8, true);
+	eim_dtls_client_free(w.cli);
+	eim_dtls_client_config_init(&cc);
+	cc.ctx = &w;
+	cc.send = cli_send;
+	cc.on_app_data = cli_app;
+	cc.psk_identity = (const uint8_t *)"sensor";
+	cc.psk_identity_len = 6;
+	cc.psk = psk;
+	cc.psk_len = 16;
+	cc.record_size_limit = 100;
+	ck_assert_int_eq(eim_dtls_client_new(&cc, &w.cli), 0);
+	handshake(&w);
+	roundtrip(&w, "x");
+	/* the server may not send the client more than 100 bytes a record */
+	ck_assert_int_eq(eim_dtls_session_send(w.last_session, big, 101),
+			 EIM_ETOOBIG);
+	ck_assert_int_eq(eim_dtls_session_send(w.last_session, big, 100), 0);
+	pump(&w);
+	ck_assert_uint_eq(w.cli_got_len, 100);
+	/* the server announced 16384: the client may send 200 */
+	ck_assert_int_eq(eim_dtls_client_send(w.cli, big, 150), 0);
+	w.n_to_srv = 0;
+	world_done(&w);
+	/* a limit below 64 is refused at creation */
+	cc.record_size_limit = 63;
+	ck_assert_int_eq(eim_dtls_client_new(&cc, &w.cli), EIM_EINVAL);
+}
+END_TEST
+
 START_TEST(server_config_validation)
 {
 	struct eim_dtls_server_config sc;
@@ -979,6 +1016,7 @@ int main(void)
 	tcase_add_test(tc, gcm_suite_and_server_preference);
 	tcase_add_test(tc, ecdhe_psk_chacha20_with_cid);
 	tcase_add_test(tc, ecdhe_psk_point_off_curve_refused);
+	tcase_add_test(tc, record_size_limit_is_honoured);
 	tcase_add_test(tc, server_config_validation);
 	tcase_add_test(tc, cid_prefix_is_used);
 	suite_add_tcase(s, tc);
