@@ -275,7 +275,12 @@ static int load_der(struct eim_sig_key *k, const uint8_t *der, size_t n)
 	if (first.tag == 0x02) {
 		if (eim_der_get_int(&c, &first, 0, 1, &v) < 0)
 			return EIM_EMALFORMED;
-		if (v == 1)
+		/* SEC1 is version 1 then an OCTET STRING; PKCS#8 is version 0
+		 * (or 1 for RFC 5958 OneAsymmetricKey) then a SEQUENCE. */
+		uint32_t next = 0;
+		if (eim_der_peek(&c, &next) < 0)
+			return EIM_EMALFORMED;
+		if (v == 1 && next == 0x04)
 			return load_sec1(k, &root, &top, 0);
 		return load_pkcs8(k, &c);
 	}

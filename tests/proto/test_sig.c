@@ -6,6 +6,7 @@
 #include "common/eim_alloc.h"
 #include "common/eim_bytes.h"
 #include "common/eim_err.h"
+#include "proto/eim_der.h"
 #include "proto/eim_sig.h"
 
 #include <check.h>
@@ -97,6 +98,36 @@ START_TEST(cross_curve_fails)
 	ck_assert_int_eq(eim_sig_verify(b, &part, 1, rs, 64), EIM_EVERIFY);
 	eim_sig_key_free(a);
 	eim_sig_key_free(b);
+}
+END_TEST
+
+/* PKCS#8 built around our SEC1 key, version 0 and RFC 5958 version 1. */
+START_TEST(pkcs8_versions)
+{
+	static const uint8_t alg[] = {0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+				      0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+				      0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+	struct eim_sig_key *k = NULL, *k2 = NULL;
+	struct eim_buf sec1, p8;
+
+	ck_assert_int_eq(eim_sig_key_generate(EIM_SIG_P256, &k), 0);
+	eim_buf_init(&sec1);
+	ck_assert_int_eq(eim_sig_key_sec1(k, &sec1), 0);
+	for (int version = 0; version <= 1; version++) {
+		eim_buf_init(&p8);
+		size_t m = eim_der_open(&p8, 0x30);
+		eim_der_put_int(&p8, 0x02, version);
+		eim_buf_append(&p8, alg, sizeof(alg));
+		eim_der_put(&p8, 0x04, sec1.p, sec1.len);
+		eim_der_close(&p8, m);
+		ck_assert_int_eq(eim_sig_key_load(p8.p, p8.len, &k2), 0);
+		ck_assert(eim_sig_key_has_private(k2));
+		eim_sig_key_free(k2);
+		k2 = NULL;
+		eim_buf_done(&p8);
+	}
+	eim_buf_done(&sec1);
+	eim_sig_key_free(k);
 }
 END_TEST
 
@@ -219,6 +250,7 @@ int main(void)
 	tcase_add_test(tc, p256_sign_verify);
 	tcase_add_test(tc, brainpool_sign_verify);
 	tcase_add_test(tc, cross_curve_fails);
+	tcase_add_test(tc, pkcs8_versions);
 	tcase_add_test(tc, pem_round_trip);
 	tcase_add_test(tc, malformed_keys);
 	tcase_add_test(tc, der_raw_conversion);
