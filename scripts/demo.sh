@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# demo.sh - README's first command: builds eim and shows what it can do.
-# (It grows into the live demo - server plus sleeping simulated devices - as
-# the service and the simulator land.)
+# demo.sh - README's first command: builds eim and runs its main job on a
+# throw-away SQLite database: an operator queues signed packages, `eim serve`
+# answers over CoAP on loopback, and devices poll for their packages.
+#
+# Until the device simulator lands (examples/, eim-device), the "devices" are
+# libcoap's coap-client-notls sending real GetEimPackage requests: an
+# independent CoAP implementation talking to ours. Plain CoAP is used because
+# the DTLS transport is not wired into eim serve yet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${EIM_BUILD_DIR:-build}
@@ -9,9 +14,63 @@ if [ ! -f "$build/build.ninja" ]; then
 	meson setup "$build" >/dev/null
 fi
 ninja -C "$build" >/dev/null
+case "$build" in /*) ;; *) build="$PWD/$build" ;; esac
 eim="$build/eim/eim"
-echo "\$ eim --version"
-"$eim" --version
-echo
-echo "\$ eim help"
-"$eim" help
+work=$(mktemp -d /tmp/eim-demo-XXXXXX)
+server=
+cleanup() {
+	[ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+export EIM_DB="$work/eim.db"
+# Shows a command as an operator would type it, then runs it.
+step() {
+	printf '\n\033[1m$ %s\033[0m\n' "$*"
+	if [ "$1" = eim ]; then shift; "$eim" "$@"; else "$@"; fi
+}
+
+echo "eim demo: database $EIM_DB"
+step eim init --eim-id eim.example.com
+eids=(89049032123451234512345678901235 89044045116727494800000004479366 89044045116727494800000000000003)
+for i in 0 1 2; do
+	step eim device add "${eids[$i]}" --psk-identity "sensor-$i" \
+		--psk 000102030405060708090a0b0c0d0e0f
+done
+step eim submit "${eids[0]}" disable --iccid 89440012345678901234 \
+	+ enable --iccid 8944001234567890123 --rollback
+step eim submit "${eids[1]}" list-profiles
+step eim submit "${eids[2]}" get-euicc-data --tags euicc-certificate,eum-certificate
+step eim queue
+
+printf '\n\033[1m$ eim serve --coap 127.0.0.1:0 &\033[0m\n'
+"$eim" serve --coap 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.log" &
+server=$!
+for _ in $(seq 50); do
+	[ -s "$work/serve.out" ] && break
+	sleep 0.1
+done
+cat "$work/serve.out"
+port=$(sed -nE 's/.*127\.0\.0\.1:([0-9]+) .*/\1/p' "$work/serve.out")
+
+for i in 0 1 2; do
+	printf '\n\033[1m# device %s wakes up and polls (GetEimPackage over CoAP)\033[0m\n' "${eids[$i]}"
+	printf 'bf4f125a10%s' "${eids[$i]}" | xxd -r -p >"$work/req.bin"
+	coap-client-notls -m post -f "$work/req.bin" -o "$work/resp.bin" \
+		"coap://127.0.0.1:$port/gsma/rsp2/asn1" 2>/dev/null
+	"$eim" decode "$work/resp.bin" | head -n 14
+done
+
+printf '\n\033[1m# the server log: one line per request\033[0m\n'
+cat "$work/serve.log"
+step eim queue
+cat <<MSG
+
+Every package was delivered (state 'sent'): each device now runs it on its
+eUICC and reports a signed result with provideEimPackageResult.
+Explore further:
+  eim help                     all commands
+  eim submit --help            every operation (PSMOs, eCOs, download, data)
+  eim serve --help             the server and its config file
+  scripts/test.sh              every test suite
+MSG
