@@ -90,6 +90,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *cid = NULL;
 	size_t cid_len = 0, off = 0;
 	uint16_t port = 1024;
+	static const uint16_t suites[3] = {0xc0a8, 0x00a8, 0xccac};
+	uint16_t suite;
+
+	if (size < 1)
+		return 0;
+	suite = suites[data[0] % 3];
 
 	eim_dtls_server_config_init(&sc);
 	sc.send = srv_send;
@@ -102,6 +108,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cc.psk_identity_len = 4;
 	cc.psk = psk;
 	cc.psk_len = 16;
+	cc.suites = &suite;
+	cc.n_suites = 1;
+	cc.cid_len = (data[0] & 4) ? 4 : 0;
+	data++;
+	size--;
 	if (eim_dtls_server_new(&sc, now, &srv) ||
 	    eim_dtls_client_new(&cc, &cli))
 		abort();
