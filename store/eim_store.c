@@ -19,10 +19,13 @@
  *                                                     UNIQUE(device_id, kind)
  *   credential_grant(credential_id, device_id)   extra EIDs a credential
  *                                                may act for
- *   association(device_id, identity_id, counter, token, euicc_chain)
- *   package(id, device_id, identity_id, counter, txid, kind, summary, bytes,
+ *   association(device_id, identity_id, counter, token, generation,
+ *               euicc_chain)
+ *   package(id, device_id, identity_id, generation, counter, txid, kind,
+ *           summary, bytes,
  *           state, created, sent, finished, valid_until, attempts)
- *           UNIQUE(device_id, identity_id, counter); partial index on the
+ *           UNIQUE(device_id, identity_id, generation, counter); partial
+ *           index on the
  *           undelivered ones (state < 2) that `next` reads
  *   result(id, device_id, package_id, bytes, summary, verified, codes,
  *          seq_number, acked, received)             UNIQUE(device_id, bytes)
@@ -83,12 +86,16 @@ static const char schema_v1[] =
 	" identity_id INTEGER NOT NULL REFERENCES eim_identity(id),"
 	" counter INTEGER NOT NULL CHECK (counter BETWEEN 0 AND 8388607),"
 	" token INTEGER,"
+	/* Bumped when the association is renewed with a new token and the
+	 * counter starts again: the counters of each generation are unique. */
+	" generation INTEGER NOT NULL DEFAULT 0,"
 	" euicc_chain BLOB,"
 	" PRIMARY KEY (device_id, identity_id)) WITHOUT ROWID;"
 	"CREATE TABLE package("
 	" id INTEGER PRIMARY KEY,"
 	" device_id INTEGER NOT NULL REFERENCES device(id),"
 	" identity_id INTEGER NOT NULL REFERENCES eim_identity(id),"
+	" generation INTEGER NOT NULL DEFAULT 0,"
 	" counter INTEGER NOT NULL CHECK (counter BETWEEN 1 AND 8388607),"
 	" txid BLOB CHECK (txid IS NULL OR length(txid) BETWEEN 1 AND 16),"
 	" kind TEXT NOT NULL,"
@@ -100,7 +107,7 @@ static const char schema_v1[] =
 	" finished_ms INTEGER,"
 	" valid_until_ms INTEGER,"
 	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" UNIQUE (device_id, identity_id, counter));"
+	" UNIQUE (device_id, identity_id, generation, counter));"
 	"CREATE INDEX package_pending ON package(device_id, id)"
 	" WHERE state < 2;"
 	"CREATE TABLE result("

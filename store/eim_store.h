@@ -272,7 +272,12 @@ struct eim_store_assoc {
 };
 /*
  * Creates the association or updates fields selected by set_*. A counter
- * may only go up (EIM_ERANGE otherwise: going down would reuse values).
+ * may only go up (EIM_ERANGE otherwise: going down would reuse values),
+ * except in a renewal: a lower counter together with a new, different
+ * associationToken (set_token, has_token) starts a new generation of the
+ * association. Packages signed before can no longer verify, so the old
+ * generation's queued packages are cancelled (audited); sent ones stay
+ * until their result or an operator says otherwise.
  */
 struct eim_store_assoc_set {
 	const char *eim_id;
@@ -421,8 +426,10 @@ int eim_store_expire(struct eim_store *s, size_t *ret_n);
 
 struct eim_store_result_in {
 	uint8_t eid[EIM_STORE_EID_LEN];
-	const char *eim_id;   /* from the result; NULL if it names none */
-	int64_t counter;      /* counterValue in the result, -1 if none */
+	const char *eim_id;  /* from the result; NULL if it names none */
+	int64_t counter;     /* counterValue in the result, -1 if none */
+	const uint8_t *txid; /* eimTransactionId in the result, may be NULL */
+	size_t txid_len;
 	const uint8_t *bytes; /* the exact bytes received */
 	size_t len;
 	const char *summary; /* decoded summary text/JSON */

@@ -115,7 +115,8 @@ static int check_cred_free(struct eim_store *s, const uint8_t *eid,
 	return err;
 }
 
-static int identity_id(struct eim_store *s, const char *eim_id, int64_t *ret_id)
+int eim__store_identity_id(struct eim_store *s, const char *eim_id,
+			   int64_t *ret_id)
 {
 	int err = 0;
 	sqlite3_stmt *st = eim__store_prepare(
@@ -139,7 +140,8 @@ static int identity_id(struct eim_store *s, const char *eim_id, int64_t *ret_id)
 }
 
 /* Runs a prepared one-off write and finalizes it. */
-static int step_done(struct eim_store *s, sqlite3_stmt *st, const char *what)
+int eim__store_step_done(struct eim_store *s, sqlite3_stmt *st,
+			 const char *what)
 {
 	int rc = sqlite3_step(st);
 	int err = 0;
@@ -237,7 +239,7 @@ int eim_store_identity_update(struct eim_store *s,
 	eim__bind_text(st, 2, id->key_ref);
 	eim__bind_blob(st, 3, id->public_key, id->public_key_len);
 	eim__bind_text(st, 4, id->settings ? id->settings : "{}");
-	err = step_done(s, st, "updating eIM identity");
+	err = eim__store_step_done(s, st, "updating eIM identity");
 	if (err)
 		goto fail;
 	if (sqlite3_changes(s->db) == 0) {
@@ -323,7 +325,7 @@ static int insert_cred(struct eim_store *s, int64_t device_id,
 	sqlite3_bind_int(st, 2, kind);
 	sqlite3_bind_blob(st, 3, ident, (int)ident_len, SQLITE_STATIC);
 	eim__bind_blob(st, 4, secret, secret_len);
-	return step_done(s, st, "storing credential");
+	return eim__store_step_done(s, st, "storing credential");
 }
 
 static int device_add_creds(struct eim_store *s,
@@ -412,7 +414,7 @@ int eim_store_device_add(struct eim_store *s,
 	err = eim__store_begin(s);
 	if (err)
 		return err;
-	err = identity_id(s, d->eim_id, &ident_id);
+	err = eim__store_identity_id(s, d->eim_id, &ident_id);
 	if (err)
 		goto fail;
 	err = eim__store_device_id(s, d->eid, &device_id);
@@ -433,7 +435,7 @@ int eim_store_device_add(struct eim_store *s,
 	sqlite3_bind_blob(st, 1, d->eid, EIM_STORE_EID_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, ident_id);
 	sqlite3_bind_int64(st, 3, eim__store_now(s));
-	err = step_done(s, st, "adding device");
+	err = eim__store_step_done(s, st, "adding device");
 	if (err)
 		goto fail;
 	device_id = sqlite3_last_insert_rowid(s->db);
@@ -449,7 +451,7 @@ int eim_store_device_add(struct eim_store *s,
 	sqlite3_bind_int64(st, 3, d->initial_counter);
 	if (d->has_association_token)
 		sqlite3_bind_int64(st, 4, d->association_token);
-	err = step_done(s, st, "adding association");
+	err = eim__store_step_done(s, st, "adding association");
 	if (err)
 		goto fail;
 	err = eim__store_audit(s, "device-add", d->eid, 0,
@@ -529,7 +531,7 @@ int eim_store_credential_remove(struct eim_store *s,
 		goto fail;
 	sqlite3_bind_int64(st, 1, device_id);
 	sqlite3_bind_int(st, 2, kind);
-	err = step_done(s, st, "removing credential");
+	err = eim__store_step_done(s, st, "removing credential");
 	if (err)
 		goto fail;
 	if (sqlite3_changes(s->db) == 0) {
@@ -579,7 +581,7 @@ int eim_store_credential_grant(struct eim_store *s,
 	sqlite3_bind_int(st, 1, kind);
 	sqlite3_bind_blob(st, 2, ident, (int)ident_len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, device_id);
-	err = step_done(s, st, "granting credential");
+	err = eim__store_step_done(s, st, "granting credential");
 	if (err)
 		goto fail;
 	cred_desc(kind, ident, ident_len, desc, sizeof(desc));
@@ -770,7 +772,7 @@ static int device_update(struct eim_store *s, const uint8_t *eid,
 			 sqlite3_stmt *st, const char *what)
 {
 	char text[33];
-	int err = step_done(s, st, what);
+	int err = eim__store_step_done(s, st, what);
 
 	if (err == 0 && sqlite3_changes(s->db) == 0)
 		err = eim__store_fail(s, EIM_ENOTFOUND,
@@ -824,154 +826,4 @@ int eim_store_device_set_lists(struct eim_store *s,
 	eim__bind_text(st, 2, eim_list);
 	eim__bind_text(st, 3, profile_list);
 	return device_update(s, eid, st, "recording device lists");
-}
-
-/* ---- associations ------------------------------------------------------ */
-
-static int assoc_apply(struct eim_store *s, const struct eim_store_assoc_set *a,
-		       int64_t device_id, int64_t ident_id)
-{
-	char text[33];
-	sqlite3_stmt *st;
-	int64_t cur = -1;
-	int err = 0, rc;
-
-	st = eim__store_prepare(s,
-				"SELECT counter FROM association WHERE"
-				" device_id = ?1 AND identity_id = ?2",
-				&err);
-	if (!st)
-		return err;
-	sqlite3_bind_int64(st, 1, device_id);
-	sqlite3_bind_int64(st, 2, ident_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		cur = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return eim__store_dberr(s, rc, "reading association");
-	if (a->set_counter && cur > (int64_t)a->counter)
-		return eim__store_fail(
-			s, EIM_ERANGE,
-			"device %s with eIM '%s': counter is at %lld and can "
-			"only go up (%u would reuse values)",
-			eim_store_eid_format(a->eid, text), a->eim_id,
-			(long long)cur, a->counter);
-	if (cur < 0) {
-		st = eim__store_prepare(s,
-					"INSERT INTO association(device_id,"
-					" identity_id, counter)"
-					" VALUES (?1, ?2, 0)",
-					&err);
-		if (!st)
-			return err;
-		sqlite3_bind_int64(st, 1, device_id);
-		sqlite3_bind_int64(st, 2, ident_id);
-		err = step_done(s, st, "adding association");
-		if (err)
-			return err;
-	}
-	st = eim__store_prepare(
-		s,
-		"UPDATE association SET"
-		" counter = CASE WHEN ?3 THEN ?4 ELSE counter END,"
-		" token = CASE WHEN ?5 THEN ?6 ELSE token END,"
-		" euicc_chain = CASE WHEN ?7 THEN ?8 ELSE euicc_chain END"
-		" WHERE device_id = ?1 AND identity_id = ?2",
-		&err);
-	if (!st)
-		return err;
-	sqlite3_bind_int64(st, 1, device_id);
-	sqlite3_bind_int64(st, 2, ident_id);
-	sqlite3_bind_int(st, 3, a->set_counter);
-	sqlite3_bind_int64(st, 4, a->counter);
-	sqlite3_bind_int(st, 5, a->set_token);
-	if (a->has_token)
-		sqlite3_bind_int64(st, 6, a->token);
-	sqlite3_bind_int(st, 7, a->set_chain);
-	eim__bind_blob(st, 8, a->euicc_chain, a->euicc_chain_len);
-	err = step_done(s, st, "updating association");
-	if (err)
-		return err;
-	return eim__store_audit(s, cur < 0 ? "assoc-add" : "assoc-update",
-				a->eid, 0, "eIM '%s'%s%s%s", a->eim_id,
-				a->set_counter ? ", counter set" : "",
-				a->set_token ? ", token set" : "",
-				a->set_chain ? ", eUICC chain set" : "");
-}
-
-int eim_store_assoc_set(struct eim_store *s,
-			const struct eim_store_assoc_set *a)
-{
-	int64_t device_id = 0, ident_id = 0;
-	int err;
-
-	if (!s || !a || !a->eim_id)
-		return s ? eim__store_fail(s, EIM_EINVAL,
-					   "no eIM identity given")
-			 : EIM_EINVAL;
-	if (a->set_counter && a->counter > EIM_STORE_COUNTER_MAX)
-		return eim__store_fail(s, EIM_ERANGE, "counter %u is above %u",
-				       a->counter, EIM_STORE_COUNTER_MAX);
-	err = eim__store_begin(s);
-	if (err)
-		return err;
-	err = eim__store_device_id(s, a->eid, &device_id);
-	if (err)
-		goto fail;
-	err = identity_id(s, a->eim_id, &ident_id);
-	if (err)
-		goto fail;
-	err = assoc_apply(s, a, device_id, ident_id);
-	if (err)
-		goto fail;
-	return eim__store_commit(s);
-fail:
-	eim__store_rollback(s);
-	return err;
-}
-
-int eim_store_assoc_get(struct eim_store *s, const char *eim_id,
-			const uint8_t eid[EIM_STORE_EID_LEN],
-			eim_store_assoc_cb cb, void *ctx)
-{
-	struct eim_store_assoc a;
-	char text[33];
-	int64_t device_id = 0;
-	sqlite3_stmt *st;
-	int err, rc;
-
-	if (!s || !eim_id || !eid || !cb)
-		return EIM_EINVAL;
-	err = eim__store_device_id(s, eid, &device_id);
-	if (err)
-		return err;
-	st = eim__store_prepare(s,
-				"SELECT a.counter, a.token, a.euicc_chain"
-				" FROM association a JOIN eim_identity i"
-				" ON i.id = a.identity_id"
-				" WHERE a.device_id = ?1 AND i.eim_id = ?2",
-				&err);
-	if (!st)
-		return err;
-	sqlite3_bind_int64(st, 1, device_id);
-	sqlite3_bind_text(st, 2, eim_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		a.counter = (uint32_t)sqlite3_column_int64(st, 0);
-		a.has_token = sqlite3_column_type(st, 1) != SQLITE_NULL;
-		a.token = sqlite3_column_int64(st, 1);
-		a.euicc_chain = sqlite3_column_blob(st, 2);
-		a.euicc_chain_len = (size_t)sqlite3_column_bytes(st, 2);
-		err = cb(ctx, &a);
-	} else if (rc == SQLITE_DONE) {
-		err = eim__store_fail(s, EIM_ENOTFOUND,
-				      "device %s has no association with "
-				      "eIM '%s'",
-				      eim_store_eid_format(eid, text), eim_id);
-	} else {
-		err = eim__store_dberr(s, rc, "reading association");
-	}
-	sqlite3_finalize(st);
-	return err;
 }

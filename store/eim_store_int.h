@@ -40,19 +40,21 @@
 	  " finished_ms = coalesce(?4, finished_ms), attempts = attempts + ?5" \
 	  " WHERE id = ?1")                                                    \
 	X(ST_ASSOC_MANAGED,                                                    \
-	  "SELECT d.id, i.id, i.eim_id, a.counter, a.token FROM device d"      \
+	  "SELECT d.id, i.id, i.eim_id, a.counter, a.token, a.generation"      \
+	  " FROM device d"                                                     \
 	  " JOIN eim_identity i ON i.id = d.identity_id"                       \
 	  " LEFT JOIN association a ON a.device_id = d.id"                     \
 	  " AND a.identity_id = i.id WHERE d.eid = ?1")                        \
 	X(ST_ASSOC_NAMED,                                                      \
-	  "SELECT d.id, i.id, i.eim_id, a.counter, a.token FROM device d"      \
+	  "SELECT d.id, i.id, i.eim_id, a.counter, a.token, a.generation"      \
+	  " FROM device d"                                                     \
 	  " LEFT JOIN eim_identity i ON i.eim_id = ?2"                         \
 	  " LEFT JOIN association a ON a.device_id = d.id"                     \
 	  " AND a.identity_id = i.id WHERE d.eid = ?1")                        \
 	X(ST_PKG_INSERT,                                                       \
 	  "INSERT INTO package(device_id, identity_id, counter, txid, kind,"   \
-	  " summary, bytes, state, created_ms, valid_until_ms)"                \
-	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)")                   \
+	  " summary, bytes, state, created_ms, valid_until_ms, generation)"    \
+	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)")              \
 	X(ST_COUNTER_SET,                                                      \
 	  "UPDATE association SET counter = ?3 WHERE device_id = ?1"           \
 	  " AND identity_id = ?2")                                             \
@@ -115,6 +117,13 @@ int eim__store_eid_check(struct eim_store *s, const uint8_t *eid);
 /* Device row id for an EID: 0, EIM_ENOTFOUND (message names the EID). */
 int eim__store_device_id(struct eim_store *s, const uint8_t *eid,
 			 int64_t *ret_id);
+
+/* Identity row id for an eimId: 0, EIM_ENOTFOUND (message names it). */
+int eim__store_identity_id(struct eim_store *s, const char *eim_id,
+			   int64_t *ret_id);
+/* Steps a one-off write statement to completion and finalizes it. */
+int eim__store_step_done(struct eim_store *s, sqlite3_stmt *st,
+			 const char *what);
 
 /* Appends one audit row inside the caller's transaction. */
 int eim__store_audit(struct eim_store *s, const char *action,

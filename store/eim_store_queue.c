@@ -203,6 +203,7 @@ static int enqueue_one(struct eim_store *s,
 	sqlite3_bind_int64(st, 8, now);
 	if (r->valid_until_ms > 0)
 		sqlite3_bind_int64(st, 9, r->valid_until_ms);
+	sqlite3_bind_int64(st, 10, sqlite3_column_int64(a, 5));
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {

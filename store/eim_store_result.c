@@ -59,7 +59,11 @@ static int find_same(struct eim_store *s, const char *table, int64_t device_id,
 	return err;
 }
 
-/* The package a result answers: *ret_id = 0 when none matches. */
+/*
+ * The package a result answers: *ret_id = 0 when none matches. A renewed
+ * association may hold the same counter twice (one per generation): the
+ * newest wins, and a transaction id in the result must agree.
+ */
 static int match_package(struct eim_store *s, int64_t device_id,
 			 const struct eim_store_result_in *in, int64_t *ret_id,
 			 int *ret_state)
@@ -74,13 +78,16 @@ static int match_package(struct eim_store *s, int64_t device_id,
 				"SELECT p.id, p.state FROM package p"
 				" JOIN eim_identity i ON i.id = p.identity_id"
 				" WHERE p.device_id = ?1 AND i.eim_id = ?2"
-				" AND p.counter = ?3",
+				" AND p.counter = ?3 AND (?4 IS NULL OR"
+				" p.txid IS NULL OR p.txid = ?4)"
+				" ORDER BY p.generation DESC LIMIT 1",
 				&err);
 	if (!st)
 		return err;
 	sqlite3_bind_int64(st, 1, device_id);
 	sqlite3_bind_text(st, 2, in->eim_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, in->counter);
+	eim__bind_blob(st, 4, in->txid, in->txid_len);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*ret_id = sqlite3_column_int64(st, 0);

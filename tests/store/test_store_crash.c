@@ -227,19 +227,21 @@ static int64_t verify(size_t *ret_logged)
 				" GROUP BY bytes HAVING count(*) > 1)"),
 			 0);
 	/* Strictly increasing in enqueue (id) order. */
-	ck_assert_int_eq(q1(db, "SELECT count(*) FROM (SELECT counter, lag("
-				"counter) OVER (PARTITION BY device_id,"
-				" identity_id ORDER BY id) AS prev FROM"
-				" package) WHERE prev IS NOT NULL AND"
-				" counter <= prev"),
+	ck_assert_int_eq(q1(db,
+			    "SELECT count(*) FROM (SELECT counter, lag("
+			    "counter) OVER (PARTITION BY device_id,"
+			    " identity_id, generation ORDER BY id) AS prev FROM"
+			    " package) WHERE prev IS NOT NULL AND"
+			    " counter <= prev"),
 			 0);
 	/* The counter an association holds is the last one it used. */
-	ck_assert_int_eq(q1(db, "SELECT count(*) FROM association a JOIN"
-				" (SELECT device_id, identity_id, max(counter)"
-				" AS m FROM package GROUP BY 1, 2) p"
-				" USING (device_id, identity_id)"
-				" WHERE a.counter <> p.m"),
-			 0);
+	ck_assert_int_eq(
+		q1(db, "SELECT count(*) FROM association a JOIN"
+		       " (SELECT device_id, identity_id, generation,"
+		       " max(counter) AS m FROM package GROUP BY 1, 2, 3) p"
+		       " USING (device_id, identity_id, generation)"
+		       " WHERE a.counter <> p.m"),
+		0);
 	ck_assert_int_eq(q1(db, "SELECT count(DISTINCT identity_id) FROM"
 				" package"),
 			 2);

@@ -781,6 +781,80 @@ START_TEST(busy_after_timeout)
 }
 END_TEST
 
+START_TEST(renewal_starts_a_new_generation)
+{
+	struct eim_store_assoc_set a = {.eim_id = "eim-1",
+					.set_token = true,
+					.has_token = true,
+					.token = 5};
+	struct eim_store_enqueue_req r = fx_req(1, "s");
+	struct eim_store_result_out ro;
+	struct eim_store_result_in ri;
+	struct eim_store_enqueued q;
+	struct eim_store_package p;
+	struct fx_signer sg = {0};
+	static const uint8_t aa[] = {0xAA}, bb[] = {0xBB};
+	uint8_t eid[16];
+	bool found;
+
+	fx_fleet(&F, 2, 0);
+	fx_eid(1, eid);
+	memcpy(a.eid, eid, 16);
+	ck_assert_int_eq(eim_store_assoc_set(F.s, &a), 0);
+	enqueue_n(1, 3, 0); /* ids 1..3, counters 1..3 */
+	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
+	ri = result_for(1, 1, "old-1");
+	ck_assert_int_eq(eim_store_result_record(F.s, &ri, &ro), 0);
+	ck_assert_int_eq(ro.package_id, 1);
+
+	/* Lower without a new token: refused, nothing changes. */
+	a.set_counter = true;
+	a.counter = 0;
+	a.set_token = false;
+	ck_assert_int_eq(eim_store_assoc_set(F.s, &a), EIM_ERANGE);
+	a.set_token = true; /* the same token is no renewal either */
+	ck_assert_int_eq(eim_store_assoc_set(F.s, &a), EIM_ERANGE);
+	ck_assert_uint_eq(count_state(eid, EIM_STORE_QUEUED), 2);
+
+	/* Renewal: new token, counter from 0, old queued ones cancelled. */
+	a.token = 6;
+	ck_assert_int_eq(eim_store_assoc_set(F.s, &a), 0);
+	ck_assert_uint_eq(count_state(eid, EIM_STORE_QUEUED), 0);
+	ck_assert_uint_eq(count_state(eid, EIM_STORE_CANCELLED), 2);
+	ck_assert_int_eq(count_audit("assoc-renew"), 1);
+	ck_assert_int_eq(count_audit("cancel"), 2);
+	ck_assert_int_eq(eim_store_enqueue(F.s, &r, fx_sign, &sg, &q), 0);
+	ck_assert_uint_eq(q.counter, 1);
+	ck_assert_int_eq(sg.last.association_token, 6);
+
+	/* A result for counter 1 now means the new package. */
+	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
+	ck_assert_int_eq(p.id, q.package_id);
+	ri = result_for(1, 1, "new-1");
+	ck_assert_int_eq(eim_store_result_record(F.s, &ri, &ro), 0);
+	ck_assert_int_eq(ro.package_id, q.package_id);
+
+	/* A transaction id in the result must agree with the package's
+	 * (device 2, never renewed). */
+	r = fx_req(2, "s");
+	fx_eid(2, eid);
+	r.txid = aa;
+	r.txid_len = 1;
+	ck_assert_int_eq(eim_store_enqueue(F.s, &r, fx_sign, &sg, &q), 0);
+	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
+	ri = result_for(2, q.counter, "wrong-txid");
+	ri.txid = bb;
+	ri.txid_len = 1;
+	ck_assert_int_eq(eim_store_result_record(F.s, &ri, &ro), 0);
+	ck_assert_int_eq(ro.package_id, 0);
+	ri = result_for(2, q.counter, "right-txid");
+	ri.txid = aa;
+	ri.txid_len = 1;
+	ck_assert_int_eq(eim_store_result_record(F.s, &ri, &ro), 0);
+	ck_assert_int_eq(ro.package_id, q.package_id);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store_queue");
@@ -803,6 +877,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, enqueue_many_batches);
 	tcase_add_test(tc, signer_output_checked);
 	tcase_add_test(tc, busy_after_timeout);
+	tcase_add_test(tc, renewal_starts_a_new_generation);
 	suite_add_tcase(s, tc);
 	return s;
 }
