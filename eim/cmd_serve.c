@@ -15,7 +15,9 @@
 #include "eim/eim_service.h"
 #include "proto/eim_cert.h"
 #include "transport/eim_coap_server.h"
+#include "transport/eim_coap_dtls.h"
 #include "transport/eim_coap_udp.h"
+#include "common/eim_bytes.h"
 #include "transport/eim_loop.h"
 
 #include <arpa/inet.h>
@@ -32,9 +34,128 @@ struct eim__serve {
 	struct eim_service *svc;
 	struct eim_coap_server *coap;
 	struct eim_coap_udp_server *coap_udp;
+	struct eim_coap_dtls_server *coaps;
+	FILE *keylog;
 	struct eim_loop_timer expiry;
 	struct eim_cert_store *ci;
 };
+
+/* DTLS asks for the PSK of an identity: the store knows the devices'. */
+static int eim__psk_lookup(void *ctx, const uint8_t *identity, size_t len,
+			   uint8_t *key, size_t *key_len)
+{
+	struct eim__serve *sv = ctx;
+	struct eim_store_cred_lookup l;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	rc = eim_store_credential_lookup(sv->store, EIM_STORE_CRED_PSK,
+					 identity, len, &l);
+	if (rc)
+		return rc;
+	if (!l.secret || l.secret_len > *key_len) {
+		eim_store_cred_lookup_done(&l);
+		return EIM_ENOTFOUND;
+	}
+	memcpy(key, l.secret, l.secret_len);
+	*key_len = l.secret_len;
+	eim_store_cred_lookup_done(&l); /* wipes its copy */
+	return 0;
+}
+
+/* DEBUG ONLY: NSS key log lines for Wireshark (explicitly configured). */
+static void eim__keylog(void *ctx, const char *line)
+{
+	struct eim__serve *sv = ctx;
+	fprintf(sv->keylog, "%s\n", line);
+	fflush(sv->keylog);
+}
+
+/* Reads a whole PEM file for the DTLS credentials. */
+static int eim__read_pem(const char *what, const char *path, uint8_t **buf,
+			 size_t *len)
+{
+	int rc = eim_cli_read_file("serve", path, buf, len);
+	if (rc)
+		return rc;
+	(void)what;
+	return EIM_EXIT_OK;
+}
+
+static int eim__start_dtls(struct eim__serve *sv, const struct eim_config *cfg)
+{
+	struct eim_dtls_server_config d;
+	uint8_t *cert = NULL, *key = NULL, prefix[20];
+	size_t cert_len = 0, key_len = 0, prefix_len = 0;
+	int rc = EIM_EXIT_FAIL;
+
+	eim_dtls_server_config_init(&d);
+	d.psk_lookup = eim__psk_lookup;
+	d.cid_len = (size_t)cfg->dtls.cid_length;
+	if (cfg->dtls.cid_node_id && cfg->dtls.cid_node_id[0] &&
+	    eim_hex_decode(cfg->dtls.cid_node_id, strlen(cfg->dtls.cid_node_id),
+			   prefix, sizeof(prefix), &prefix_len) == 0) {
+		d.cid_prefix = prefix;
+		d.cid_prefix_len = prefix_len;
+	}
+	d.max_sessions = (size_t)cfg->dtls.max_sessions;
+	d.max_handshakes = (size_t)cfg->dtls.max_handshakes;
+	d.idle_timeout_ms = (uint32_t)(cfg->dtls.idle_timeout_s * 1000);
+	d.require_ems = cfg->dtls.require_ems;
+	if (!cfg->dtls.certificate != !cfg->dtls.private_key)
+		return eim_cli_fail("serve",
+				    "dtls.certificate and dtls.private_key go "
+				    "together");
+	if (cfg->dtls.certificate) {
+		if ((rc = eim__read_pem("certificate", cfg->dtls.certificate,
+					&cert, &cert_len)) ||
+		    (rc = eim__read_pem("private key", cfg->dtls.private_key,
+					&key, &key_len)))
+			goto out;
+		d.cert_pem = (const char *)cert;
+		d.cert_pem_len = cert_len;
+		d.key_pem = (const char *)key;
+		d.key_pem_len = key_len;
+	}
+	if (cfg->dtls.keylog_file && cfg->dtls.keylog_file[0]) {
+		sv->keylog = fopen(cfg->dtls.keylog_file, "a");
+		if (!sv->keylog) {
+			rc = eim_cli_fail("serve", "dtls.keylog_file %s: %s",
+					  cfg->dtls.keylog_file,
+					  strerror(errno));
+			goto out;
+		}
+		d.keylog = eim__keylog;
+		eim_warn("DEBUG: writing DTLS session keys to %s; anyone who "
+			 "reads that file can decrypt the traffic",
+			 cfg->dtls.keylog_file);
+	}
+	int e = eim_coap_dtls_server_new(sv->loop, cfg->listen, &d, sv,
+					 sv->coap, &sv->coaps);
+	if (e) {
+		rc = eim_cli_fail("serve", "cannot serve DTLS on %s: %s",
+				  cfg->listen,
+				  e == EIM_EIO ? strerror(errno)
+					       : eim_strerror(e));
+		goto out;
+	}
+	rc = EIM_EXIT_OK;
+out:
+	eim_free_secret(key, key_len);
+	eim_free(cert);
+	return rc;
+}
+
+/* Prints "HOST:PORT" of a listener: the address with the bound port. */
+static void eim__where(const char *addr, int port, char *out, size_t cap)
+{
+	char host[64];
+	snprintf(host, sizeof(host), "%s", addr);
+	char *colon = strrchr(host, ':');
+	if (colon)
+		*colon = '\0';
+	snprintf(out, cap, "%s:%d", host, port);
+}
 
 /* The CoAP route: one ESipa request. */
 static int eim__esipa_handler(void *ctx, const struct eim_coap_request *req,
@@ -44,12 +165,35 @@ static int eim__esipa_handler(void *ctx, const struct eim_coap_request *req,
 	struct eim_service_peer peer = {0};
 	uint8_t code = 0;
 
-	/* Plain CoAP carries no identity; the DTLS transport will fill
-	 * kind/ident from the session. */
+	char addr[INET6_ADDRSTRLEN + 8];
+
+	/* Plain CoAP carries no identity (peer_user is NULL); over DTLS the
+	 * session authenticated a PSK identity and knows the address. */
 	if (req->identity_len) {
 		peer.kind = EIM_STORE_CRED_PSK;
 		peer.ident = req->identity;
 		peer.ident_len = req->identity_len;
+	}
+	if (req->peer_user) {
+		socklen_t alen = 0;
+		const struct sockaddr *sa =
+			eim_dtls_session_peer(req->peer_user, &alen);
+		char host[INET6_ADDRSTRLEN] = "?";
+		int port = 0;
+		if (sa && sa->sa_family == AF_INET) {
+			const struct sockaddr_in *in4 = (const void *)sa;
+			inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host));
+			port = ntohs(in4->sin_port);
+			snprintf(addr, sizeof(addr), "%s:%d", host, port);
+		} else if (sa && sa->sa_family == AF_INET6) {
+			const struct sockaddr_in6 *in6 = (const void *)sa;
+			inet_ntop(AF_INET6, &in6->sin6_addr, host,
+				  sizeof(host));
+			port = ntohs(in6->sin6_port);
+			snprintf(addr, sizeof(addr), "[%s]:%d", host, port);
+		}
+		if (sa)
+			peer.addr = addr;
 	}
 	int rc = eim_service_handle(sv->svc, &peer, req->body, req->body_len,
 				    &resp->body, &code);
@@ -199,14 +343,10 @@ int eim_cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	eim_log_set_level(cfg.log_level);
-	if (!cfg.coap) {
-		/* DTLS (transport/eim_dtls_*) is not wired into the server
-		 * yet: say so instead of listening on nothing. */
-		rc = eim_cli_fail("serve",
-				  "DTLS on %s is not available in this build "
-				  "yet; serve plain CoAP for a lab with --coap "
-				  "ADDRESS:PORT",
-				  cfg.listen);
+	if (!cfg.coap && !cfg.listen[0]) {
+		rc = eim_cli_usage_error("serve",
+					 "nothing to listen on: --listen is "
+					 "empty and --coap is not given");
 		goto out;
 	}
 	if ((rc = eim__load_ci(ci_paths, n_ci, &sv.ci)))
@@ -245,32 +385,44 @@ int eim_cmd_serve(int argc, char **argv)
 		eim_cli_fail("serve", "cannot start the CoAP engine");
 		goto out;
 	}
-	int e = eim_coap_udp_server_new(sv.loop, cfg.coap, sv.coap,
-					&sv.coap_udp);
-	if (e) {
-		eim_cli_fail("serve", "cannot listen on %s: %s", cfg.coap,
-			     e == EIM_EIO ? strerror(errno) : eim_strerror(e));
-		goto out;
+	int e;
+	char where[96];
+	if (cfg.listen[0]) {
+		if ((rc = eim__start_dtls(&sv, &cfg)))
+			goto out;
+		rc = EIM_EXIT_FAIL;
+		eim__where(cfg.listen, eim_coap_dtls_server_port(sv.coaps),
+			   where, sizeof(where));
+		/* The first lines of stdout say where we listen (scripts and
+		 * tests read them). */
+		printf("eim serve: coaps (DTLS 1.2, PSK) on %s, database %s\n",
+		       where, cfg.db_path);
+		eim_info("serving coaps://%s/gsma/rsp2/asn1", where);
 	}
+	if (cfg.coap) {
+		e = eim_coap_udp_server_new(sv.loop, cfg.coap, sv.coap,
+					    &sv.coap_udp);
+		if (e) {
+			eim_cli_fail("serve", "cannot listen on %s: %s",
+				     cfg.coap,
+				     e == EIM_EIO ? strerror(errno)
+						  : eim_strerror(e));
+			goto out;
+		}
+		eim__where(cfg.coap, eim_coap_udp_server_port(sv.coap_udp),
+			   where, sizeof(where));
+		printf("eim serve: plain CoAP on %s (no authentication: lab "
+		       "use only), database %s\n",
+		       where, cfg.db_path);
+		eim_info("serving coap://%s/gsma/rsp2/asn1", where);
+	}
+	fflush(stdout);
 	if (eim_loop_catch_signals(sv.loop)) {
 		eim_cli_fail("serve", "cannot catch SIGINT/SIGTERM");
 		goto out;
 	}
 	eim_loop_timer_init(&sv.expiry, eim__expire, &sv);
 	eim__expire(sv.loop, &sv);
-
-	/* The first line of stdout says where we listen (scripts read it). */
-	char host[64];
-	snprintf(host, sizeof(host), "%s", cfg.coap);
-	char *colon = strrchr(host, ':');
-	if (colon)
-		*colon = '\0';
-	printf("eim serve: plain CoAP on %s:%d (no authentication: lab use "
-	       "only), database %s\n",
-	       host, eim_coap_udp_server_port(sv.coap_udp), cfg.db_path);
-	fflush(stdout);
-	eim_info("serving coap://%s:%d/gsma/rsp2/asn1", host,
-		 eim_coap_udp_server_port(sv.coap_udp));
 
 	e = eim_loop_run(sv.loop);
 	struct eim_service_stats st;
@@ -287,7 +439,10 @@ int eim_cmd_serve(int argc, char **argv)
 out:
 	if (sv.loop)
 		eim_loop_timer_stop(sv.loop, &sv.expiry);
+	eim_coap_dtls_server_free(sv.coaps);
 	eim_coap_udp_server_free(sv.coap_udp);
+	if (sv.keylog)
+		fclose(sv.keylog);
 	eim_coap_server_free(sv.coap);
 	eim_loop_free(sv.loop);
 	eim_service_free(sv.svc);

@@ -218,6 +218,8 @@ static void setup(void)
 			(char *)"serve",
 			(char *)"--coap",
 			(char *)"127.0.0.1:0",
+			(char *)"--listen",
+			(char *)"",
 			(char *)"--log-level",
 			(char *)"debug",
 			NULL};
@@ -228,7 +230,7 @@ static void setup(void)
 			 0);
 	int port = 0;
 	const char *at = strstr(line, "127.0.0.1:");
-	ck_assert_ptr_nonnull(at);
+	ck_assert_msg(at != NULL, "first line of eim serve: '%s'", line);
 	ck_assert_int_eq(sscanf(at, "127.0.0.1:%d", &port), 1);
 	snprintf(server_addr, sizeof(server_addr), "127.0.0.1:%d", port);
 }
