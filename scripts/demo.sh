@@ -4,9 +4,8 @@
 # answers over CoAP on loopback, and devices poll for their packages.
 #
 # Until the device simulator lands (examples/, eim-device), the "devices" are
-# libcoap's coap-client-notls sending real GetEimPackage requests: an
-# independent CoAP implementation talking to ours. Plain CoAP is used because
-# the DTLS transport is not wired into eim serve yet.
+# libcoap's coap-client-openssl sending real GetEimPackage requests over DTLS
+# 1.2 with their PSKs: an independent CoAP/DTLS implementation talking to ours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${EIM_BUILD_DIR:-build}
@@ -33,9 +32,10 @@ step() {
 echo "eim demo: database $EIM_DB"
 step eim init --eim-id eim.example.com
 eids=(89049032123451234512345678901235 89044045116727494800000004479366 89044045116727494800000000000003)
+psk=demo-psk-0123456 # libcoap's -k takes the key as text
+psk_hex=$(printf '%s' "$psk" | xxd -p)
 for i in 0 1 2; do
-	step eim device add "${eids[$i]}" --psk-identity "sensor-$i" \
-		--psk 000102030405060708090a0b0c0d0e0f
+	step eim device add "${eids[$i]}" --psk-identity "sensor-$i" --psk "$psk_hex"
 done
 step eim submit "${eids[0]}" disable --iccid 89440012345678901234 \
 	+ enable --iccid 8944001234567890123 --rollback
@@ -43,23 +43,28 @@ step eim submit "${eids[1]}" list-profiles
 step eim submit "${eids[2]}" get-euicc-data --tags euicc-certificate,eum-certificate
 step eim queue
 
-printf '\n\033[1m$ eim serve --coap 127.0.0.1:0 &\033[0m\n'
-"$eim" serve --coap 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.log" &
+printf '\n\033[1m$ eim serve --listen 127.0.0.1:0 &\033[0m\n'
+"$eim" serve --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.log" &
 server=$!
 for _ in $(seq 50); do
 	[ -s "$work/serve.out" ] && break
 	sleep 0.1
 done
 cat "$work/serve.out"
-port=$(sed -nE 's/.*127\.0\.0\.1:([0-9]+) .*/\1/p' "$work/serve.out")
+port=$(sed -nE 's/.*127\.0\.0\.1:([0-9]+),.*/\1/p' "$work/serve.out")
 
 for i in 0 1 2; do
-	printf '\n\033[1m# device %s wakes up and polls (GetEimPackage over CoAP)\033[0m\n' "${eids[$i]}"
+	printf '\n\033[1m# device %s wakes up, opens DTLS as sensor-%s and polls (GetEimPackage)\033[0m\n' "${eids[$i]}" "$i"
 	printf 'bf4f125a10%s' "${eids[$i]}" | xxd -r -p >"$work/req.bin"
-	coap-client-notls -m post -f "$work/req.bin" -o "$work/resp.bin" \
-		"coap://127.0.0.1:$port/gsma/rsp2/asn1" 2>/dev/null
+	coap-client-openssl -u "sensor-$i" -k "$psk" -m post -f "$work/req.bin" \
+		-o "$work/resp.bin" -B 10 "coaps://127.0.0.1:$port/gsma/rsp2/asn1" 2>/dev/null
 	"$eim" decode "$work/resp.bin" | head -n 14
 done
+
+printf '\n\033[1m# sensor-1 asks for sensor-0'"'"'s package: refused\033[0m\n'
+printf 'bf4f125a10%s' "${eids[0]}" | xxd -r -p >"$work/req.bin"
+coap-client-openssl -u sensor-1 -k "$psk" -m post -f "$work/req.bin" -B 10 \
+	"coaps://127.0.0.1:$port/gsma/rsp2/asn1" 2>&1 | grep -v WARN || true
 
 printf '\n\033[1m# the server log: one line per request\033[0m\n'
 cat "$work/serve.log"
