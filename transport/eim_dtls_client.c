@@ -20,6 +20,7 @@
 #include "common/eim_err.h"
 #include "common/eim_log.h"
 #include "transport/eim_dtls_int.h"
+#include "transport/eim_dtls_trust.h"
 
 #include <string.h>
 
@@ -32,12 +33,15 @@ struct eim_dtls_client {
 	int alert;
 	bool failed, closed;
 	uint64_t auth_failures;
+	struct eim_dtls_trust *trust; /* NULL without CAs */
 	WC_RNG rng;
 	uint8_t pt[EIM_DTLS_MAX_CIPHERTEXT];
 };
 
-static const uint16_t default_suites[] = {EIM_DTLS_PSK_AES128_CCM8,
-					  EIM_DTLS_PSK_AES128_GCM_SHA256};
+static const uint16_t default_psk_suites[] = {EIM_DTLS_PSK_AES128_CCM8,
+					      EIM_DTLS_PSK_AES128_GCM_SHA256};
+static const uint16_t default_cert_suites[] = {
+	EIM_DTLS_ECDHE_ECDSA_AES128_CCM8, EIM_DTLS_ECDHE_ECDSA_AES128_GCM};
 
 void eim_dtls_client_config_init(struct eim_dtls_client_config *cfg)
 {
@@ -73,12 +77,15 @@ static int send_client_hello(struct eim_dtls_client *c, uint64_t now)
 	struct eim_dtls_hs_state *hs = c->c.hs;
 	struct eim_buf b;
 	uint8_t v[2];
-	bool ecc = false;
+	bool ecc = false, ecdsa = false;
 	int rc;
 
-	for (size_t i = 0; i < c->cfg.n_suites; i++)
-		if (eim_dtls_suite_kx(c->suites[i]) != EIM_DTLS_KX_PSK)
-			ecc = true;
+	for (size_t i = 0; i < c->cfg.n_suites; i++) {
+		int kx = eim_dtls_suite_kx(c->suites[i]);
+
+		ecc |= kx != EIM_DTLS_KX_PSK;
+		ecdsa |= kx == EIM_DTLS_KX_ECDHE_ECDSA;
+	}
 	eim_buf_init(&b);
 	eim_put_be16(v, EIM_DTLS_VERSION_1_2);
 	eim_buf_append(&b, v, 2);
@@ -101,6 +108,7 @@ static int send_client_hello(struct eim_dtls_client *c, uint64_t now)
 			    .ems = c->cfg.offer_ems,
 			    .groups = ecc,
 			    .formats = ecc,
+			    .sigalgs = ecdsa,
 			    .record_size_limit = c->cfg.record_size_limit,
 			    .cid = c->cfg.use_cid,
 			    .cid_value = c->c.cid,
@@ -167,6 +175,37 @@ static int on_server_hello(struct eim_dtls_client *c, const uint8_t *body,
 }
 
 /*
+ * ECDHE_ECDSA ServerKeyExchange signature (RFC 8422 section 5.4) over
+ * SHA-256(client_random || server_random || params), with the key of the
+ * certificate checked before.
+ */
+static int check_signature(struct eim_dtls_client *c, const uint8_t *params,
+			   size_t plen, const uint8_t *p, size_t n)
+{
+	struct eim_dtls_hs_state *hs = c->c.hs;
+	uint8_t h[32];
+	wc_Sha256 sha;
+	int ok;
+
+	if (n < 4 || eim_get_be16(p + 2) != n - 4)
+		return EIM_DTLS_ALERT_DECODE_ERROR;
+	if (eim_get_be16(p) != EIM_DTLS_SIG_ECDSA_SHA256)
+		return EIM_DTLS_ALERT_ILLEGAL_PARAMETER;
+	if (wc_InitSha256(&sha) != 0)
+		return EIM_DTLS_ALERT_INTERNAL_ERROR;
+	ok = wc_Sha256Update(&sha, hs->crandom, 32) == 0 &&
+	     wc_Sha256Update(&sha, hs->srandom, 32) == 0 &&
+	     wc_Sha256Update(&sha, params, (word32)plen) == 0 &&
+	     wc_Sha256Final(&sha, h) == 0;
+	wc_Sha256Free(&sha);
+	if (!ok)
+		return EIM_DTLS_ALERT_INTERNAL_ERROR;
+	return eim_dtls_ecdsa_verify(hs->peer_pub, h, p + 4, n - 4)
+		       ? EIM_DTLS_ALERT_DECRYPT_ERROR
+		       : 0;
+}
+
+/*
  * ServerKeyExchange: psk_identity_hint<0..2^16-1> (RFC 4279, ignored), and
  * for ECDHE_PSK ServerECDHParams (RFC 5489 / RFC 8422 section 5.4):
  * curve_type named_curve (3), secp256r1, point<1..255>. Computes the ECDH
@@ -176,24 +215,35 @@ static int on_server_key_exchange(struct eim_dtls_client *c,
 				  const uint8_t *body, size_t len)
 {
 	struct eim_dtls_hs_state *hs = c->c.hs;
-	size_t hint, o;
+	size_t hint, o = 0, plen, end;
 	int rc;
 
-	if (len < 2 || eim_get_be16(body) > len - 2)
-		return EIM_DTLS_ALERT_DECODE_ERROR;
-	hint = eim_get_be16(body);
-	o = 2 + hint;
-	if (hs->kx == EIM_DTLS_KX_PSK)
-		return o == len ? 0 : EIM_DTLS_ALERT_DECODE_ERROR;
-	if (len - o < 4 || body[o + 3] != len - o - 4)
+	if (hs->kx != EIM_DTLS_KX_ECDHE_ECDSA) {
+		if (len < 2 || eim_get_be16(body) > len - 2)
+			return EIM_DTLS_ALERT_DECODE_ERROR;
+		hint = eim_get_be16(body);
+		o = 2 + hint;
+		if (hs->kx == EIM_DTLS_KX_PSK)
+			return o == len ? 0 : EIM_DTLS_ALERT_DECODE_ERROR;
+	}
+	if (len - o < 4 || body[o + 3] > len - o - 4)
 		return EIM_DTLS_ALERT_DECODE_ERROR;
 	if (body[o] != 3 || eim_get_be16(body + o + 1) != EIM_DTLS_GROUP_P256)
 		return EIM_DTLS_ALERT_ILLEGAL_PARAMETER;
+	plen = body[o + 3];
+	end = o + 4 + plen;
+	if (hs->kx == EIM_DTLS_KX_ECDHE_ECDSA) {
+		/* signed params: algorithm, signature<0..2^16-1> */
+		if ((rc = check_signature(c, body + o, end - o, body + end,
+					  len - end)))
+			return rc;
+	} else if (end != len) {
+		return EIM_DTLS_ALERT_DECODE_ERROR;
+	}
 	rc = eim_dtls_ecdhe_new(&c->rng, &hs->ecdhe, hs->ecdh_pub);
 	if (rc)
 		return EIM_DTLS_ALERT_INTERNAL_ERROR;
-	rc = eim_dtls_ecdhe_shared(hs->ecdhe, body + o + 4, len - o - 4,
-				   hs->ecdh_z);
+	rc = eim_dtls_ecdhe_shared(hs->ecdhe, body + o + 4, plen, hs->ecdh_z);
 	eim_dtls_ecdhe_free(hs->ecdhe);
 	hs->ecdhe = NULL;
 	if (rc)
@@ -210,12 +260,16 @@ static int client_key_flight(struct eim_dtls_client *c, uint64_t now)
 	uint8_t pms[4 + 2 * EIM_DTLS_PSK_MAX], h[32], vd[EIM_DTLS_VERIFY_LEN];
 	size_t pms_len, n;
 	bool ecdhe = hs->kx == EIM_DTLS_KX_ECDHE_PSK;
+	bool ecdsa = hs->kx == EIM_DTLS_KX_ECDHE_ECDSA;
 	int rc;
 
-	eim_put_be16(cke, (uint16_t)c->cfg.psk_identity_len);
-	memcpy(cke + 2, c->c.identity, c->cfg.psk_identity_len);
-	n = 2 + c->cfg.psk_identity_len;
-	if (ecdhe) {
+	n = 0;
+	if (!ecdsa) {
+		eim_put_be16(cke, (uint16_t)c->cfg.psk_identity_len);
+		memcpy(cke + 2, c->c.identity, c->cfg.psk_identity_len);
+		n = 2 + c->cfg.psk_identity_len;
+	}
+	if (ecdhe || ecdsa) {
 		cke[n++] = EIM_DTLS_P256_POINT_LEN;
 		memcpy(cke + n, hs->ecdh_pub, EIM_DTLS_P256_POINT_LEN);
 		n += EIM_DTLS_P256_POINT_LEN;
@@ -223,9 +277,15 @@ static int client_key_flight(struct eim_dtls_client *c, uint64_t now)
 	eim_dtls_conn_flight_reset(&c->c);
 	eim_dtls_conn_flight_hs(&c->c, 0, EIM_DTLS_HS_CLIENT_KEY_EXCHANGE, cke,
 				n);
-	pms_len = eim_dtls_psk_pms(ecdhe ? hs->ecdh_z : NULL,
-				   EIM_DTLS_P256_SECRET_LEN, c->psk,
-				   c->cfg.psk_len, pms);
+	if (ecdsa) {
+		/* RFC 8422 5.10: the ECDH secret is the pre-master secret */
+		memcpy(pms, hs->ecdh_z, EIM_DTLS_P256_SECRET_LEN);
+		pms_len = EIM_DTLS_P256_SECRET_LEN;
+	} else {
+		pms_len = eim_dtls_psk_pms(ecdhe ? hs->ecdh_z : NULL,
+					   EIM_DTLS_P256_SECRET_LEN, c->psk,
+					   c->cfg.psk_len, pms);
+	}
 	rc = eim_dtls_conn_derive(&c->c, pms, pms_len);
 	eim_wipe(pms, sizeof(pms));
 	if (rc)
@@ -287,8 +347,25 @@ static int hs_dispatch(struct eim_dtls_client *c, uint16_t epoch,
 	case EIM_DTLS_ST_C_WAIT_HELLO_DONE:
 		if (epoch != 0)
 			return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
+		if (type == EIM_DTLS_HS_CERTIFICATE) {
+			if (hs->kx != EIM_DTLS_KX_ECDHE_ECDSA || hs->have_cert)
+				return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
+			rc = eim_dtls_trust_check(c->trust, body, len,
+						  hs->peer_pub);
+			if (rc == EIM_ECERT)
+				return 48; /* unknown_ca */
+			if (rc == EIM_EUNSUPPORTED)
+				return 43; /* unsupported_certificate */
+			if (rc)
+				return EIM_DTLS_ALERT_DECODE_ERROR;
+			hs->have_cert = true;
+			eim_dtls_conn_transcript_msg(&c->c, type, msg_seq, body,
+						     len);
+			return 0;
+		}
 		if (type == EIM_DTLS_HS_SERVER_KEY_EXCHANGE) {
-			if (hs->have_ske)
+			if (hs->have_ske ||
+			    (hs->kx == EIM_DTLS_KX_ECDHE_ECDSA && !hs->have_cert))
 				return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
 			if ((rc = on_server_key_exchange(c, body, len)))
 				return rc;
@@ -301,7 +378,7 @@ static int hs_dispatch(struct eim_dtls_client *c, uint16_t epoch,
 			return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
 		if (len != 0)
 			return EIM_DTLS_ALERT_DECODE_ERROR;
-		if (hs->kx == EIM_DTLS_KX_ECDHE_PSK && !hs->have_ske)
+		if (hs->kx != EIM_DTLS_KX_PSK && !hs->have_ske)
 			return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
 		eim_dtls_conn_transcript_msg(&c->c, type, msg_seq, body, len);
 		if (client_key_flight(c, now))
@@ -431,19 +508,26 @@ int eim_dtls_client_new(const struct eim_dtls_client_config *cfg,
 {
 	struct eim_dtls_client *c;
 
-	if (!cfg || !ret || !cfg->send || !cfg->psk_identity ||
-	    cfg->psk_identity_len == 0 ||
-	    cfg->psk_identity_len > EIM_DTLS_IDENTITY_MAX || !cfg->psk ||
-	    cfg->psk_len == 0 || cfg->psk_len > EIM_DTLS_PSK_MAX ||
+	bool has_psk = cfg && cfg->psk_identity;
+
+	if (!cfg || !ret || !cfg->send || (!has_psk && !cfg->ca_pem) ||
+	    (has_psk &&
+	     (cfg->psk_identity_len == 0 ||
+	      cfg->psk_identity_len > EIM_DTLS_IDENTITY_MAX || !cfg->psk ||
+	      cfg->psk_len == 0 || cfg->psk_len > EIM_DTLS_PSK_MAX)) ||
 	    cfg->cid_len > EIM_DTLS_MAX_CID || cfg->n_suites > 15 ||
 	    (cfg->record_size_limit &&
 	     (cfg->record_size_limit < 64 ||
 	      cfg->record_size_limit > EIM_DTLS_MAX_PLAINTEXT)) ||
 	    (cfg->n_suites && !cfg->suites))
 		return EIM_EINVAL;
-	for (size_t i = 0; i < cfg->n_suites; i++)
-		if (!eim_dtls_suite_aead(cfg->suites[i]))
+	for (size_t i = 0; i < cfg->n_suites; i++) {
+		int kx = eim_dtls_suite_kx(cfg->suites[i]);
+
+		if (!kx || (kx == EIM_DTLS_KX_ECDHE_ECDSA && !cfg->ca_pem) ||
+		    (kx != EIM_DTLS_KX_ECDHE_ECDSA && !has_psk))
 			return EIM_EINVAL;
+	}
 	c = eim_calloc(1, sizeof(*c));
 	if (!c)
 		return EIM_ENOMEM;
@@ -451,27 +535,53 @@ int eim_dtls_client_new(const struct eim_dtls_client_config *cfg,
 	if (cfg->n_suites) {
 		memcpy(c->suites, cfg->suites, 2 * cfg->n_suites);
 	} else {
-		memcpy(c->suites, default_suites, sizeof(default_suites));
-		c->cfg.n_suites = 2;
+		size_t n = 0;
+
+		if (has_psk) {
+			memcpy(c->suites, default_psk_suites,
+			       sizeof(default_psk_suites));
+			n += 2;
+		}
+		if (cfg->ca_pem) {
+			memcpy(c->suites + n, default_cert_suites,
+			       sizeof(default_cert_suites));
+			n += 2;
+		}
+		c->cfg.n_suites = n;
 	}
 	c->cfg.suites = c->suites;
-	memcpy(c->psk, cfg->psk, cfg->psk_len);
-	c->cfg.psk = c->psk;
-	c->c.identity = eim_memdup(cfg->psk_identity, cfg->psk_identity_len + 1);
-	if (!c->c.identity) {
-		eim_free_secret(c, sizeof(*c));
-		return EIM_ENOMEM;
+	c->cfg.ca_pem = NULL; /* not kept */
+	if (cfg->ca_pem) {
+		int rc = eim_dtls_trust_from_pem(cfg->ca_pem, cfg->ca_pem_len,
+						 &c->trust);
+
+		if (rc) {
+			eim_free_secret(c, sizeof(*c));
+			return rc;
+		}
 	}
-	memcpy(c->c.identity, cfg->psk_identity, cfg->psk_identity_len);
-	c->c.identity[cfg->psk_identity_len] = 0;
-	c->c.identity_len = (uint16_t)cfg->psk_identity_len;
-	c->cfg.psk_identity = c->c.identity;
+	if (has_psk) {
+		memcpy(c->psk, cfg->psk, cfg->psk_len);
+		c->cfg.psk = c->psk;
+		c->c.identity = eim_memdup(cfg->psk_identity,
+					   cfg->psk_identity_len + 1);
+		if (!c->c.identity) {
+			eim_dtls_trust_free(c->trust);
+			eim_free_secret(c, sizeof(*c));
+			return EIM_ENOMEM;
+		}
+		memcpy(c->c.identity, cfg->psk_identity, cfg->psk_identity_len);
+		c->c.identity[cfg->psk_identity_len] = 0;
+		c->c.identity_len = (uint16_t)cfg->psk_identity_len;
+		c->cfg.psk_identity = c->c.identity;
+	}
 	c->c.out = conn_out;
 	c->c.keylog = cfg->keylog;
 	c->c.keylog_ctx = cfg->ctx;
 	c->c.mtu = cfg->mtu ? cfg->mtu : 1280;
 	if (wc_InitRng(&c->rng) != 0) {
 		eim_dtls_conn_done(&c->c);
+		eim_dtls_trust_free(c->trust);
 		eim_free_secret(c, sizeof(*c));
 		return EIM_ECRYPTO;
 	}
@@ -484,6 +594,7 @@ void eim_dtls_client_free(struct eim_dtls_client *c)
 	if (!c)
 		return;
 	eim_dtls_conn_done(&c->c);
+	eim_dtls_trust_free(c->trust);
 	wc_FreeRng(&c->rng);
 	eim_free_secret(c, sizeof(*c));
 }

@@ -10,9 +10,11 @@
  * and calls eim_dtls_client_tick() at eim_dtls_client_next_timeout().
  *
  * Implemented so far: TLS_PSK_WITH_AES_128_CCM_8,
- * TLS_PSK_WITH_AES_128_GCM_SHA256 and
- * TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256 (P-256);
- * extended_master_secret, renegotiation_info (SCSV), connection_id.
+ * TLS_PSK_WITH_AES_128_GCM_SHA256,
+ * TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256 and the three
+ * TLS_ECDHE_ECDSA suites (server certificate checked against configured
+ * CAs; no client certificate), all on P-256; extended_master_secret,
+ * renegotiation_info (SCSV), connection_id, record_size_limit.
  */
 #ifndef EIM_DTLS_CLIENT_H
 #define EIM_DTLS_CLIENT_H
@@ -42,11 +44,17 @@ struct eim_dtls_client_config {
 	/* DEBUG ONLY, NULL by default: NSS key log line per handshake (see
 	 * eim_dtls_server_config.keylog). */
 	void (*keylog)(void *ctx, const char *line);
-	const uint8_t *psk_identity; /* copied */
+	const uint8_t *psk_identity; /* copied; NULL without PSK suites */
 	size_t psk_identity_len;     /* 1..128 */
 	const uint8_t *psk;          /* copied, wiped on free */
 	size_t psk_len;              /* 1..64 */
-	const uint16_t *suites;      /* offer order; NULL = CCM-8, GCM */
+	/* CAs (PEM, copied) that must have issued the server certificate
+	 * for the ECDHE_ECDSA suites; see eim_dtls_trust.h for the limits. */
+	const char *ca_pem;
+	size_t ca_pem_len;
+	/* offer order; NULL = PSK CCM-8 and GCM when a PSK is set, then
+	 * ECDHE-ECDSA CCM-8 and GCM when CAs are set */
+	const uint16_t *suites;
 	size_t n_suites;
 	bool use_cid;   /* offer the connection_id extension */
 	size_t cid_len; /* CID we ask the server to send to us (0..32; 0 =
@@ -63,8 +71,9 @@ struct eim_dtls_client_config {
  * offered, MTU 1280, 60 s handshake timeout. */
 void eim_dtls_client_config_init(struct eim_dtls_client_config *cfg);
 
-/* Creates a client (config and key material copied). Errors: EIM_EINVAL,
- * EIM_ENOMEM, EIM_ECRYPTO (RNG). */
+/* Creates a client (config and key material copied). Errors: EIM_EINVAL
+ * (neither a PSK nor CAs, a suite without its credentials, bad lengths),
+ * EIM_ECERT (CA PEM unusable), EIM_ENOMEM, EIM_ECRYPTO (RNG). */
 int eim_dtls_client_new(const struct eim_dtls_client_config *cfg,
 			struct eim_dtls_client **ret);
 /* Wipes keys and frees. NULL is a no-op. */

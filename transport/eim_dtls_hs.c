@@ -290,9 +290,12 @@ void eim_dtls_hs_put_hello_ext(struct eim_buf *b,
 	static const uint8_t groups[8] = {0x00, 0x0a, 0x00, 0x04,
 					  0x00, 0x02, 0x00, 0x17};
 	static const uint8_t formats[6] = {0x00, 0x0b, 0x00, 0x02, 0x01, 0x00};
+	static const uint8_t sigalgs[8] = {0x00, 0x0d, 0x00, 0x04,
+					   0x00, 0x02, 0x04, 0x03};
 	size_t total = (o->reneg ? sizeof(ri) : 0) + (o->ems ? sizeof(ems) : 0) +
 		       (o->groups ? sizeof(groups) : 0) +
 		       (o->formats ? sizeof(formats) : 0) +
+		       (o->sigalgs ? sizeof(sigalgs) : 0) +
 		       (o->record_size_limit ? 6 : 0) +
 		       (o->cid ? 5 + o->cid_len : 0);
 	uint8_t t[4];
@@ -309,6 +312,8 @@ void eim_dtls_hs_put_hello_ext(struct eim_buf *b,
 		eim_buf_append(b, groups, sizeof(groups));
 	if (o->formats)
 		eim_buf_append(b, formats, sizeof(formats));
+	if (o->sigalgs)
+		eim_buf_append(b, sigalgs, sizeof(sigalgs));
 	if (o->record_size_limit) {
 		uint8_t r[6];
 

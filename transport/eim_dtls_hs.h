@@ -148,6 +148,7 @@ struct eim_dtls_ext_out {
 	bool ems;    /* extended_master_secret */
 	bool groups; /* supported_groups: secp256r1 (client only) */
 	bool formats; /* ec_point_formats: uncompressed */
+	bool sigalgs; /* signature_algorithms: ecdsa_secp256r1_sha256 */
 	uint16_t record_size_limit; /* RFC 8449 value, 0 = do not send */
 	bool cid;    /* connection_id carrying cid[0..cid_len) */
 	const uint8_t *cid_value;

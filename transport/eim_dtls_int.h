@@ -77,6 +77,8 @@ struct eim_dtls_hs_state {
 	uint8_t ecdh_z[EIM_DTLS_P256_SECRET_LEN]; /* client: from the SKE */
 	uint8_t ecdh_pub[EIM_DTLS_P256_POINT_LEN]; /* client: our point */
 	bool have_ske;
+	bool have_cert; /* client: server certificate checked */
+	uint8_t peer_pub[EIM_DTLS_P256_POINT_LEN]; /* client: its key */
 	const struct eim_dtls_aead_info *aead;
 	uint8_t crandom[EIM_DTLS_RANDOM_LEN];
 	uint8_t srandom[EIM_DTLS_RANDOM_LEN];

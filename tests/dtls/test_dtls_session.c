@@ -17,6 +17,7 @@
 #include <check.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define QMAX 64
@@ -43,6 +44,7 @@ struct world {
 	struct eim_dtls_session *last_session;
 	int closed, closed_reason;
 	bool drop_next_to_cli;
+	size_t max_to_cli; /* largest datagram the server sent */
 };
 
 static const uint8_t psk[16] = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16,
@@ -67,6 +69,8 @@ static int srv_send(void *ctx, const struct sockaddr *to, socklen_t to_len,
 	struct dgram *g;
 
 	ck_assert_uint_le(n, sizeof(g->b));
+	if (n > w->max_to_cli)
+		w->max_to_cli = n;
 	if (w->drop_next_to_cli) {
 		w->drop_next_to_cli = false;
 		return 0;
@@ -990,6 +994,162 @@ START_TEST(cid_prefix_is_used)
 }
 END_TEST
 
+/* ---- ECDHE-ECDSA with the fixture certificate ------------------------ */
+
+static char *fixture(const char *name, size_t *len)
+{
+	char path[1024];
+	const char *root = getenv("EIM_SOURCE_ROOT");
+	FILE *f;
+	char *b;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/tests/dtls/fixtures/%s",
+		 root ? root : ".", name);
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	b = calloc(1, (size_t)n + 1);
+	ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return b;
+}
+
+/* Server with the fixture certificate (chain: leaf + CA), client trusting
+ * ca_file, both offering only `suite`. */
+static void ecdsa_world(struct world *w, uint16_t suite, uint16_t mtu,
+			const char *ca_file)
+{
+	struct eim_dtls_server_config sc;
+	struct eim_dtls_client_config cc;
+	size_t cl, kl, al;
+	char *leaf = fixture("test-dtls-server.cert.pem", &cl);
+	char *key = fixture("test-dtls-server.key.pem", &kl);
+	char *ca = fixture("test-dtls-ca.cert.pem", &al);
+	char *chain = calloc(1, cl + al + 1), *trust;
+	size_t tl;
+
+	memcpy(chain, leaf, cl);
+	memcpy(chain + cl, ca, al);
+	trust = fixture(ca_file, &tl);
+	memset(w, 0, sizeof(*w));
+	w->now = 1000000;
+	w->cli_addr = loop_addr(40000);
+	eim_dtls_server_config_init(&sc);
+	sc.ctx = w;
+	sc.send = srv_send;
+	sc.on_app_data = srv_app;
+	sc.on_closed = on_closed;
+	sc.cert_pem = chain;
+	sc.cert_pem_len = cl + al;
+	sc.key_pem = key;
+	sc.key_pem_len = kl;
+	sc.mtu = mtu;
+	ck_assert_int_eq(eim_dtls_server_new(&sc, w->now, &w->srv), 0);
+	eim_dtls_client_config_init(&cc);
+	cc.ctx = w;
+	cc.send = cli_send;
+	cc.on_app_data = cli_app;
+	cc.ca_pem = trust;
+	cc.ca_pem_len = tl;
+	cc.suites = &suite;
+	cc.n_suites = 1;
+	ck_assert_int_eq(eim_dtls_client_new(&cc, &w->cli), 0);
+	free(leaf);
+	free(key);
+	free(ca);
+	free(chain);
+	free(trust);
+}
+
+START_TEST(ecdhe_ecdsa_suites_with_cid)
+{
+	static const uint16_t suites[] = {EIM_DTLS_ECDHE_ECDSA_AES128_CCM8,
+					  EIM_DTLS_ECDHE_ECDSA_AES128_GCM,
+					  EIM_DTLS_ECDHE_ECDSA_CHACHA20};
+	struct world w;
+
+	ecdsa_world(&w, suites[_i], 1280, "test-dtls-ca.cert.pem");
+	handshake(&w);
+	ck_assert_uint_eq(eim_dtls_client_suite(w.cli), suites[_i]);
+	roundtrip(&w, "ecdsa");
+	/* no PSK and no client certificate: no identity */
+	ck_assert_ptr_null(eim_dtls_session_identity(w.last_session,
+						     &(size_t){0}));
+	w.cli_addr = loop_addr(40003);
+	roundtrip(&w, "ecdsa moved");
+	ck_assert_uint_eq(stats(&w).address_changes, 1);
+	world_done(&w);
+}
+END_TEST
+
+START_TEST(ecdsa_certificate_flight_fragmented)
+{
+	struct world w;
+
+	/* 300-byte datagrams: the ~860-byte Certificate message arrives in
+	 * several fragments that our client reassembles */
+	ecdsa_world(&w, EIM_DTLS_ECDHE_ECDSA_AES128_CCM8, 300,
+		    "test-dtls-ca.cert.pem");
+	ck_assert_int_eq(eim_dtls_client_start(w.cli, w.now), 0);
+	pump(&w);
+	ck_assert_int_eq(eim_dtls_client_state(w.cli),
+			 EIM_DTLS_CLIENT_ESTABLISHED);
+	ck_assert_uint_le(w.max_to_cli, 300);
+	ck_assert_uint_gt(w.max_to_cli, 200);
+	roundtrip(&w, "fragmented");
+	world_done(&w);
+}
+END_TEST
+
+START_TEST(ecdsa_untrusted_server_refused)
+{
+	struct world w;
+
+	/* the client trusts only the leaf itself as a "CA": not the issuer */
+	ecdsa_world(&w, EIM_DTLS_ECDHE_ECDSA_AES128_CCM8, 1280,
+		    "test-dtls-server.cert.pem");
+	ck_assert_int_eq(eim_dtls_client_start(w.cli, w.now), 0);
+	pump(&w);
+	ck_assert_int_eq(eim_dtls_client_state(w.cli), EIM_DTLS_CLIENT_FAILED);
+	ck_assert_int_eq(eim_dtls_client_alert(w.cli), 48); /* unknown_ca */
+	ck_assert_uint_eq(stats(&w).sessions, 0);
+	world_done(&w);
+}
+END_TEST
+
+START_TEST(ecdsa_bad_signature_refused)
+{
+	struct world w;
+
+	ecdsa_world(&w, EIM_DTLS_ECDHE_ECDSA_AES128_CCM8, 1280,
+		    "test-dtls-ca.cert.pem");
+	ck_assert_int_eq(eim_dtls_client_start(w.cli, w.now), 0);
+	hop(&w, w.cli); /* CH -> HVR -> CH(cookie) queued */
+	/* deliver CH(cookie); flight 2 is one datagram ending with the
+	 * ServerKeyExchange record and the 25-byte ServerHelloDone record */
+	{
+		struct dgram g = w.to_srv[0];
+
+		w.n_to_srv = 0;
+		eim_dtls_server_input(w.srv, (struct sockaddr *)&g.addr,
+				      sizeof(g.addr), g.b, g.n, w.now);
+	}
+	ck_assert_uint_eq(w.n_to_cli, 1);
+	ck_assert_uint_eq(w.to_cli[0].b[w.to_cli[0].n - 25 + 13],
+			  EIM_DTLS_HS_SERVER_HELLO_DONE);
+	w.to_cli[0].b[w.to_cli[0].n - 26] ^= 0x01; /* last signature byte */
+	pump(&w);
+	ck_assert_int_eq(eim_dtls_client_state(w.cli), EIM_DTLS_CLIENT_FAILED);
+	ck_assert_int_eq(eim_dtls_client_alert(w.cli), 51); /* decrypt_error */
+	ck_assert_uint_eq(stats(&w).sessions, 0);
+	world_done(&w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dtls_session");
@@ -1018,6 +1178,10 @@ int main(void)
 	tcase_add_test(tc, ecdhe_psk_point_off_curve_refused);
 	tcase_add_test(tc, record_size_limit_is_honoured);
 	tcase_add_test(tc, server_config_validation);
+	tcase_add_loop_test(tc, ecdhe_ecdsa_suites_with_cid, 0, 3);
+	tcase_add_test(tc, ecdsa_certificate_flight_fragmented);
+	tcase_add_test(tc, ecdsa_untrusted_server_refused);
+	tcase_add_test(tc, ecdsa_bad_signature_refused);
 	tcase_add_test(tc, cid_prefix_is_used);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
