@@ -71,6 +71,7 @@ int eim_cmd_audit(int argc, char **argv);
 int eim_cmd_submit(int argc, char **argv);
 int eim_cmd_serve(int argc, char **argv);
 int eim_cmd_export(int argc, char **argv);
+int eim_cmd_renew(int argc, char **argv);
 void eim_cmd_submit_help(FILE *out);
 
 #endif

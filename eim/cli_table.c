@@ -76,10 +76,10 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "  --config FILE   JSON settings (see eim/eim_config.h, README);\n"
 	 "                  the options below override it\n"
 	 "  --db PATH       database (default ./eim.db or $EIM_DB)\n"
-	 "  --coap ADDR:PORT  plain CoAP, unauthenticated: for labs only\n"
-	 "                  (port 0 picks a free port)\n"
-	 "  --listen ADDR:PORT  DTLS 1.2 (default [::]:5684; not available\n"
-	 "                  in this build yet)\n"
+	 "  --listen ADDR:PORT  coaps: DTLS 1.2 with Connection ID, devices\n"
+	 "                  authenticated by their PSK (default [::]:5684;\n"
+	 "                  '' turns it off; port 0 picks a free port)\n"
+	 "  --coap ADDR:PORT  also plain CoAP, unauthenticated: labs only\n"
 	 "  --log-level L   error, warn, info (default) or debug\n"
 	 "  --require-verified-results  refuse results whose eUICC\n"
 	 "                  signature cannot be checked\n"
@@ -134,6 +134,19 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "                    counter_warning}]\n"
 	 "  --db PATH         the database file\n",
 	 eim_cmd_submit_help},
+	{"renew", eim_cmd_renew, "renew an eIM's association (counter renewal)",
+	 "usage: eim renew EID --eim A --via B [--json] [--db PATH]\n"
+	 "\n"
+	 "Before eIM identity A runs out of counterValues for the device\n"
+	 "(8,388,607), identity B, which the eUICC also trusts, queues one\n"
+	 "package: deleteEim(A) then addEim(A) with counter 0 and a request\n"
+	 "for a new associationToken. When its verified result arrives, eim\n"
+	 "serve stores A's new token and restarts A's counter: every package\n"
+	 "A signed before covered the old token and can no longer be "
+	 "replayed.\n"
+	 "Refused while A has undelivered packages for the device. See\n"
+	 "README, 'Counter renewal'.\n",
+	 NULL},
 	{"queue", eim_cmd_queue, "list packages and their delivery state",
 	 "usage: eim queue [EID] [--state S] [--since T] [--until T] [--limit "
 	 "N]\n"

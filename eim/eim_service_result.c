@@ -85,6 +85,12 @@ static int eim__assoc_cb(void *ctx, const struct eim_store_assoc *a)
 	return 0;
 }
 
+static int eim__managing_cb(void *ctx, const struct eim_store_device *d)
+{
+	snprintf(ctx, 130, "%s", d->eim_id ? d->eim_id : "");
+	return 0;
+}
+
 /* Splits a concatenation of DER certificates into its first two. */
 static void eim__split_chain(const uint8_t *p, size_t n, struct eim_slice *a,
 			     struct eim_slice *b)
@@ -270,7 +276,9 @@ static void eim__learn(struct eim_service *svc, const uint8_t eid[16],
 			   have_pkg && v.pkg.is_eco && i < v.pkg.n_ops &&
 			   v.pkg.eco[i].kind == EIM_ECO_ADD_EIM) {
 			/* The eUICC now trusts that eIM with this counter and
-			 * token: if it is one of ours, remember both. */
+			 * token: if it is one of ours, remember both. A new
+			 * token lets the store restart the counter (renewal:
+			 * every older signature covered the old token). */
 			const struct eim_eim_config *c = &v.pkg.eco[i].cfg;
 			char id[129];
 			size_t n = c->eim_id.len < 128 ? c->eim_id.len : 128;
@@ -279,17 +287,33 @@ static void eim__learn(struct eim_service *svc, const uint8_t eid[16],
 			struct eim_store_assoc_set a = {0};
 			a.eim_id = id;
 			memcpy(a.eid, eid, 16);
-			a.set_token = true;
-			a.has_token = r->has_token;
-			a.token = r->token;
+			if (r->has_token) {
+				a.set_token = true;
+				a.has_token = true;
+				a.token = r->token;
+			}
 			if (c->has_counter) {
 				a.set_counter = true;
 				a.counter = (uint32_t)c->counter;
 			}
 			int rc = eim_store_assoc_set(svc->store, &a);
-			if (rc)
+			if (rc == EIM_ERANGE) {
+				char msg[320];
+				snprintf(msg, sizeof(msg),
+					 "'%.64s' re-added with counter %lld "
+					 "but no "
+					 "new associationToken: its counter is "
+					 "NOT restarted (old packages would "
+					 "become replayable)",
+					 id, (long long)c->counter);
+				eim_store_audit_add(svc->store,
+						    "renewal-incomplete", eid,
+						    msg);
+				eim_warn("%s", msg);
+			} else if (rc && rc != EIM_ENOTFOUND) {
 				eim_warn("addEim result for '%s': %s", id,
 					 eim_store_errmsg(svc->store));
+			}
 		}
 	}
 	if (stale) {
@@ -495,6 +519,24 @@ static int eim__epr(struct eim_service *svc, const uint8_t eid[16],
 	}
 	if (e.kind != EIM_EPR_ERROR_UNSIGNED) {
 		eim_store_assoc_get(svc->store, eim_id, eid, eim__assoc_cb, &a);
+		if (!a.chain) {
+			/* The eUICC certificate belongs to the device: it may
+			 * have been stored with the managing identity's
+			 * association rather than this eIM's. */
+			struct eim__assoc m;
+			char managing[130] = "";
+			memset(&m, 0, sizeof(m));
+			eim_store_device_list(svc->store, eid, eim__managing_cb,
+					      managing);
+			if (managing[0] && strcmp(managing, eim_id) != 0 &&
+			    eim_store_assoc_get(svc->store, managing, eid,
+						eim__assoc_cb, &m) == 0) {
+				a.chain = m.chain;
+				a.chain_len = m.chain_len;
+			} else {
+				eim_free(m.chain);
+			}
+		}
 		key = eim__euicc_key(svc, &a, &why);
 		if (key) {
 			int v = eim_epr_verify(&e, a.has_token ? a.token : 0,

@@ -172,7 +172,26 @@ static void provide(const uint8_t *body, size_t len,
 	ck_assert_uint_eq(m->tag, EIM_ESIPA_PROVIDE_EIM_PACKAGE_RESULT);
 }
 
-/* The eUICC's answer to a package: one result, signed with the eUICC key. */
+/* The eUICC's answer to a package, signed with the eUICC key over the
+ * result and the associationToken of the eIM that sent the package. */
+static void make_epr_token(const struct eim_pkg_view *v, int64_t seq,
+			   const struct eim_epr_result *res, size_t nres,
+			   int64_t token, struct eim_sig_key *euicc,
+			   struct eim_buf *out)
+{
+	struct eim_epr e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = EIM_EPR_RESULT_SIGNED;
+	e.eim_id = v->pkg.eim_id;
+	e.counter = v->pkg.counter;
+	e.txid = v->pkg.txid;
+	e.seq = seq;
+	e.results = res;
+	e.n_results = nres;
+	ck_assert_int_eq(eim_epr_encode(&e, token, euicc, out), 0);
+}
+
 static void make_epr(const struct eim_pkg_view *v, int64_t seq,
 		     const struct eim_epr_result *res, size_t nres,
 		     struct eim_sig_key *euicc, struct eim_buf *out)
@@ -214,15 +233,10 @@ static void setup(void)
 		"--euicc-cert", cert, NULL);
 	eim_test_proc_done(&p);
 
-	char *argv[] = {(char *)eim_test_bin(),
-			(char *)"serve",
-			(char *)"--coap",
-			(char *)"127.0.0.1:0",
-			(char *)"--listen",
-			(char *)"",
-			(char *)"--log-level",
-			(char *)"debug",
-			NULL};
+	char *argv[] =
+		{(char *)eim_test_bin(), (char *)"serve",    (char *)"--coap",
+		 (char *)"127.0.0.1:0",	 (char *)"--listen", (char *)"",
+		 (char *)"--log-level",	 (char *)"debug",    NULL};
 	char *env[] = {dbenv, NULL};
 	ck_assert_int_eq(eim_test_spawn(argv, env, &server), 0);
 	ck_assert_int_eq(eim_test_child_line(&server, line, sizeof(line),
@@ -432,6 +446,119 @@ START_TEST(garbage_gets_400_and_changes_nothing)
 }
 END_TEST
 
+/* Polls once and decodes the EuiccPackageRequest it must carry. */
+static void poll_package(struct exchange *x, struct eim_pkg_view *v)
+{
+	struct eim_esipa_from_eim m;
+
+	poll_once(x, &m);
+	ck_assert_int_eq(m.package.kind, EIM_EPKG_EUICC_PACKAGE);
+	ck_assert_int_eq(eim_pkg_decode(m.package.euicc_package.p,
+					m.package.euicc_package.len, NULL, v),
+			 0);
+}
+
+START_TEST(counter_renewal)
+{
+	struct exchange x, y;
+	struct eim_esipa_from_eim m2;
+	struct eim_pkg_view v;
+	struct eim_buf epr;
+	char path[600];
+
+	struct eim_test_proc p =
+		eim("identity", "add", "--eim-id", "eim-two", NULL);
+	eim_test_proc_done(&p);
+	snprintf(path, sizeof(path), "%s/eim-one.key.pem", dir);
+	struct eim_sig_key *k1 = load_key_file(path);
+	snprintf(path, sizeof(path), "%s/eim-two.key.pem", dir);
+	struct eim_sig_key *k2 = load_key_file(path);
+	snprintf(path, sizeof(path), "%s/euicc.key.pem", dir);
+	struct eim_sig_key *euicc = load_key_file(path);
+
+	/* 1. eim-one associates eim-two; the eUICC gives it token 7 */
+	p = eim("submit", EID1, "add-eim", "--identity", "eim-two", "--counter",
+		"0", NULL);
+	eim_test_proc_done(&p);
+	poll_package(&x, &v);
+	ck_assert_int_eq(eim_pkg_verify(&v, 0, k1), 0);
+	struct eim_epr_result add7 = {.tag = EIM_RES_ADD_EIM,
+				      .code = -1,
+				      .has_token = true,
+				      .token = 7};
+	eim_buf_init(&epr);
+	make_epr_token(&v, 1, &add7, 1, 0, euicc, &epr);
+	provide(epr.p, epr.len, EIM_RESULT_EPR, &y, &m2);
+	ck_assert_int_eq(m2.provide.kind, EIM_PRESP_ACKS);
+	eim_buf_done(&epr);
+	eim_pkg_view_done(&v);
+	p = eim("device", "show", EID1, "--json", NULL);
+	eim_test_proc_done(&p);
+
+	/* 2. eim renew: eim-two deletes and re-adds eim-one */
+	p = eim("renew", EID1, "--eim", "eim-one", "--via", "eim-two", NULL);
+	ck_assert(eim_test_contains(p.out, "queued"));
+	eim_test_proc_done(&p);
+	poll_package(&x, &v);
+	ck_assert(v.pkg.is_eco);
+	ck_assert_uint_eq(v.pkg.n_ops, 2);
+	ck_assert_int_eq(v.pkg.eco[0].kind, EIM_ECO_DELETE_EIM);
+	ck_assert_int_eq(v.pkg.eco[1].kind, EIM_ECO_ADD_EIM);
+	ck_assert(v.pkg.eco[1].cfg.has_token);
+	ck_assert_int_eq(v.pkg.eco[1].cfg.token, -1); /* request a token */
+	ck_assert_int_eq(v.pkg.eco[1].cfg.counter, 0);
+	/* signed by eim-two under ITS token, 7 */
+	ck_assert_int_eq(eim_pkg_verify(&v, 7, k2), 0);
+	ck_assert_int_ne(eim_pkg_verify(&v, 0, k2), 0);
+	struct eim_epr_result ren[2] = {
+		{.tag = EIM_RES_DELETE_EIM, .code = 0},
+		{.tag = EIM_RES_ADD_EIM,
+		 .code = -1,
+		 .has_token = true,
+		 .token = 99},
+	};
+	eim_buf_init(&epr);
+	make_epr_token(&v, 2, ren, 2, 7, euicc, &epr);
+	provide(epr.p, epr.len, EIM_RESULT_EPR, &y, &m2);
+	ck_assert_int_eq(m2.provide.kind, EIM_PRESP_ACKS);
+	eim_buf_done(&epr);
+	eim_pkg_view_done(&v);
+
+	/* 3. eim-one starts again at counter 1, signing under token 99 */
+	p = eim("submit", EID1, "get-rat", "--json", NULL);
+	ck_assert_msg(eim_test_contains(p.out, "\"counter\":1,"), "%s", p.out);
+	eim_test_proc_done(&p);
+	poll_package(&x, &v);
+	ck_assert_int_eq(v.pkg.counter, 1);
+	ck_assert_int_eq(eim_pkg_verify(&v, 99, k1), 0);
+	ck_assert_int_ne(eim_pkg_verify(&v, 0, k1), 0);
+	eim_pkg_view_done(&v);
+
+	eim_sig_key_free(k1);
+	eim_sig_key_free(k2);
+	eim_sig_key_free(euicc);
+}
+END_TEST
+
+START_TEST(renew_refusals)
+{
+	struct eim_test_proc p;
+	char *argv[] = {(char *)eim_test_bin(), (char *)"renew",
+			(char *)EID1,		(char *)"--eim",
+			(char *)"eim-one",	(char *)"--via",
+			(char *)"eim-two",	NULL};
+	char *env[] = {dbenv, NULL};
+
+	p = eim("identity", "add", "--eim-id", "eim-two", NULL);
+	eim_test_proc_done(&p);
+	/* eim-two is not associated with the device yet */
+	ck_assert_int_eq(eim_test_run(argv, env, NULL, 0, &p), 0);
+	ck_assert_int_eq(p.status, 1);
+	ck_assert(eim_test_contains(p.err, "'eim-two' is not associated"));
+	eim_test_proc_done(&p);
+}
+END_TEST
+
 static Suite *serve_suite(void)
 {
 	Suite *s = suite_create("serve");
@@ -441,6 +568,8 @@ static Suite *serve_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, device_session);
 	tcase_add_test(tc, garbage_gets_400_and_changes_nothing);
+	tcase_add_test(tc, counter_renewal);
+	tcase_add_test(tc, renew_refusals);
 	suite_add_tcase(s, tc);
 	return s;
 }
