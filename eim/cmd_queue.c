@@ -8,7 +8,8 @@
  *   result:  id, package_id, eid, verified, seq_number, summary, codes,
  *            received, bytes (show)
  *   audit:   id, at, actor, action, eid, package_id, detail
- * Times are ISO 8601 UTC strings or null.
+ * Times are ISO 8601 UTC strings or null. --since/--until apply to the time
+ * a package was created, a result received, an audit entry written.
  */
 #include "common/eim_alloc.h"
 #include "common/eim_err.h"
@@ -282,7 +283,7 @@ static int eim__listing(const char *cmd, enum eim__what what, int argc,
 	else if (what == EIM__AUDIT)
 		e = eim_store_audit_list(s, &f, eim__audit_cb, &l);
 	else
-		e = eim_store_result_list(s, f.eid, 0, eim__res_cb, &l);
+		e = eim_store_result_query(s, &f, eim__res_cb, &l);
 	if (e == EIM_ENOTFOUND && f.eid)
 		rc = eim_cli_fail(cmd, "no device %s", argv[optind - 1]);
 	else if (e)

@@ -499,6 +499,8 @@ int eim_store_result_list(struct eim_store *s, const uint8_t *eid,
 
 /* ---- queries for operators --------------------------------------------- */
 
+struct eim_store_filter;
+
 struct eim_store_filter {
 	const uint8_t *eid; /* NULL = all devices */
 	int state;	    /* -1 = any state */
@@ -514,6 +516,13 @@ typedef int (*eim_store_package_cb)(void *ctx,
 int eim_store_package_list(struct eim_store *s,
 			   const struct eim_store_filter *f,
 			   eim_store_package_cb cb, void *ctx);
+/*
+ * Results matching f (eid, and from/to on the time received; state
+ * ignored), oldest first. EIM_ENOTFOUND if f->eid is unknown.
+ */
+int eim_store_result_query(struct eim_store *s,
+			   const struct eim_store_filter *f,
+			   eim_store_result_cb cb, void *ctx);
 /* One package by id (EIM_ENOTFOUND). */
 int eim_store_package_get(struct eim_store *s, int64_t id,
 			  eim_store_package_cb cb, void *ctx);

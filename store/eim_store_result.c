@@ -382,13 +382,44 @@ int eim_store_acks_done(struct eim_store *s,
 	return eim__store_commit(s);
 }
 
+/* Hands each row of a result SELECT (9 columns, see below) to cb. */
+static int result_rows(struct eim_store *s, sqlite3_stmt *st,
+		       eim_store_result_cb cb, void *ctx)
+{
+	struct eim_store_result r;
+	int err = 0, rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		r.id = sqlite3_column_int64(st, 0);
+		r.package_id = sqlite3_column_int64(st, 1);
+		if (sqlite3_column_bytes(st, 2) == EIM_STORE_EID_LEN)
+			memcpy(r.eid, sqlite3_column_blob(st, 2),
+			       EIM_STORE_EID_LEN);
+		r.bytes = sqlite3_column_blob(st, 3);
+		r.len = (size_t)sqlite3_column_bytes(st, 3);
+		r.summary = eim__col_text(st, 4);
+		r.codes = eim__col_text(st, 5);
+		r.verified = sqlite3_column_int(st, 6) != 0;
+		r.seq_number = sqlite3_column_type(st, 7) == SQLITE_NULL
+				       ? -1
+				       : sqlite3_column_int64(st, 7);
+		r.received_ms = sqlite3_column_int64(st, 8);
+		err = cb(ctx, &r);
+		if (err)
+			break;
+	}
+	if (err == 0 && rc != SQLITE_DONE)
+		err = eim__store_dberr(s, rc, "listing results");
+	return err;
+}
+
 int eim_store_result_list(struct eim_store *s, const uint8_t *eid,
 			  int64_t package_id, eim_store_result_cb cb, void *ctx)
 {
-	struct eim_store_result r;
 	int64_t device_id = 0;
 	sqlite3_stmt *st;
-	int err = 0, rc;
+	int err = 0;
 
 	if (!s || !cb || (!eid && package_id <= 0))
 		return EIM_EINVAL;
@@ -416,28 +447,43 @@ int eim_store_result_list(struct eim_store *s, const uint8_t *eid,
 		return err;
 	sqlite3_bind_int64(st, 1, device_id);
 	sqlite3_bind_int64(st, 2, package_id > 0 ? package_id : 0);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&r, 0, sizeof(r));
-		r.id = sqlite3_column_int64(st, 0);
-		r.package_id = sqlite3_column_int64(st, 1);
-		if (sqlite3_column_bytes(st, 2) == EIM_STORE_EID_LEN)
-			memcpy(r.eid, sqlite3_column_blob(st, 2),
-			       EIM_STORE_EID_LEN);
-		r.bytes = sqlite3_column_blob(st, 3);
-		r.len = (size_t)sqlite3_column_bytes(st, 3);
-		r.summary = eim__col_text(st, 4);
-		r.codes = eim__col_text(st, 5);
-		r.verified = sqlite3_column_int(st, 6) != 0;
-		r.seq_number = sqlite3_column_type(st, 7) == SQLITE_NULL
-				       ? -1
-				       : sqlite3_column_int64(st, 7);
-		r.received_ms = sqlite3_column_int64(st, 8);
-		err = cb(ctx, &r);
+	err = result_rows(s, st, cb, ctx);
+	sqlite3_finalize(st);
+	return err;
+}
+
+int eim_store_result_query(struct eim_store *s,
+			   const struct eim_store_filter *f,
+			   eim_store_result_cb cb, void *ctx)
+{
+	int64_t device_id = 0;
+	sqlite3_stmt *st;
+	int err = 0;
+
+	if (!s || !f || !cb)
+		return EIM_EINVAL;
+	if (f->eid) {
+		err = eim__store_device_id(s, f->eid, &device_id);
 		if (err)
-			break;
+			return err;
 	}
-	if (err == 0 && rc != SQLITE_DONE)
-		err = eim__store_dberr(s, rc, "listing results");
+	st = eim__store_prepare(
+		s,
+		"SELECT r.id, r.package_id, d.eid, r.bytes, r.summary,"
+		" r.codes, r.verified, r.seq_number, r.received_ms"
+		" FROM result r JOIN device d ON d.id = r.device_id"
+		" WHERE (?1 = 0 OR r.device_id = ?1)"
+		" AND (?2 = 0 OR r.received_ms >= ?2)"
+		" AND (?3 = 0 OR r.received_ms < ?3)"
+		" ORDER BY r.id LIMIT ?4",
+		&err);
+	if (!st)
+		return err;
+	sqlite3_bind_int64(st, 1, device_id);
+	sqlite3_bind_int64(st, 2, f->from_ms);
+	sqlite3_bind_int64(st, 3, f->to_ms);
+	sqlite3_bind_int64(st, 4, f->limit ? (int64_t)f->limit : -1);
+	err = result_rows(s, st, cb, ctx);
 	sqlite3_finalize(st);
 	return err;
 }

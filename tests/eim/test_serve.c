@@ -381,6 +381,12 @@ START_TEST(device_session)
 	ck_assert_int_eq(m.package.err_code, EIM_PKG_ERR_NO_PACKAGE);
 
 	/* what operators see */
+	p = eim("results", "--since", "2999-01-01", "--json", NULL);
+	ck_assert_str_eq(p.out, "[]\n");
+	eim_test_proc_done(&p);
+	cJSON *all = json_of("results", "--json", NULL);
+	ck_assert_int_eq(cJSON_GetArraySize(all), 3);
+	cJSON_Delete(all);
 	cJSON *res = json_of("results", EID1, "--json");
 	ck_assert_int_eq(cJSON_GetArraySize(res), 3);
 	cJSON *r0 = cJSON_GetArrayItem(res, 0);
