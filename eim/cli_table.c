@@ -45,6 +45,7 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "FILE]...\n"
 	 "       eim device list [--json]\n"
 	 "       eim device show EID [--json]\n"
+	 "       eim device remove EID [--force]\n"
 	 "\n"
 	 "EID is the eUICC's 32-digit identifier (check digits are verified).\n"
 	 "CREDENTIAL is how the device authenticates over DTLS, one of:\n"
@@ -61,6 +62,9 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "  --euicc-cert FILE      eUICC certificate (then EUM) used to "
 	 "verify\n"
 	 "                         results; repeat for the chain\n"
+	 "'remove' deletes the device, its credentials, queue and results\n"
+	 "(the audit trail keeps them); it is refused while a delivered\n"
+	 "package awaits its result, unless --force.\n"
 	 "All actions take --db PATH. Secrets are never printed.\n",
 	 NULL},
 	{"serve", eim_cmd_serve, "answer devices (ESipa over CoAP)",

@@ -1,5 +1,5 @@
 /*
- * cmd_device.c - `eim device add|list|show`.
+ * cmd_device.c - `eim device add|list|show|remove`.
  *
  * A device is an EID plus the DTLS credentials that may act for it (a PSK,
  * a client-certificate fingerprint, or a raw-public-key fingerprint) and its
@@ -439,11 +439,63 @@ static int eim__device_list(const char *cmd, int argc, char **argv, bool one)
 	return rc;
 }
 
+static int eim__device_remove(int argc, char **argv)
+{
+	static const char *cmd = "device remove";
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"force", no_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *db = NULL;
+	bool force = false;
+	struct eim_store *s = NULL;
+	uint8_t eid[16];
+	char counters[512];
+	int c, rc;
+
+	while ((c = eim_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'f':
+			force = true;
+			break;
+		default:
+			return EIM_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1)
+		return eim_cli_usage_error(cmd, "give exactly one EID");
+	if ((rc = eim_cli_parse_eid(cmd, argv[optind], eid)))
+		return rc;
+	if ((rc = eim_cli_open_store(cmd, eim_cli_db_path(db), false, &s)))
+		return rc;
+	int e = eim_store_device_remove(s, eid, force, counters,
+					sizeof(counters));
+	if (e == EIM_ENOTFOUND)
+		rc = eim_cli_fail(cmd, "no device %s", argv[optind]);
+	else if (e == EIM_ESTATE)
+		rc = eim_cli_fail(cmd, "%s",
+				  "a package was delivered to this device and "
+				  "awaits its result; removing it would lose "
+				  "that result (use --force to remove anyway)");
+	else if (e)
+		rc = eim_cli_fail(cmd, "%s", eim_store_errmsg(s));
+	else
+		printf("device %s removed; its eUICC still holds %s: add it "
+		       "again with a --counter at least that high\n",
+		       argv[optind], counters[0] ? counters : "no counter");
+	eim_store_close(s);
+	return rc;
+}
+
 int eim_cmd_device(int argc, char **argv)
 {
 	if (argc < 2)
-		return eim_cli_usage_error("device",
-					   "missing action: add, list or show");
+		return eim_cli_usage_error(
+			"device", "missing action: add, list, show or remove");
 	if (strcmp(argv[1], "add") == 0)
 		return eim__device_add(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
@@ -452,7 +504,10 @@ int eim_cmd_device(int argc, char **argv)
 	if (strcmp(argv[1], "show") == 0)
 		return eim__device_list("device show", argc - 1, argv + 1,
 					true);
+	if (strcmp(argv[1], "remove") == 0)
+		return eim__device_remove(argc - 1, argv + 1);
 	return eim_cli_usage_error("device",
-				   "unknown action '%s' (add, list or show)",
+				   "unknown action '%s' (add, list, show or "
+				   "remove)",
 				   argv[1]);
 }

@@ -252,6 +252,18 @@ typedef int (*eim_store_device_cb)(void *ctx, const struct eim_store_device *d);
 /* One device (eid non-NULL, EIM_ENOTFOUND if absent) or all, by EID. */
 int eim_store_device_list(struct eim_store *s, const uint8_t *eid,
 			  eim_store_device_cb cb, void *ctx);
+/*
+ * Removes a device with its credentials, associations, packages, results
+ * and notifications, in one transaction; the audit trail keeps its history
+ * (and the last counterValue of each association, which the eUICC still
+ * holds: a device added again must start above them). Refused with
+ * EIM_ESTATE while a package is delivered and awaiting its result, unless
+ * `force`. When ret_counters is given it receives "'eimId' counter N, ...".
+ * EIM_ENOTFOUND for an unknown EID.
+ */
+int eim_store_device_remove(struct eim_store *s,
+			    const uint8_t eid[EIM_STORE_EID_LEN], bool force,
+			    char *ret_counters, size_t cap);
 /* Records when and from where the device was last heard (no audit). */
 int eim_store_device_seen(struct eim_store *s,
 			  const uint8_t eid[EIM_STORE_EID_LEN],

@@ -827,3 +827,115 @@ int eim_store_device_set_lists(struct eim_store *s,
 	eim__bind_text(st, 3, profile_list);
 	return device_update(s, eid, st, "recording device lists");
 }
+
+/* Runs one statement binding ?1 to device_id; "what" names it for errors. */
+static int exec_for_device(struct eim_store *s, const char *sql,
+			   int64_t device_id, const char *what)
+{
+	int err = 0;
+	sqlite3_stmt *st = eim__store_prepare(s, sql, &err);
+
+	if (!st)
+		return err;
+	sqlite3_bind_int64(st, 1, device_id);
+	return eim__store_step_done(s, st, what);
+}
+
+/* Appends "eimId counter N" of each association to buf (for the audit). */
+static int describe_counters(struct eim_store *s, int64_t device_id, char *buf,
+			     size_t cap)
+{
+	int err = 0, rc;
+	size_t n = 0;
+	sqlite3_stmt *st = eim__store_prepare(
+		s,
+		"SELECT i.eim_id, a.counter FROM association a"
+		" JOIN eim_identity i ON i.id = a.identity_id"
+		" WHERE a.device_id = ?1 ORDER BY i.eim_id",
+		&err);
+
+	buf[0] = '\0';
+	if (!st)
+		return err;
+	sqlite3_bind_int64(st, 1, device_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < cap) {
+		int w = snprintf(buf + n, cap - n, "%s'%s' counter %lld",
+				 n ? ", " : "",
+				 (const char *)sqlite3_column_text(st, 0),
+				 (long long)sqlite3_column_int64(st, 1));
+		if (w > 0)
+			n += (size_t)w;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = eim__store_dberr(s, rc, "reading the counters");
+	sqlite3_finalize(st);
+	return err;
+}
+
+int eim_store_device_remove(struct eim_store *s,
+			    const uint8_t eid[EIM_STORE_EID_LEN], bool force,
+			    char *ret_counters, size_t cap)
+{
+	static const char *const steps[][2] = {
+		{"DELETE FROM result WHERE device_id = ?1", "removing results"},
+		{"DELETE FROM notification WHERE device_id = ?1",
+		 "removing notifications"},
+		{"DELETE FROM package WHERE device_id = ?1",
+		 "removing packages"},
+		{"DELETE FROM association WHERE device_id = ?1",
+		 "removing associations"},
+		{"DELETE FROM device WHERE id = ?1", "removing the device"},
+	};
+	char text[33], counters[512];
+	int64_t device_id = 0, in_flight = 0;
+	int err;
+
+	if (!s || !eid)
+		return EIM_EINVAL;
+	err = eim__store_begin(s);
+	if (err)
+		return err;
+	err = eim__store_device_id(s, eid, &device_id);
+	if (err)
+		goto fail;
+	sqlite3_stmt *st =
+		eim__store_prepare(s,
+				   "SELECT count(*) FROM package WHERE "
+				   "device_id = ?1 AND state = 1",
+				   &err);
+	if (!st)
+		goto fail;
+	sqlite3_bind_int64(st, 1, device_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		in_flight = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (in_flight && !force) {
+		err = eim__store_fail(
+			s, EIM_ESTATE,
+			"device %s has %lld package(s) delivered "
+			"and awaiting a result; removing it "
+			"would lose them (force to remove anyway)",
+			eim_store_eid_format(eid, text), (long long)in_flight);
+		goto fail;
+	}
+	err = describe_counters(s, device_id, counters, sizeof(counters));
+	for (size_t i = 0; err == 0 && i < sizeof(steps) / sizeof(steps[0]);
+	     i++)
+		err = exec_for_device(s, steps[i][0], device_id, steps[i][1]);
+	if (err == 0)
+		err = eim__store_audit(s, "device-remove", eid, 0,
+				       "%s%s (last counters: %s)",
+				       force ? "forced" : "removed",
+				       in_flight ? ", with packages in flight"
+						 : "",
+				       counters[0] ? counters : "none");
+	if (err)
+		goto fail;
+	err = eim__store_commit(s);
+	if (err == 0 && ret_counters && cap)
+		snprintf(ret_counters, cap, "%s", counters);
+	return err;
+fail:
+	eim__store_rollback(s);
+	return err;
+}

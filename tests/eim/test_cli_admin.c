@@ -215,6 +215,21 @@ START_TEST(device_add_list_show)
 	ck_assert_int_eq(p.status, 0);
 	ck_assert_int_eq(lines(p.out), 2);
 	eim_test_proc_done(&p);
+
+	/* remove: the counter to re-add with is said; the PSK is free again */
+	p = eim("device", "remove", EID1, NULL);
+	ck_assert_msg(p.status == 0, "%s", p.err);
+	ck_assert(eim_test_contains(p.out, "'eim-one' counter 41"));
+	eim_test_proc_done(&p);
+	p = eim("device", "list", NULL);
+	ck_assert_int_eq(lines(p.out), 1);
+	eim_test_proc_done(&p);
+	p = eim("device", "add", EID1, "--psk-identity", "dev1", "--psk", PSK,
+		"--counter", "41", NULL);
+	EXPECT_OK(p);
+	p = eim("audit", EID1, NULL);
+	ck_assert(eim_test_contains(p.out, "device-remove"));
+	eim_test_proc_done(&p);
 }
 END_TEST
 
@@ -257,6 +272,10 @@ START_TEST(device_errors)
 	EXPECT_ERR(p, 1, "'d'");
 	p = eim("device", "show", EID2, NULL);
 	EXPECT_ERR(p, 1, "no device " EID2);
+	p = eim("device", "remove", EID2, NULL);
+	EXPECT_ERR(p, 1, "no device " EID2);
+	p = eim("device", "remove", NULL);
+	EXPECT_ERR(p, 2, "give exactly one EID");
 	p = eim("identity", "add", "--eim-id", "eim-two", NULL);
 	EXPECT_OK(p);
 	p = eim("device", "add", EID2, "--psk-identity", "e", "--psk", PSK,

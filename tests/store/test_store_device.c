@@ -622,6 +622,80 @@ START_TEST(device_seen_and_lists)
 }
 END_TEST
 
+static int count_devices(void *ctx, const struct eim_store_device *d)
+{
+	(void)d;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int count_audit(void *ctx, const struct eim_store_audit *a)
+{
+	if (strcmp(a->action, "device-remove") == 0)
+		(*(int *)ctx)++;
+	return 0;
+}
+
+START_TEST(device_remove)
+{
+	struct fx_signer sg = {0};
+	struct eim_store_enqueue_req rq = {0};
+	struct eim_store_enqueued done;
+	struct eim_store_package p;
+	struct eim_store_cred_lookup l;
+	struct eim_store_filter f;
+	char counters[128];
+	bool found = false;
+	uint8_t eid[16];
+	int removed = 0;
+
+	fx_fleet(&F, 2, 40);
+	fx_eid(1, eid);
+	memcpy(rq.eid, eid, 16);
+	rq.kind = "psmo";
+	rq.summary = "[]";
+	ck_assert_int_eq(eim_store_enqueue(F.s, &rq, fx_sign, &sg, &done), 0);
+	ck_assert_int_eq(eim_store_enqueue(F.s, &rq, fx_sign, &sg, &done), 0);
+	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
+	ck_assert(found);
+	/* a package is in flight: refused, nothing changes */
+	ck_assert_int_eq(eim_store_device_remove(F.s, eid, false, NULL, 0),
+			 EIM_ESTATE);
+	ck_assert(strstr(eim_store_errmsg(F.s), "awaiting a result"));
+	int devices = 0;
+	ck_assert_int_eq(eim_store_device_list(F.s, eid, count_devices,
+					       &devices),
+			 0);
+	ck_assert_int_eq(devices, 1);
+	/* forced: everything of device 1 goes, device 2 stays */
+	ck_assert_int_eq(eim_store_device_remove(F.s, eid, true, counters,
+						 sizeof(counters)),
+			 0);
+	ck_assert_str_eq(counters, "'eim-1' counter 42");
+	ck_assert_int_eq(eim_store_device_list(F.s, eid, count_devices,
+					       &devices),
+			 EIM_ENOTFOUND);
+	ck_assert_int_eq(eim_store_credential_lookup(F.s, EIM_STORE_CRED_PSK,
+						     (const uint8_t *)"dev1", 4,
+						     &l),
+			 EIM_ENOTFOUND);
+	eim_store_filter_init(&f);
+	ck_assert_int_eq(eim_store_audit_list(F.s, &f, count_audit, &removed),
+			 0);
+	ck_assert_int_eq(removed, 1); /* the audit trail keeps the history */
+	ck_assert_int_eq(eim_store_device_remove(F.s, eid, false, NULL, 0),
+			 EIM_ENOTFOUND);
+	fx_eid(2, eid);
+	ck_assert_int_eq(eim_store_credential_lookup(F.s, EIM_STORE_CRED_PSK,
+						     (const uint8_t *)"dev2", 4,
+						     &l),
+			 0);
+	eim_store_cred_lookup_done(&l);
+	/* the PSK identity is free again: a new device may take it */
+	ck_assert_int_eq(eim_store_check(F.s), 0);
+}
+END_TEST
+
 START_TEST(check_finds_corruption)
 {
 	struct eim_store *s = NULL;
@@ -675,6 +749,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, credential_lookup_out_of_memory);
 	tcase_add_test(tc, associations);
 	tcase_add_test(tc, device_seen_and_lists);
+	tcase_add_test(tc, device_remove);
 	tcase_add_test(tc, check_finds_corruption);
 	suite_add_tcase(s, tc);
 	return s;
