@@ -63,6 +63,25 @@ size_t eim_dtls_srv__addr_key(const struct sockaddr *sa, socklen_t len,
 	return 0;
 }
 
+int eim_dtls_srv__addr_copy(union eim_dtls_sockaddr *dst, socklen_t *dst_len,
+			    const struct sockaddr *sa, socklen_t len)
+{
+	socklen_t n;
+
+	if (sa->sa_family == AF_INET)
+		n = sizeof(struct sockaddr_in);
+	else if (sa->sa_family == AF_INET6)
+		n = sizeof(struct sockaddr_in6);
+	else
+		return EIM_EINVAL;
+	if (len < n)
+		return EIM_EINVAL;
+	memset(dst, 0, sizeof(*dst));
+	memcpy(dst, sa, n);
+	*dst_len = n;
+	return 0;
+}
+
 static size_t bucket(const struct eim_dtls_server *srv, const uint8_t *k,
 		     size_t n)
 {
@@ -293,17 +312,19 @@ static void maybe_move(struct eim_dtls_session *s, const struct sockaddr *sa,
 	struct eim_dtls_session *other;
 	uint8_t key[ADDR_KEY_MAX];
 
+	union eim_dtls_sockaddr na;
+	socklen_t nlen;
+
 	/* same place, or an address family we cannot key: stay */
-	if (same_addr(s, sa, len) || len > sizeof(s->c.addr) ||
-	    !eim_dtls_srv__addr_key(sa, len, key))
+	if (same_addr(s, sa, len) || !eim_dtls_srv__addr_key(sa, len, key) ||
+	    eim_dtls_srv__addr_copy(&na, &nlen, sa, len))
 		return;
 	other = find_addr(srv, sa, len);
 	if (other)
 		eim_dtls_srv__kill(other, EIM_DTLS_CLOSE_REPLACED); /* stale NAT binding */
 	addr_unlink(srv, s);
-	memset(&s->c.addr, 0, sizeof(s->c.addr));
-	memcpy(&s->c.addr, sa, len);
-	s->c.addr_len = len;
+	s->c.addr = na;
+	s->c.addr_len = nlen;
 	addr_link(srv, s);
 	srv->st.address_changes++;
 }
@@ -512,10 +533,17 @@ int eim_dtls_server_input(struct eim_dtls_server *srv,
 			  const struct sockaddr *from, socklen_t from_len,
 			  const uint8_t *dgram, size_t len, uint64_t now_ms)
 {
+	union eim_dtls_sockaddr fa;
+	socklen_t fl;
 	size_t off = 0;
 
 	if (!srv || !from || (!dgram && len))
 		return EIM_EINVAL;
+	/* exact IPv4/IPv6 length from here on, whatever the caller passed */
+	if (eim_dtls_srv__addr_copy(&fa, &fl, from, from_len))
+		return EIM_EINVAL;
+	from = &fa.sa;
+	from_len = fl;
 	srv->st.datagrams++;
 	while (off < len) {
 		struct eim_dtls_record rec;

@@ -134,9 +134,11 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 void eim_dtls_server_free(struct eim_dtls_server *srv);
 
 /*
- * Processes one received datagram from `from`. Returns 0 when the datagram
- * was handled or dropped as DTLS says (bad records are dropped silently and
- * counted in the stats), EIM_EINVAL on bad arguments.
+ * Processes one received datagram from `from` (IPv4 or IPv6; from_len may
+ * be larger than the address, e.g. sizeof(struct sockaddr_storage)).
+ * Returns 0 when the datagram was handled or dropped as DTLS says (bad
+ * records are dropped silently and counted in the stats), EIM_EINVAL on
+ * bad arguments or another address family.
  */
 int eim_dtls_server_input(struct eim_dtls_server *srv,
 			  const struct sockaddr *from, socklen_t from_len,

@@ -274,8 +274,9 @@ static void start_session(struct eim_dtls_server *srv,
 	s->c.keylog = srv->cfg.keylog;
 	s->c.keylog_ctx = srv->cfg.ctx;
 	s->c.mtu = srv->cfg.mtu;
-	memcpy(&s->c.addr, from, from_len);
-	s->c.addr_len = from_len;
+	if (eim_dtls_srv__addr_copy(&s->c.addr, &s->c.addr_len, from,
+				    from_len))
+		goto oom; /* cannot happen: the cookie was keyed on it */
 	s->c.last_ms = now;
 	s->c.peer_rsl = ch->ext.record_size_limit ? ch->ext.record_size_limit
 						  : EIM_DTLS_MAX_PLAINTEXT;

@@ -52,6 +52,13 @@ struct eim_dtls_server {
 /* Canonical key of an address into out; 0 for unsupported families. */
 size_t eim_dtls_srv__addr_key(const struct sockaddr *sa, socklen_t len,
 			      uint8_t out[EIM_DTLS_ADDR_KEY_MAX]);
+/*
+ * Copies an IPv4 or IPv6 address into dst with its exact length (callers
+ * may pass a larger len, e.g. sizeof(struct sockaddr_storage)). Returns 0,
+ * or EIM_EINVAL for other families or a len too short for the family.
+ */
+int eim_dtls_srv__addr_copy(union eim_dtls_sockaddr *dst, socklen_t *dst_len,
+			    const struct sockaddr *sa, socklen_t len);
 /* The session holding our CID cid[0..len), or NULL. */
 struct eim_dtls_session *eim_dtls_srv__find_cid(struct eim_dtls_server *srv,
 						const uint8_t *cid,

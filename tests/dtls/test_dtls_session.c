@@ -137,6 +137,53 @@ START_TEST(address_change_follows_cid)
 }
 END_TEST
 
+/* Like pump(), but the server is told sizeof(struct sockaddr_storage) as
+ * the address length, as a recvfrom() caller may do. */
+static void pump_storage(struct world *w)
+{
+	for (int round = 0; round < 20 && (w->n_to_srv || w->n_to_cli);
+	     round++) {
+		for (size_t i = 0; i < w->n_to_srv; i++) {
+			struct sockaddr_storage ss;
+
+			memset(&ss, 0x77, sizeof(ss));
+			memcpy(&ss, &w->to_srv[i].addr, sizeof(w->to_srv[i].addr));
+			eim_dtls_server_input(w->srv, (struct sockaddr *)&ss,
+					      sizeof(ss), w->to_srv[i].b,
+					      w->to_srv[i].n, w->now);
+		}
+		w->n_to_srv = 0;
+		for (size_t i = 0; i < w->n_to_cli; i++)
+			eim_dtls_client_input(w->cli, w->to_cli[i].b,
+					      w->to_cli[i].n, w->now);
+		w->n_to_cli = 0;
+	}
+}
+
+START_TEST(storage_sized_addresses_are_normalized)
+{
+	struct world w;
+	socklen_t plen = 0;
+	const struct sockaddr_in *peer;
+
+	world_init(&w, psk, 8, true);
+	ck_assert_int_eq(eim_dtls_client_start(w.cli, w.now), 0);
+	pump_storage(&w);
+	ck_assert_int_eq(eim_dtls_client_state(w.cli),
+			 EIM_DTLS_CLIENT_ESTABLISHED);
+	w.cli_addr = loop_addr(40005);
+	ck_assert_int_eq(eim_dtls_client_send(w.cli, (const uint8_t *)"m", 1),
+			 0);
+	pump_storage(&w);
+	ck_assert_uint_eq(w.srv_got_len, 1);
+	peer = (const void *)eim_dtls_session_peer(w.last_session, &plen);
+	ck_assert_uint_eq(plen, sizeof(struct sockaddr_in));
+	ck_assert_uint_eq(ntohs(peer->sin_port), 40005);
+	ck_assert_uint_eq(stats(&w).address_changes, 1);
+	world_done(&w);
+}
+END_TEST
+
 START_TEST(replay_from_new_address_does_not_move)
 {
 	struct world w;
@@ -767,6 +814,7 @@ int main(void)
 	tcase_add_test(tc, psk_handshake_without_cid);
 	tcase_add_test(tc, client_hello_without_extensions);
 	tcase_add_test(tc, address_change_follows_cid);
+	tcase_add_test(tc, storage_sized_addresses_are_normalized);
 	tcase_add_test(tc, replay_from_new_address_does_not_move);
 	tcase_add_test(tc, delayed_record_from_new_address_is_accepted_not_moved);
 	tcase_add_test(tc, tampered_and_unknown_cid_records_dropped);
