@@ -561,7 +561,7 @@ static cJSON *leaf_json(const struct fdef *f, const struct eim_der_tlv *t)
 	case F_ICCID:
 		if (t->len == EIM_ICCID_LEN) {
 			char d[21];
-			eim_iccid_to_str(t->val, d);
+			eim_iccid_format(t->val, d);
 			return cJSON_CreateString(d);
 		}
 		break;
@@ -618,7 +618,7 @@ static void leaf_text(const struct fdef *f, const struct eim_der_tlv *t)
 	case F_ICCID:
 		if (t->len == EIM_ICCID_LEN) {
 			char d[21];
-			eim_iccid_to_str(t->val, d);
+			eim_iccid_format(t->val, d);
 			printf("%s", d);
 			return;
 		}

@@ -205,9 +205,7 @@ int eim_profile_info_decode(const struct eim_der_cur *c,
 			    const struct eim_der_tlv *t,
 			    struct eim_profile_info *ret);
 
-/* ICCID (EF.ICCID nibble-swapped BCD, F padded) to digits: out >= 21 bytes. */
-void eim_iccid_to_str(const uint8_t iccid[EIM_ICCID_LEN], char *out);
-/* Digits (up to 20) to the EF.ICCID form. EIM_EINVAL on a non-digit. */
-int eim_iccid_from_str(const char *s, uint8_t iccid[EIM_ICCID_LEN]);
+/* ICCID text <-> EF.ICCID form: eim_iccid_parse / eim_iccid_format
+ * (proto/eim_ids.h). */
 
 #endif

@@ -28,6 +28,7 @@
 
 #include "common/eim_bytes.h"
 #include "proto/eim_der.h"
+#include "proto/eim_ids.h"
 #include "proto/eim_sig.h"
 
 #include <stdbool.h>
@@ -36,8 +37,6 @@
 
 #define EIM_PKG_COUNTER_MAX 8388607
 #define EIM_PKG_MAX_OPS 64 /* decoder limit per package */
-#define EIM_ICCID_LEN 10
-#define EIM_EID_LEN 16
 
 enum eim_psmo_kind {
 	EIM_PSMO_ENABLE = 1,		     /* A3 */

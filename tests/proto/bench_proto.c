@@ -46,7 +46,7 @@ static int bench_build(enum eim_sig_curve curve, const char *name, double secs)
 
 	if (eim_sig_key_generate(curve, &k) < 0)
 		return 1;
-	eim_iccid_from_str("8944123456789012345", op.iccid);
+	eim_iccid_parse("8944123456789012345", op.iccid);
 	p.eim_id.p = (const uint8_t *)"eim.example.org";
 	p.eim_id.len = 15;
 	memset(p.eid, 0x89, 16);

@@ -213,11 +213,11 @@ START_TEST(profile_info)
 
 	memset(&p, 0, sizeof(p));
 	p.has_iccid = true;
-	ck_assert_int_eq(eim_iccid_from_str("8944123456789012345", p.iccid), 0);
-	eim_iccid_to_str(p.iccid, digits);
+	ck_assert_int_eq(eim_iccid_parse("8944123456789012345", p.iccid), 0);
+	eim_iccid_format(p.iccid, digits);
 	ck_assert_str_eq(digits, "8944123456789012345");
 	ck_assert_uint_eq(p.iccid[9], 0xf5);
-	ck_assert_int_eq(eim_iccid_from_str("89x4", p.iccid), EIM_EINVAL);
+	ck_assert_int_eq(eim_iccid_parse("89x4", p.iccid), EIM_EMALFORMED);
 	p.state = 1;
 	p.name = S("Test profile");
 	p.sp_name = S("Operator");
