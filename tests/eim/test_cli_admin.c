@@ -19,26 +19,8 @@ static char db[512];
 #define EID2 "89044045116727494800000004479366"
 #define PSK "000102030405060708090a0b0c0d0e0f"
 
-/* Runs eim with up to 15 arguments (NULL-terminated), EIM_DB=db. */
-static struct eim_test_proc eim(const char *a0, ...)
-{
-	char *argv[20];
-	int n = 0;
-	va_list ap;
-	struct eim_test_proc p;
-	char dbenv[600];
-	char *env[] = {dbenv, NULL};
-
-	argv[n++] = (char *)eim_test_bin();
-	va_start(ap, a0);
-	for (const char *a = a0; a && n < 16; a = va_arg(ap, const char *))
-		argv[n++] = (char *)a;
-	va_end(ap);
-	snprintf(dbenv, sizeof(dbenv), "EIM_DB=%s", db);
-	argv[n] = NULL;
-	ck_assert_int_eq(eim_test_run(argv, env, NULL, 0, &p), 0);
-	return p;
-}
+/* eim WORDS... with EIM_DB set to this test's database */
+#define eim(...) eim_test_eim(db, __VA_ARGS__)
 
 static int lines(const char *s)
 {

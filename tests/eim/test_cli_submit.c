@@ -25,42 +25,16 @@ static char db[512];
 #define ICCID "89440012345678901234"
 #define PSK "000102030405060708090a0b0c0d0e0f"
 
-static struct eim_test_proc eimv(const char *a0, va_list ap)
-{
-	char *argv[40];
-	int n = 0;
-	struct eim_test_proc p;
-	char dbenv[600];
-	char *env[] = {dbenv, NULL};
-
-	argv[n++] = (char *)eim_test_bin();
-	for (const char *a = a0; a && n < 38; a = va_arg(ap, const char *))
-		argv[n++] = (char *)a;
-	argv[n] = NULL;
-	snprintf(dbenv, sizeof(dbenv), "EIM_DB=%s", db);
-	ck_assert_int_eq(eim_test_run(argv, env, NULL, 0, &p), 0);
-	return p;
-}
-
-static struct eim_test_proc eim(const char *a0, ...)
-{
-	va_list ap;
-	va_start(ap, a0);
-	struct eim_test_proc p = eimv(a0, ap);
-	va_end(ap);
-	return p;
-}
-
-static void ok(const char *a0, ...)
-{
-	va_list ap;
-	va_start(ap, a0);
-	struct eim_test_proc p = eimv(a0, ap);
-	va_end(ap);
-	ck_assert_msg(p.status == 0, "eim %s: exit %d: %s", a0, p.status,
-		      p.err);
-	eim_test_proc_done(&p);
-}
+/* eim WORDS... with EIM_DB set to this test's database */
+#define eim(...) eim_test_eim(db, __VA_ARGS__)
+/* the same, which must succeed */
+#define ok(...)                                                                \
+	do {                                                                   \
+		struct eim_test_proc p_ = eim(__VA_ARGS__);                    \
+		ck_assert_msg(p_.status == 0, "exit %d: %s", p_.status,        \
+			      p_.err);                                         \
+		eim_test_proc_done(&p_);                                       \
+	} while (0)
 
 static int lines(const char *s)
 {

@@ -40,24 +40,13 @@ static char db[512], dbenv[600];
 static struct eim_test_child server;
 static char server_addr[64];
 
-static struct eim_test_proc eim(const char *a0, ...)
+/* eim WORDS... with this test's database; it must succeed */
+static struct eim_test_proc eim_ok(struct eim_test_proc p)
 {
-	char *argv[32];
-	int n = 0;
-	va_list ap;
-	struct eim_test_proc p;
-	char *env[] = {dbenv, NULL};
-
-	argv[n++] = (char *)eim_test_bin();
-	va_start(ap, a0);
-	for (const char *a = a0; a && n < 30; a = va_arg(ap, const char *))
-		argv[n++] = (char *)a;
-	va_end(ap);
-	argv[n] = NULL;
-	ck_assert_int_eq(eim_test_run(argv, env, NULL, 0, &p), 0);
-	ck_assert_msg(p.status == 0, "eim %s: %s", a0, p.err);
+	ck_assert_msg(p.status == 0, "eim: exit %d: %s", p.status, p.err);
 	return p;
 }
+#define eim(...) eim_ok(eim_test_eim(db, __VA_ARGS__))
 
 /* ---- a device's side of one CoAP exchange ------------------------------ */
 

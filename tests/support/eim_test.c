@@ -2,6 +2,7 @@
 #include "eim_test.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -221,4 +222,25 @@ int eim_test_child_stop(struct eim_test_child *c, int sig)
 	close(c->out_fd);
 	c->pid = 0;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+struct eim_test_proc eim_test_eim(const char *db, const char *a0, ...)
+{
+	char *argv[32];
+	char dbenv[1100];
+	char *env[] = {dbenv, NULL};
+	struct eim_test_proc p;
+	int n = 0;
+	va_list ap;
+
+	argv[n++] = (char *)eim_test_bin();
+	va_start(ap, a0);
+	for (const char *a = a0; a && n < 31; a = va_arg(ap, const char *))
+		argv[n++] = (char *)a;
+	va_end(ap);
+	argv[n] = NULL;
+	snprintf(dbenv, sizeof(dbenv), "EIM_DB=%s", db ? db : "");
+	if (eim_test_run(argv, db ? env : NULL, NULL, 0, &p) != 0)
+		p.status = -1;
+	return p;
 }

@@ -27,6 +27,14 @@ int eim_test_run(char *const argv[], char *const env[], const void *in,
 		 size_t in_len, struct eim_test_proc *ret);
 void eim_test_proc_done(struct eim_test_proc *p);
 
+/*
+ * Runs the `eim` binary under test with the words a0, ... (NULL-terminated,
+ * at most 30) and EIM_DB=db (db may be NULL), and waits. ret->status is -1
+ * if it could not be started. Tests usually wrap it:
+ *   #define eim(...) eim_test_eim(db, __VA_ARGS__)
+ */
+struct eim_test_proc eim_test_eim(const char *db, const char *a0, ...);
+
 /* Path of the `eim` binary under test ($EIM_BIN, set by meson). */
 const char *eim_test_bin(void);
 
