@@ -8,6 +8,7 @@
 #include "common/eim_err.h"
 #include "eim/eim_service.h"
 #include "eim_test.h"
+#include "proto/eim_epr.h"
 #include "proto/eim_esipa.h"
 #include "proto/eim_sig.h"
 #include "store/eim_store.h"
@@ -22,6 +23,13 @@
 static const char *dir;
 static struct eim_store *st;
 static struct eim_service *svc;
+static int64_t now_ms = 1800000000000; /* the store's clock (tests move it) */
+
+static int64_t test_clock(void *ctx)
+{
+	(void)ctx;
+	return now_ms;
+}
 
 /* A queued package whose bytes are a fixed element (no signing needed). */
 static int fake_sign(void *ctx, const struct eim_store_sign_in *in,
@@ -61,7 +69,11 @@ static void setup(void)
 
 	dir = eim_test_tmpdir();
 	snprintf(path, sizeof(path), "%s/eim.db", dir);
-	ck_assert_int_eq(eim_store_open(path, NULL, &st), 0);
+	struct eim_store_options opt;
+	eim_store_options_init(&opt);
+	opt.synchronous = EIM_STORE_SYNC_NORMAL;
+	opt.clock = test_clock;
+	ck_assert_int_eq(eim_store_open(path, &opt, &st), 0);
 	ck_assert_int_eq(eim_store_identity_add(st, &id), 0);
 	add_device(EID1, "dev-one");
 	add_device(EID2, "dev-two");
@@ -319,6 +331,144 @@ START_TEST(state_change_queues_a_refresh)
 }
 END_TEST
 
+START_TEST(notification_stored_and_answered_empty)
+{
+	struct eim_buf req, resp;
+	/* BF3D { BF37 ProfileInstallationResult (content not inspected) } */
+	static const uint8_t msg[] = {0xBF, 0x3D, 0x06, 0xBF, 0x37,
+				      0x03, 0xBF, 0x27, 0x00};
+	struct eim_store_filter f;
+	struct audit_find af = {"notification", 0, ""};
+
+	eim_buf_init(&req);
+	eim_buf_init(&resp);
+	ck_assert_uint_eq(handle("dev-one", msg, sizeof(msg), &resp), 0x44);
+	ck_assert_uint_eq(resp.len, 0); /* 2.04 with an empty payload */
+	/* the same notification again: stored once */
+	ck_assert_uint_eq(handle("dev-one", msg, sizeof(msg), &resp), 0x44);
+	eim_store_filter_init(&f);
+	ck_assert_int_eq(eim_store_audit_list(st, &f, audit_cb, &af), 0);
+	ck_assert_int_eq(af.n, 1);
+	/* without an authenticated caller it cannot be attributed: 4.00 */
+	ck_assert_uint_eq(handle(NULL, msg, sizeof(msg), &resp), 0x80);
+	eim_buf_done(&req);
+	eim_buf_done(&resp);
+}
+END_TEST
+
+START_TEST(expired_packages_are_not_delivered)
+{
+	struct eim_store_enqueue_req rq;
+	struct eim_store_enqueued done;
+	struct eim_buf req, resp;
+	static const uint8_t none[] = {0xBF, 0x4F, 0x03, 0x02, 0x01, 0x01};
+
+	/* a package for dev-two valid for one minute */
+	memset(&rq, 0, sizeof(rq));
+	ck_assert_int_eq(eim_store_eid_parse(EID2, rq.eid), 0);
+	rq.kind = "euicc-data";
+	rq.summary = "[]";
+	rq.valid_until_ms = now_ms + 60000;
+	ck_assert_int_eq(eim_store_enqueue(st, &rq, fake_sign, NULL, &done), 0);
+	now_ms += 61000; /* the device slept too long */
+	eim_buf_init(&req);
+	eim_buf_init(&resp);
+	get_request(EID2, &req);
+	ck_assert_uint_eq(handle("dev-two", req.p, req.len, &resp), 0x44);
+	ck_assert_uint_eq(resp.len, sizeof(none));
+	ck_assert_mem_eq(resp.p, none, sizeof(none));
+	uint64_t c[EIM_STORE_STATE_COUNT];
+	uint8_t eid2[16];
+	ck_assert_int_eq(eim_store_eid_parse(EID2, eid2), 0);
+	ck_assert_int_eq(eim_store_package_counts(st, eid2, c), 0);
+	ck_assert_uint_eq(c[EIM_STORE_EXPIRED], 1);
+	ck_assert_uint_eq(c[EIM_STORE_SENT], 0);
+	eim_buf_done(&req);
+	eim_buf_done(&resp);
+}
+END_TEST
+
+/* Delivers dev-one's package and answers it with a result signed by a key
+ * the eIM does not know (no eUICC certificate on file). */
+static uint8_t unverifiable_result(struct eim_buf *resp)
+{
+	struct eim_buf req, epr, msg;
+	struct eim_sig_key *k = NULL;
+	struct eim_epr e;
+	struct eim_epr_result r = {.tag = EIM_RES_ENABLE, .code = 0};
+	static const uint8_t txid[1] = {1};
+	struct eim_esipa_from_ipa m;
+	uint8_t code;
+
+	eim_buf_init(&req);
+	eim_buf_init(&epr);
+	eim_buf_init(&msg);
+	get_request(EID1, &req);
+	ck_assert_uint_eq(handle("dev-one", req.p, req.len, resp), 0x44);
+	ck_assert_int_eq(eim_sig_key_generate(EIM_SIG_P256, &k), 0);
+	memset(&e, 0, sizeof(e));
+	e.kind = EIM_EPR_RESULT_SIGNED;
+	e.eim_id.p = (const uint8_t *)"eim-one";
+	e.eim_id.len = 7;
+	e.counter = 1;
+	e.txid.p = txid;
+	e.txid.len = 1;
+	e.seq = 5;
+	e.results = &r;
+	e.n_results = 1;
+	ck_assert_int_eq(eim_epr_encode(&e, 0, k, &epr), 0);
+	memset(&m, 0, sizeof(m));
+	m.tag = EIM_ESIPA_PROVIDE_EIM_PACKAGE_RESULT;
+	m.result.has_eid = true;
+	ck_assert_int_eq(eim_store_eid_parse(EID1, m.result.eid), 0);
+	m.result.kind = EIM_RESULT_EPR;
+	m.result.body.p = epr.p;
+	m.result.body.len = epr.len;
+	ck_assert_int_eq(eim_esipa_encode_from_ipa(&m, &msg), 0);
+	code = handle("dev-one", msg.p, msg.len, resp);
+	eim_sig_key_free(k);
+	eim_buf_done(&req);
+	eim_buf_done(&epr);
+	eim_buf_done(&msg);
+	return code;
+}
+
+START_TEST(unverified_results_flagged_or_refused)
+{
+	struct eim_buf resp;
+	static const uint8_t refused[] = {0xBF, 0x50, 0x03, 0x02, 0x01, 0x7F};
+	/* BF50 06 BF53 03 80 01 05: eimAcknowledgements { seqNumber 5 } */
+	static const uint8_t ack5[] = {0xBF, 0x50, 0x06, 0xBF, 0x53,
+				       0x03, 0x80, 0x01, 0x05};
+	struct eim_service_config cfg = {.require_verified_results = true};
+	uint64_t c[EIM_STORE_STATE_COUNT];
+
+	/* with the policy: refused, the package stays in flight */
+	eim_service_free(svc);
+	ck_assert_int_eq(eim_service_new(st, &cfg, &svc), 0);
+	eim_buf_init(&resp);
+	ck_assert_uint_eq(unverifiable_result(&resp), 0x44);
+	ck_assert_uint_eq(resp.len, sizeof(refused));
+	ck_assert_mem_eq(resp.p, refused, sizeof(refused));
+	ck_assert_int_eq(eim_store_package_counts(st, NULL, c), 0);
+	ck_assert_uint_eq(c[EIM_STORE_SENT], 1);
+	ck_assert_uint_eq(c[EIM_STORE_DONE], 0);
+
+	/* without it: recorded as NOT verified, acknowledged */
+	eim_service_free(svc);
+	ck_assert_int_eq(eim_service_new(st, NULL, &svc), 0);
+	ck_assert_uint_eq(unverifiable_result(&resp), 0x44);
+	ck_assert_uint_eq(resp.len, sizeof(ack5));
+	ck_assert_mem_eq(resp.p, ack5, sizeof(ack5));
+	ck_assert_int_eq(eim_store_package_counts(st, NULL, c), 0);
+	ck_assert_uint_eq(c[EIM_STORE_DONE], 1);
+	struct eim_service_stats ss;
+	eim_service_stats(svc, &ss);
+	ck_assert_uint_eq(ss.unverified, 1);
+	eim_buf_done(&resp);
+}
+END_TEST
+
 static Suite *service_suite(void)
 {
 	Suite *s = suite_create("eim_service");
@@ -329,6 +479,9 @@ static Suite *service_suite(void)
 	tcase_add_test(tc, malformed_and_unknown_change_nothing);
 	tcase_add_test(tc, relay_functions_answer_undefined_error);
 	tcase_add_test(tc, state_change_queues_a_refresh);
+	tcase_add_test(tc, notification_stored_and_answered_empty);
+	tcase_add_test(tc, expired_packages_are_not_delivered);
+	tcase_add_test(tc, unverified_results_flagged_or_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
