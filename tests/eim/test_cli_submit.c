@@ -224,6 +224,27 @@ START_TEST(file_and_fleet)
 					   "devices"));
 	eim_test_proc_done(&p);
 	ck_assert_int_eq(queue_len(), 204);
+
+	/* listings by state; cancel only what is still queued */
+	p = eim("queue", "--state", "sent", "--json", NULL);
+	ck_assert_str_eq(p.out, "[]\n");
+	eim_test_proc_done(&p);
+	p = eim("queue", "--state", "queued", "--limit", "3", NULL);
+	ck_assert_int_eq(lines(p.out), 3);
+	eim_test_proc_done(&p);
+	p = eim("queue", "--state", "lost", NULL);
+	EXPECT_ERR(p, 2, "--state 'lost' is not one of queued, sent");
+	ok("cancel", "1", NULL);
+	p = eim("cancel", "1", NULL);
+	EXPECT_ERR(p, 1, "package 1 was already sent or finished");
+	p = eim("cancel", "99999", NULL);
+	EXPECT_ERR(p, 1, "no package 99999");
+	p = eim("show", "1", "--json", NULL);
+	ck_assert(eim_test_contains(p.out, "\"state\":\"cancelled\""));
+	eim_test_proc_done(&p);
+	p = eim("audit", "--json", "--limit", "1000", NULL);
+	ck_assert(eim_test_contains(p.out, "\"action\":\"cancel\""));
+	eim_test_proc_done(&p);
 }
 END_TEST
 

@@ -286,6 +286,12 @@ START_TEST(device_session)
 	ck_assert_int_eq(eim_pkg_verify(&v, 0, eim_key), 0);
 	ck_assert_int_eq(v.pkg.psmo[0].kind, EIM_PSMO_ENABLE);
 
+	/* a delivered package can no longer be cancelled */
+	struct eim_test_proc c = eim_test_eim(db, "cancel", "1", NULL);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert(eim_test_contains(c.err, "already sent"));
+	eim_test_proc_done(&c);
+
 	/* a re-poll before the result: the same bytes */
 	poll_once(&y, &m2);
 	ck_assert_uint_eq(x.len, y.len);
