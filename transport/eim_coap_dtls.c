@@ -199,3 +199,402 @@ eim_coap_dtls_server_engine(struct eim_coap_dtls_server *ds)
 {
 	return ds ? ds->dtls : NULL;
 }
+
+/* ---- client ---- */
+
+/* Datagrams the CoAP engine sends before the session is established wait
+ * here (a handful: one per request in flight, plus retransmissions). */
+#define PENDING_MAX 64
+
+struct pending {
+	uint8_t *data;
+	size_t len;
+};
+
+struct eim_coap_dtls_client {
+	struct eim_loop *loop;
+	struct sockaddr_storage server;
+	socklen_t server_len;
+	struct eim_loop_udp *udp;
+	/* a socket replaced while it was delivering a batch: the loop still
+	 * uses it after our receive callback returns, so it is closed from
+	 * the reap timer */
+	struct eim_loop_udp *retired_udp;
+	struct eim_dtls_client *dtls;
+	/* a session replaced while its input was running; freed when that
+	 * input returns */
+	struct eim_dtls_client *retired_dtls;
+	bool in_input;
+	struct eim_coap_client *coap;
+	struct eim_loop_timer timer, reap;
+	enum eim_dtls_client_state last_state;
+	eim_coap_dtls_client_state_fn state_fn;
+	void *state_ctx;
+	/* our copy of the session configuration, for new handshakes */
+	struct eim_dtls_client_config cfg;
+	void *user_ctx;
+	void (*user_established)(void *ctx);
+	uint8_t *identity, *psk;
+	char *ca_pem;
+	uint16_t *suites;
+	struct pending q[PENDING_MAX];
+	size_t q_n;
+	struct eim_coap_dtls_client_stats st;
+};
+
+static void client_rearm(struct eim_coap_dtls_client *c)
+{
+	uint64_t a = eim_dtls_client_next_timeout(c->dtls);
+	uint64_t b = eim_coap_client_next_deadline(c->coap);
+	uint64_t t = a < b ? a : b;
+
+	if (t == UINT64_MAX) {
+		eim_loop_timer_stop(c->loop, &c->timer);
+		return;
+	}
+	if (eim_loop_timer_armed(&c->timer) && c->timer.when_ms == t)
+		return;
+	eim_loop_timer_start(c->loop, &c->timer, t);
+}
+
+static void pending_clear(struct eim_coap_dtls_client *c)
+{
+	for (size_t i = 0; i < c->q_n; i++)
+		eim_free(c->q[i].data);
+	c->q_n = 0;
+}
+
+/* Reports a state change once, and sends what waited for the session. */
+static void client_check_state(struct eim_coap_dtls_client *c)
+{
+	enum eim_dtls_client_state s = eim_dtls_client_state(c->dtls);
+
+	if (s == c->last_state)
+		return;
+	c->last_state = s;
+	if (s == EIM_DTLS_CLIENT_ESTABLISHED) {
+		c->st.handshakes++;
+		for (size_t i = 0; i < c->q_n; i++)
+			eim_dtls_client_send(c->dtls, c->q[i].data,
+					     c->q[i].len);
+		pending_clear(c);
+	} else if (s == EIM_DTLS_CLIENT_FAILED) {
+		c->st.handshakes_failed++;
+	} else {
+		return;
+	}
+	if (c->state_fn)
+		c->state_fn(c->state_ctx, c, s);
+}
+
+static void client_timer(struct eim_loop *l, void *ctx)
+{
+	struct eim_coap_dtls_client *c = ctx;
+	uint64_t now = eim_loop_now(l);
+
+	eim_dtls_client_tick(c->dtls, now);
+	client_check_state(c);
+	eim_coap_client_tick(c->coap, now);
+	client_rearm(c);
+}
+
+static void client_reap(struct eim_loop *l, void *ctx)
+{
+	struct eim_coap_dtls_client *c = ctx;
+
+	(void)l;
+	eim_loop_udp_close(c->retired_udp);
+	c->retired_udp = NULL;
+}
+
+/* DTLS wants a datagram sent to the server. */
+static int client_dtls_send(void *ctx, const uint8_t *d, size_t n)
+{
+	struct eim_coap_dtls_client *c = ctx;
+	return eim_loop_udp_send(c->udp, NULL, 0, d, n);
+}
+
+/* CoAP wants a message sent: one record, or a wait for the handshake. */
+static int client_coap_send(void *ctx, const uint8_t *d, size_t n)
+{
+	struct eim_coap_dtls_client *c = ctx;
+	uint8_t *copy;
+
+	if (eim_dtls_client_state(c->dtls) == EIM_DTLS_CLIENT_ESTABLISHED)
+		return eim_dtls_client_send(c->dtls, d, n);
+	if (c->q_n == PENDING_MAX) {
+		c->st.queued_dropped++;
+		return EIM_EBUSY;
+	}
+	copy = eim_memdup(d, n);
+	if (!copy)
+		return EIM_ENOMEM;
+	c->q[c->q_n].data = copy;
+	c->q[c->q_n].len = n;
+	c->q_n++;
+	return 0;
+}
+
+static void client_app_data(void *ctx, const uint8_t *d, size_t n)
+{
+	struct eim_coap_dtls_client *c = ctx;
+	eim_coap_client_input(c->coap, d, n, eim_loop_now(c->loop));
+}
+
+static void client_established(void *ctx)
+{
+	struct eim_coap_dtls_client *c = ctx;
+	if (c->user_established)
+		c->user_established(c->user_ctx);
+}
+
+static void client_rx(struct eim_loop_udp *u, const struct eim_loop_dgram *d,
+		      size_t n, void *ctx)
+{
+	struct eim_coap_dtls_client *c = ctx;
+	uint64_t now = eim_loop_now(c->loop);
+
+	(void)u;
+	for (size_t i = 0; i < n; i++) {
+		c->in_input = true;
+		eim_dtls_client_input(c->dtls, d[i].data, d[i].len, now);
+		c->in_input = false;
+		eim_dtls_client_free(c->retired_dtls);
+		c->retired_dtls = NULL;
+		client_check_state(c);
+	}
+	client_rearm(c);
+}
+
+static int client_session_new(struct eim_coap_dtls_client *c)
+{
+	struct eim_dtls_client *d;
+	int rc = eim_dtls_client_new(&c->cfg, &d);
+
+	if (rc)
+		return rc;
+	rc = eim_dtls_client_start(d, eim_loop_now(c->loop));
+	if (rc) {
+		eim_dtls_client_free(d);
+		return rc;
+	}
+	if (c->in_input)
+		c->retired_dtls = c->dtls;
+	else
+		eim_dtls_client_free(c->dtls);
+	c->dtls = d;
+	c->last_state = EIM_DTLS_CLIENT_HANDSHAKING;
+	client_rearm(c);
+	return 0;
+}
+
+static void client_release(struct eim_coap_dtls_client *c)
+{
+	eim_loop_timer_stop(c->loop, &c->timer);
+	eim_loop_timer_stop(c->loop, &c->reap);
+	eim_loop_udp_close(c->retired_udp);
+	eim_loop_udp_close(c->udp);
+	eim_dtls_client_free(c->retired_dtls);
+	eim_dtls_client_free(c->dtls);
+	eim_coap_client_free(c->coap);
+	pending_clear(c);
+	eim_free(c->identity);
+	eim_free_secret(c->psk, c->cfg.psk_len);
+	eim_free(c->ca_pem);
+	eim_free(c->suites);
+	eim_free(c);
+}
+
+int eim_coap_dtls_client_new(struct eim_loop *l, const char *server_addr,
+			     const struct eim_dtls_client_config *dtls,
+			     const struct eim_coap_client_config *coap,
+			     struct eim_coap_dtls_client **ret)
+{
+	struct eim_coap_dtls_client *c;
+	int rc;
+
+	if (!l || !server_addr || !dtls || !ret)
+		return EIM_EINVAL;
+	c = eim_calloc(1, sizeof(*c));
+	if (!c)
+		return EIM_ENOMEM;
+	c->loop = l;
+	eim_loop_timer_init(&c->timer, client_timer, c);
+	eim_loop_timer_init(&c->reap, client_reap, c);
+	rc = eim_loop_parse_addr(server_addr, &c->server, &c->server_len);
+	if (rc)
+		goto fail;
+	c->cfg = *dtls;
+	c->user_ctx = dtls->ctx;
+	c->user_established = dtls->on_established;
+	c->cfg.ctx = c;
+	c->cfg.send = client_dtls_send;
+	c->cfg.on_app_data = client_app_data;
+	c->cfg.on_established = client_established;
+	c->cfg.psk_identity = NULL;
+	c->cfg.psk = NULL;
+	c->cfg.ca_pem = NULL;
+	c->cfg.suites = NULL;
+	rc = EIM_ENOMEM;
+	if (dtls->psk_identity && dtls->psk_identity_len) {
+		c->identity = eim_memdup(dtls->psk_identity,
+					 dtls->psk_identity_len);
+		if (!c->identity)
+			goto fail;
+		c->cfg.psk_identity = c->identity;
+	}
+	if (dtls->psk && dtls->psk_len) {
+		c->psk = eim_memdup(dtls->psk, dtls->psk_len);
+		if (!c->psk)
+			goto fail;
+		c->cfg.psk = c->psk;
+	}
+	if (dtls->ca_pem && dtls->ca_pem_len) {
+		c->ca_pem = eim_memdup(dtls->ca_pem, dtls->ca_pem_len);
+		if (!c->ca_pem)
+			goto fail;
+		c->cfg.ca_pem = c->ca_pem;
+	}
+	if (dtls->suites && dtls->n_suites) {
+		c->suites = eim_memdup(dtls->suites,
+				       dtls->n_suites * sizeof(uint16_t));
+		if (!c->suites)
+			goto fail;
+		c->cfg.suites = c->suites;
+	}
+	rc = eim_coap_client_new(coap, client_coap_send, c, &c->coap);
+	if (rc)
+		goto fail;
+	rc = eim_loop_udp_connect(l, (struct sockaddr *)&c->server,
+				  c->server_len, client_rx, c, &c->udp);
+	if (rc)
+		goto fail;
+	rc = client_session_new(c);
+	if (rc)
+		goto fail;
+	*ret = c;
+	return 0;
+fail:
+	client_release(c);
+	return rc;
+}
+
+void eim_coap_dtls_client_free(struct eim_coap_dtls_client *c)
+{
+	if (c)
+		client_release(c);
+}
+
+void eim_coap_dtls_client_on_state(struct eim_coap_dtls_client *c,
+				   eim_coap_dtls_client_state_fn fn,
+				   void *ctx)
+{
+	if (!c)
+		return;
+	c->state_fn = fn;
+	c->state_ctx = ctx;
+}
+
+int eim_coap_dtls_client_request(struct eim_coap_dtls_client *c,
+				 const struct eim_coap_client_request *rq)
+{
+	int rc;
+
+	if (!c)
+		return EIM_EINVAL;
+	rc = eim_coap_client_request(c->coap, rq, eim_loop_now(c->loop));
+	if (rc == 0) {
+		c->st.requests++;
+		client_rearm(c);
+	}
+	return rc;
+}
+
+int eim_coap_dtls_client_rebind(struct eim_coap_dtls_client *c)
+{
+	struct eim_loop_udp *u;
+	int rc;
+
+	if (!c)
+		return EIM_EINVAL;
+	/* The new socket is opened before the old one is closed, so the
+	 * kernel cannot hand out the same port again. */
+	rc = eim_loop_udp_connect(c->loop, (struct sockaddr *)&c->server,
+				  c->server_len, client_rx, c, &u);
+	if (rc)
+		return rc;
+	if (c->retired_udp) {
+		/* only the socket delivering a batch needs to wait */
+		eim_loop_udp_close(c->udp);
+	} else {
+		c->retired_udp = c->udp;
+		eim_loop_timer_start(c->loop, &c->reap, eim_loop_now(c->loop));
+	}
+	c->udp = u;
+	c->st.rebinds++;
+	if (!eim_coap_dtls_client_has_cid(c) &&
+	    eim_dtls_client_state(c->dtls) != EIM_DTLS_CLIENT_IDLE)
+		return client_session_new(c);
+	return 0;
+}
+
+int eim_coap_dtls_client_rehandshake(struct eim_coap_dtls_client *c)
+{
+	if (!c)
+		return EIM_EINVAL;
+	return client_session_new(c);
+}
+
+enum eim_dtls_client_state
+eim_coap_dtls_client_state(const struct eim_coap_dtls_client *c)
+{
+	return c ? eim_dtls_client_state(c->dtls) : EIM_DTLS_CLIENT_IDLE;
+}
+
+bool eim_coap_dtls_client_has_cid(const struct eim_coap_dtls_client *c)
+{
+	size_t len = 0;
+
+	if (!c || eim_dtls_client_state(c->dtls) !=
+			  EIM_DTLS_CLIENT_ESTABLISHED)
+		return false;
+	return eim_dtls_client_peer_cid(c->dtls, &len) != NULL;
+}
+
+int eim_coap_dtls_client_local_port(const struct eim_coap_dtls_client *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (!c || eim_loop_udp_local(c->udp, &ss, &len))
+		return EIM_EINVAL;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+void eim_coap_dtls_client_stats(const struct eim_coap_dtls_client *c,
+				struct eim_coap_dtls_client_stats *ret)
+{
+	struct eim_coap_client_stats cs;
+
+	if (!c || !ret)
+		return;
+	eim_coap_client_stats(c->coap, &cs);
+	*ret = c->st;
+	ret->completed = cs.completed;
+	ret->failed = cs.failed;
+	ret->retransmissions = cs.retransmits;
+}
+
+struct eim_coap_client *
+eim_coap_dtls_client_coap(struct eim_coap_dtls_client *c)
+{
+	return c ? c->coap : NULL;
+}
+
+struct eim_dtls_client *
+eim_coap_dtls_client_dtls(struct eim_coap_dtls_client *c)
+{
+	return c ? c->dtls : NULL;
+}

@@ -10,11 +10,19 @@
  * for that session. When a session ends, the CoAP engine forgets its peer
  * state at once. One loop timer is kept armed at the earlier of the two
  * engines' deadlines.
+ *
+ * The client side does the reverse for one device: a CoAP client engine
+ * whose messages are application records of one DTLS client session, on a
+ * connected event-loop UDP socket. It can move to a new source port while
+ * keeping its session, as a sleeping device behind a NAT does (RFC 9146
+ * section 6: with a Connection ID the server follows the new address).
  */
 #ifndef EIM_COAP_DTLS_H
 #define EIM_COAP_DTLS_H
 
+#include "transport/eim_coap_client.h"
 #include "transport/eim_coap_server.h"
+#include "transport/eim_dtls_client.h"
 #include "transport/eim_dtls_server.h"
 #include "transport/eim_loop.h"
 
@@ -40,5 +48,100 @@ int eim_coap_dtls_server_port(const struct eim_coap_dtls_server *ds);
 /* The DTLS engine, for statistics. */
 struct eim_dtls_server *
 eim_coap_dtls_server_engine(struct eim_coap_dtls_server *ds);
+
+/* ---- client ---- */
+
+struct eim_coap_dtls_client;
+
+/*
+ * A CoAP client on a new DTLS client session with the server at
+ * server_addr ("127.0.0.1:5684", "[::1]:5684"), from a UDP socket on a
+ * port the kernel picks. The handshake starts at once; requests made
+ * before it completes wait (their datagrams are queued and sent, in order,
+ * when the session is established).
+ *
+ * dtls: the session's configuration. The glue sets send, on_app_data and
+ * ctx itself; a caller's on_established is still called with dtls->ctx.
+ * Identity, PSK, CA PEM and suites are copied (PSK wiped on free), so a
+ * new handshake can be made later with the same credentials.
+ * coap: the CoAP engine's configuration, NULL for defaults.
+ * Returns 0, EIM_EINVAL, the errors of eim_dtls_client_new() and
+ * eim_coap_client_new(), EIM_EIO (socket) or EIM_ENOMEM.
+ */
+int eim_coap_dtls_client_new(struct eim_loop *l, const char *server_addr,
+			     const struct eim_dtls_client_config *dtls,
+			     const struct eim_coap_client_config *coap,
+			     struct eim_coap_dtls_client **ret);
+/* Closes the socket and frees everything without sending close_notify
+ * (a device that just goes away). Pending requests are dropped without
+ * their callbacks. NULL is fine. Must not be called from one of this
+ * client's own callbacks. */
+void eim_coap_dtls_client_free(struct eim_coap_dtls_client *c);
+
+/*
+ * Called when the session's state changes: ESTABLISHED after each
+ * completed handshake, FAILED when a handshake fails (alert or timeout).
+ * After FAILED, requests keep waiting until eim_coap_dtls_client_rehandshake()
+ * or until the CoAP engine times them out.
+ */
+typedef void (*eim_coap_dtls_client_state_fn)(
+	void *ctx, struct eim_coap_dtls_client *c,
+	enum eim_dtls_client_state state);
+void eim_coap_dtls_client_on_state(struct eim_coap_dtls_client *c,
+				   eim_coap_dtls_client_state_fn fn,
+				   void *ctx);
+
+/* Starts a request now (see eim_coap_client_request()); the callback runs
+ * from the loop. */
+int eim_coap_dtls_client_request(struct eim_coap_dtls_client *c,
+				 const struct eim_coap_client_request *rq);
+
+/*
+ * Moves to a new UDP socket on a new source port (the old one is closed;
+ * datagrams still addressed to it are lost, as behind a NAT whose binding
+ * expired). When the session negotiated a Connection ID it is kept and the
+ * next record goes out from the new port without a handshake; otherwise a
+ * new handshake starts, since the server cannot recognise the old session
+ * from a new address. Safe from inside this client's callbacks. Returns 0,
+ * EIM_EIO or EIM_ENOMEM (the client then keeps its old socket).
+ */
+int eim_coap_dtls_client_rebind(struct eim_coap_dtls_client *c);
+
+/*
+ * Drops the session and starts a new full handshake on the same socket
+ * (a device that lost its session state). Requests in progress continue on
+ * the new session. Returns 0 or the errors of eim_dtls_client_new().
+ * Safe from inside this client's callbacks: the old session is freed only
+ * after the datagram being processed is done with.
+ */
+int eim_coap_dtls_client_rehandshake(struct eim_coap_dtls_client *c);
+
+/* The current session's state. */
+enum eim_dtls_client_state
+eim_coap_dtls_client_state(const struct eim_coap_dtls_client *c);
+/* True when the current session uses a Connection ID. */
+bool eim_coap_dtls_client_has_cid(const struct eim_coap_dtls_client *c);
+/* The local UDP port of the current socket, or a negative EIM_E*. */
+int eim_coap_dtls_client_local_port(const struct eim_coap_dtls_client *c);
+
+struct eim_coap_dtls_client_stats {
+	uint64_t handshakes;        /* completed */
+	uint64_t handshakes_failed;
+	uint64_t rebinds;
+	uint64_t requests;          /* started */
+	uint64_t completed;         /* responses delivered (any code) */
+	uint64_t failed;            /* callbacks with status < 0 */
+	uint64_t retransmissions;   /* CoAP retransmissions */
+	uint64_t queued_dropped;    /* datagrams dropped while waiting for
+				       a handshake (queue full) */
+};
+void eim_coap_dtls_client_stats(const struct eim_coap_dtls_client *c,
+				struct eim_coap_dtls_client_stats *ret);
+
+/* The engines, for their own statistics. */
+struct eim_coap_client *
+eim_coap_dtls_client_coap(struct eim_coap_dtls_client *c);
+struct eim_dtls_client *
+eim_coap_dtls_client_dtls(struct eim_coap_dtls_client *c);
 
 #endif
