@@ -26,6 +26,11 @@ int eim_service_new(struct eim_store *store,
 	svc->store = store;
 	if (cfg)
 		svc->cfg = *cfg;
+	svc->seen = eim_calloc(EIM__SEEN_SLOTS, sizeof(*svc->seen));
+	if (!svc->seen) {
+		eim_free(svc);
+		return EIM_ENOMEM;
+	}
 	eim_signer_init(&svc->signer, store);
 	*ret = svc;
 	return 0;
@@ -36,6 +41,7 @@ void eim_service_free(struct eim_service *svc)
 	if (!svc)
 		return;
 	eim_signer_done(&svc->signer);
+	eim_free(svc->seen);
 	eim_free(svc);
 }
 
@@ -131,6 +137,41 @@ static int eim__forbidden(struct eim_buf *resp, uint8_t *code,
 	*code = EIM_SVC_FORBIDDEN;
 	snprintf(log->outcome, sizeof(log->outcome), "4.03 forbidden");
 	return resp->err;
+}
+
+/* FNV-1a, for the last-seen table. */
+static uint32_t eim__hash(const void *p, size_t n, uint32_t h)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+static int64_t eim__wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Records "last seen" when it changed address or a minute has passed. */
+static void eim__seen(struct eim_service *svc, const uint8_t eid[16],
+		      const char *addr)
+{
+	uint32_t ah = eim__hash(addr, strlen(addr), 2166136261u);
+	struct eim__seen *e =
+		&svc->seen[eim__hash(eid, 16, 2166136261u) % EIM__SEEN_SLOTS];
+	int64_t now = eim__wall_ms();
+
+	if (memcmp(e->eid, eid, 16) == 0 && e->addr_hash == ah &&
+	    now - e->written_ms < EIM__SEEN_PERIOD_MS)
+		return;
+	if (eim_store_device_seen(svc->store, eid, addr) != 0)
+		return;
+	memcpy(e->eid, eid, 16);
+	e->addr_hash = ah;
+	e->written_ms = now;
 }
 
 /* ---- notifyStateChange --------------------------------------------------- */
@@ -248,7 +289,7 @@ static int eim__get_package(struct eim_service *svc,
 	if (g->notify_state_change)
 		eim__state_change(svc, g);
 	if (peer->addr) /* before next(): later store calls end its views */
-		eim_store_device_seen(svc->store, g->eid, peer->addr);
+		eim__seen(svc, g->eid, peer->addr);
 	rc = eim_store_next(svc->store, g->eid, &pkg, &found);
 	if (rc == EIM_ENOTFOUND) {
 		snprintf(log->outcome, sizeof(log->outcome), "eidNotFound");

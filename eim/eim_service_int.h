@@ -9,11 +9,27 @@
 #include "eim/eim_signer.h"
 #include "proto/eim_esipa.h"
 
+/*
+ * When each device's "last seen" was last written, so that a device polling
+ * every few seconds costs one write a minute, not one per poll: an
+ * empty-queue poll must not write to SQLite (DESIGN: polls are the hot
+ * path). Fixed size, indexed by a hash of the EID; a collision only costs
+ * an extra write.
+ */
+#define EIM__SEEN_SLOTS 65536
+#define EIM__SEEN_PERIOD_MS 60000
+struct eim__seen {
+	uint8_t eid[16];
+	uint32_t addr_hash;
+	int64_t written_ms;
+};
+
 struct eim_service {
 	struct eim_store *store;
 	struct eim_service_config cfg;
 	struct eim_signer signer;
 	struct eim_service_stats stats;
+	struct eim__seen *seen; /* EIM__SEEN_SLOTS entries */
 };
 
 /* What one request did, for the log line. */

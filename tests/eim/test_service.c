@@ -16,6 +16,7 @@
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define EID1 "89049032123451234512345678901235"
 #define EID2 "89044045116727494800000004479366"
@@ -469,6 +470,33 @@ START_TEST(unverified_results_flagged_or_refused)
 }
 END_TEST
 
+static long wal_size(void)
+{
+	char path[600];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/eim.db-wal", dir);
+	return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+START_TEST(empty_queue_polls_do_not_write)
+{
+	struct eim_buf req, resp;
+
+	eim_buf_init(&req);
+	eim_buf_init(&resp);
+	get_request(EID2, &req); /* dev-two has nothing queued */
+	ck_assert_uint_eq(handle("dev-two", req.p, req.len, &resp), 0x44);
+	long after_first = wal_size(); /* the first poll records last-seen */
+	for (int i = 0; i < 50; i++)
+		ck_assert_uint_eq(handle("dev-two", req.p, req.len, &resp),
+				  0x44);
+	ck_assert_int_eq(wal_size(), after_first);
+	eim_buf_done(&req);
+	eim_buf_done(&resp);
+}
+END_TEST
+
 static Suite *service_suite(void)
 {
 	Suite *s = suite_create("eim_service");
@@ -482,6 +510,7 @@ static Suite *service_suite(void)
 	tcase_add_test(tc, notification_stored_and_answered_empty);
 	tcase_add_test(tc, expired_packages_are_not_delivered);
 	tcase_add_test(tc, unverified_results_flagged_or_refused);
+	tcase_add_test(tc, empty_queue_polls_do_not_write);
 	suite_add_tcase(s, tc);
 	return s;
 }
