@@ -15,10 +15,13 @@
 #include "common/eim_bytes.h"
 #include "common/eim_err.h"
 #include "eim/cli_util.h"
+#include "proto/eim_ids.h"
 #include "proto/eim_sig.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define EIM__MAX_CHAIN 4
 
@@ -491,11 +494,199 @@ static int eim__device_remove(int argc, char **argv)
 	return rc;
 }
 
+/* One parsed line of an import file; the PSK bytes live here. */
+struct eim__import_row {
+	uint8_t psk[64];
+	size_t psk_len;
+	char psk_id[129];
+};
+
+static void eim__import_progress(void *ctx, size_t done, size_t total)
+{
+	(void)ctx;
+	fprintf(stderr, "\rimported %zu/%zu", done, total);
+	if (done == total)
+		fputc('\n', stderr);
+}
+
+/*
+ * `eim device import FILE`: one device per line, "EID,PSK_IDENTITY,PSK_HEX"
+ * with an optional ",COUNTER"; blank lines and '#' comments are skipped.
+ * Every line is checked before anything is written; then the devices are
+ * added in transactions of 1,000.
+ */
+static int eim__device_import(int argc, char **argv)
+{
+	static const char *cmd = "device import";
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"eim", required_argument, NULL, 'e'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *db = NULL, *eim_id = NULL;
+	struct eim_store *s = NULL;
+	struct eim_store_device_new *devs = NULL;
+	struct eim__import_row *rows = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0, n = 0, cap = 0, line = 0, done = 0;
+	char *default_eim = NULL;
+	int c, rc;
+
+	while ((c = eim_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'e':
+			eim_id = optarg;
+			break;
+		default:
+			return EIM_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1)
+		return eim_cli_usage_error(cmd, "give one FILE (- for stdin)");
+	const char *path = argv[optind];
+	if ((rc = eim_cli_read_file(cmd, path, &buf, &len)))
+		return rc;
+	for (char *p = (char *)buf, *nl; p && *p; p = nl) {
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl++ = '\0';
+		line++;
+		char *h = strchr(p, '#');
+		if (h)
+			*h = '\0';
+		char *f[5] = {NULL};
+		int nf = 0;
+		for (char *t = strtok(p, ", \t\r"); t && nf < 5;
+		     t = strtok(NULL, ", \t\r"))
+			f[nf++] = t;
+		if (nf == 0)
+			continue;
+		if (nf < 3 || nf > 4) {
+			rc = eim_cli_fail(cmd,
+					  "%s: line %zu: expected EID,"
+					  "PSK_IDENTITY,PSK_HEX[,COUNTER]",
+					  path, line);
+			goto out;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			void *a = eim_realloc(devs, cap * sizeof(*devs));
+			void *b = a ? eim_realloc(rows, cap * sizeof(*rows))
+				    : NULL;
+			if (a)
+				devs = a;
+			if (b)
+				rows = b;
+			if (!a || !b) {
+				rc = eim_cli_fail(cmd, "out of memory");
+				goto out;
+			}
+		}
+		struct eim_store_device_new *d = &devs[n];
+		struct eim__import_row *r = &rows[n];
+		memset(d, 0, sizeof(*d));
+		int e = eim_eid_parse(f[0], d->eid);
+		if (e) {
+			rc = eim_cli_fail(cmd,
+					  "%s: line %zu: '%s' is not an "
+					  "EID (%s)",
+					  path, line, f[0],
+					  e == EIM_EVERIFY
+						  ? "check digits do not match"
+						  : "32 decimal digits");
+			goto out;
+		}
+		if (strlen(f[1]) > 128) {
+			rc = eim_cli_fail(cmd,
+					  "%s: line %zu: PSK identity longer "
+					  "than 128 bytes",
+					  path, line);
+			goto out;
+		}
+		snprintf(r->psk_id, sizeof(r->psk_id), "%s", f[1]);
+		if (eim_hex_decode(f[2], strlen(f[2]), r->psk, sizeof(r->psk),
+				   &r->psk_len) ||
+		    r->psk_len < 16) {
+			/* never echo the secret */
+			rc = eim_cli_fail(cmd,
+					  "%s: line %zu: the PSK must be 16 to "
+					  "64 bytes in hex",
+					  path, line);
+			goto out;
+		}
+		if (f[3]) {
+			char *end = NULL;
+			long v = strtol(f[3], &end, 10);
+			if (*end || v < 0 || v > 8388606) {
+				rc = eim_cli_fail(cmd,
+						  "%s: line %zu: counter '%s' "
+						  "must be 0 to 8388606",
+						  path, line, f[3]);
+				goto out;
+			}
+			d->initial_counter = (uint32_t)v;
+		}
+		n++;
+	}
+	if (n == 0) {
+		rc = eim_cli_fail(cmd, "%s: no devices in the file", path);
+		goto out;
+	}
+	if ((rc = eim_cli_open_store(cmd, eim_cli_db_path(db), false, &s)))
+		goto out;
+	if (!eim_id) {
+		int e = eim_store_identity_list(s, NULL, eim__one_identity_cb,
+						&default_eim);
+		if (e == 1 || !default_eim) {
+			rc = eim_cli_usage_error(
+				cmd,
+				e == 1 ? "several eIM identities: choose "
+					 "one with --eim"
+				       : "no eIM identity: run 'eim init'");
+			goto out;
+		}
+		eim_id = default_eim;
+	}
+	for (size_t i = 0; i < n; i++) {
+		devs[i].eim_id = eim_id;
+		devs[i].psk_identity = (const uint8_t *)rows[i].psk_id;
+		devs[i].psk_identity_len = strlen(rows[i].psk_id);
+		devs[i].psk_key = rows[i].psk;
+		devs[i].psk_key_len = rows[i].psk_len;
+	}
+	int e = eim_store_device_add_many(s, devs, n, 1000,
+					  isatty(2) ? eim__import_progress
+						    : NULL,
+					  NULL, &done);
+	if (e) {
+		rc = eim_cli_fail(cmd,
+				  "%s (%zu of %zu devices were added "
+				  "before it)",
+				  eim_store_errmsg(s), done, n);
+		goto out;
+	}
+	printf("imported %zu devices (eIM '%s')\n", done, eim_id);
+	rc = EIM_EXIT_OK;
+out:
+	if (rows)
+		eim_wipe(rows, cap * sizeof(*rows));
+	eim_free(rows);
+	eim_free(devs);
+	eim_free_secret(buf, len);
+	eim_free(default_eim);
+	eim_store_close(s);
+	return rc;
+}
+
 int eim_cmd_device(int argc, char **argv)
 {
 	if (argc < 2)
 		return eim_cli_usage_error(
-			"device", "missing action: add, list, show or remove");
+			"device",
+			"missing action: add, import, list, show or remove");
 	if (strcmp(argv[1], "add") == 0)
 		return eim__device_add(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
@@ -506,8 +697,10 @@ int eim_cmd_device(int argc, char **argv)
 					true);
 	if (strcmp(argv[1], "remove") == 0)
 		return eim__device_remove(argc - 1, argv + 1);
+	if (strcmp(argv[1], "import") == 0)
+		return eim__device_import(argc - 1, argv + 1);
 	return eim_cli_usage_error("device",
-				   "unknown action '%s' (add, list, show or "
-				   "remove)",
+				   "unknown action '%s' (add, import, list, "
+				   "show or remove)",
 				   argv[1]);
 }

@@ -187,6 +187,21 @@ struct eim_store_device_new {
 int eim_store_device_add(struct eim_store *s,
 			 const struct eim_store_device_new *d);
 
+/* Called after each committed batch (bulk operations). */
+typedef void (*eim_store_progress_fn)(void *ctx, size_t done, size_t total);
+
+/*
+ * Adds n devices in transactions of `batch` (0 = 1000): a fleet import must
+ * not take one transaction (and one fsync) per device. Every entry is
+ * checked first; then each batch is atomic, and on the first error the
+ * failing batch is rolled back, earlier batches stay, *ret_done says how
+ * many were added and the message names the failing entry.
+ */
+int eim_store_device_add_many(struct eim_store *s,
+			      const struct eim_store_device_new *d, size_t n,
+			      size_t batch, eim_store_progress_fn progress,
+			      void *progress_ctx, size_t *ret_done);
+
 /*
  * Binds (or replaces) the device's credential of `kind`. `secret` is the PSK
  * key for EIM_STORE_CRED_PSK and must be NULL otherwise. EIM_EEXIST if the
@@ -386,8 +401,6 @@ int eim_store_enqueue(struct eim_store *s,
 		      eim_store_sign_fn sign, void *ctx,
 		      struct eim_store_enqueued *ret);
 
-/* Called after each committed batch. */
-typedef void (*eim_store_progress_fn)(void *ctx, size_t done, size_t total);
 /*
  * Enqueues n requests in transactions of `batch` packages (0 = 1000). Each
  * batch is atomic; on the first error the failing batch is rolled back,

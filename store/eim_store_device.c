@@ -398,12 +398,65 @@ static int check_device_new(struct eim_store *s,
 	return 0;
 }
 
-int eim_store_device_add(struct eim_store *s,
-			 const struct eim_store_device_new *d)
+/* Adds one device inside the caller's transaction. */
+static int device_add_locked(struct eim_store *s,
+			     const struct eim_store_device_new *d)
 {
 	char text[33];
 	int64_t ident_id = 0, device_id = 0;
 	sqlite3_stmt *st;
+	int err;
+
+	err = eim__store_identity_id(s, d->eim_id, &ident_id);
+	if (err)
+		return err;
+	err = eim__store_device_id(s, d->eid, &device_id);
+	if (err == 0)
+		return eim__store_fail(s, EIM_EEXIST,
+				       "device %s already exists",
+				       eim_store_eid_format(d->eid, text));
+	if (err != EIM_ENOTFOUND)
+		return err;
+	err = 0;
+	st = eim__store_prepare(s,
+				"INSERT INTO device(eid, identity_id,"
+				" created_ms) VALUES (?1, ?2, ?3)",
+				&err);
+	if (!st)
+		return err;
+	sqlite3_bind_blob(st, 1, d->eid, EIM_STORE_EID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, ident_id);
+	sqlite3_bind_int64(st, 3, eim__store_now(s));
+	err = eim__store_step_done(s, st, "adding device");
+	if (err)
+		return err;
+	device_id = sqlite3_last_insert_rowid(s->db);
+	st = eim__store_prepare(s,
+				"INSERT INTO association(device_id,"
+				" identity_id, counter, token)"
+				" VALUES (?1, ?2, ?3, ?4)",
+				&err);
+	if (!st)
+		return err;
+	sqlite3_bind_int64(st, 1, device_id);
+	sqlite3_bind_int64(st, 2, ident_id);
+	sqlite3_bind_int64(st, 3, d->initial_counter);
+	if (d->has_association_token)
+		sqlite3_bind_int64(st, 4, d->association_token);
+	err = eim__store_step_done(s, st, "adding association");
+	if (err)
+		return err;
+	err = eim__store_audit(s, "device-add", d->eid, 0,
+			       "managed by '%s', initial counter %u", d->eim_id,
+			       d->initial_counter);
+	if (err)
+		return err;
+	return device_add_creds(s, d, device_id);
+}
+
+int eim_store_device_add(struct eim_store *s,
+			 const struct eim_store_device_new *d)
+{
 	int err;
 
 	if (!s || !d)
@@ -414,57 +467,58 @@ int eim_store_device_add(struct eim_store *s,
 	err = eim__store_begin(s);
 	if (err)
 		return err;
-	err = eim__store_identity_id(s, d->eim_id, &ident_id);
-	if (err)
-		goto fail;
-	err = eim__store_device_id(s, d->eid, &device_id);
-	if (err == 0) {
-		err = eim__store_fail(s, EIM_EEXIST, "device %s already exists",
-				      eim_store_eid_format(d->eid, text));
-		goto fail;
+	err = device_add_locked(s, d);
+	if (err) {
+		eim__store_rollback(s);
+		return err;
 	}
-	if (err != EIM_ENOTFOUND)
-		goto fail;
-	err = 0;
-	st = eim__store_prepare(s,
-				"INSERT INTO device(eid, identity_id,"
-				" created_ms) VALUES (?1, ?2, ?3)",
-				&err);
-	if (!st)
-		goto fail;
-	sqlite3_bind_blob(st, 1, d->eid, EIM_STORE_EID_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, ident_id);
-	sqlite3_bind_int64(st, 3, eim__store_now(s));
-	err = eim__store_step_done(s, st, "adding device");
-	if (err)
-		goto fail;
-	device_id = sqlite3_last_insert_rowid(s->db);
-	st = eim__store_prepare(s,
-				"INSERT INTO association(device_id,"
-				" identity_id, counter, token)"
-				" VALUES (?1, ?2, ?3, ?4)",
-				&err);
-	if (!st)
-		goto fail;
-	sqlite3_bind_int64(st, 1, device_id);
-	sqlite3_bind_int64(st, 2, ident_id);
-	sqlite3_bind_int64(st, 3, d->initial_counter);
-	if (d->has_association_token)
-		sqlite3_bind_int64(st, 4, d->association_token);
-	err = eim__store_step_done(s, st, "adding association");
-	if (err)
-		goto fail;
-	err = eim__store_audit(s, "device-add", d->eid, 0,
-			       "managed by '%s', initial counter %u", d->eim_id,
-			       d->initial_counter);
-	if (err)
-		goto fail;
-	err = device_add_creds(s, d, device_id);
-	if (err)
-		goto fail;
 	return eim__store_commit(s);
-fail:
-	eim__store_rollback(s);
+}
+
+int eim_store_device_add_many(struct eim_store *s,
+			      const struct eim_store_device_new *d, size_t n,
+			      size_t batch, eim_store_progress_fn progress,
+			      void *progress_ctx, size_t *ret_done)
+{
+	char text[33], msg[sizeof(s->errmsg)];
+	size_t done = 0;
+	int err = 0;
+
+	if (!s || (!d && n) || !ret_done)
+		return EIM_EINVAL;
+	if (batch == 0)
+		batch = 1000;
+	/* Every device is checked before the first is written. */
+	for (size_t i = 0; i < n; i++)
+		if ((err = check_device_new(s, &d[i])))
+			goto out;
+	while (done < n) {
+		size_t end = done + batch < n ? done + batch : n;
+		err = eim__store_begin(s);
+		if (err)
+			goto out;
+		for (size_t i = done; i < end; i++) {
+			err = device_add_locked(s, &d[i]);
+			if (err) {
+				snprintf(msg, sizeof(msg), "%s", s->errmsg);
+				eim__store_rollback(s);
+				eim__store_fail(s, err,
+						"device %s (entry %zu): %s",
+						eim_store_eid_format(d[i].eid,
+								     text),
+						i + 1, msg);
+				goto out;
+			}
+		}
+		err = eim__store_commit(s);
+		if (err)
+			goto out;
+		done = end;
+		if (progress)
+			progress(progress_ctx, done, n);
+	}
+out:
+	*ret_done = done;
 	return err;
 }
 

@@ -303,6 +303,68 @@ START_TEST(export_initial_eim)
 }
 END_TEST
 
+/* Writes n import lines (valid EIDs with check digits) to path. */
+static void write_fleet(const char *path, int n, const char *extra)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "# EID,PSK identity,PSK\n");
+	for (int i = 0; i < n; i++) {
+		char d[33];
+		snprintf(d, sizeof(d), "8904903200000000000%011d", i);
+		unsigned r = 0;
+		for (int k = 0; k < 30; k++)
+			r = (r * 10 + (unsigned)(d[k] - '0')) % 97;
+		r = (r * 100) % 97;
+		fprintf(f, "%s%02u,fleet-%d,%s\n", d, 98 - r, i, PSK);
+	}
+	if (extra)
+		fputs(extra, f);
+	fclose(f);
+}
+
+START_TEST(device_import)
+{
+	char path[600];
+	struct eim_test_proc p = eim("init", "--eim-id", "eim-one", NULL);
+	EXPECT_OK(p);
+	snprintf(path, sizeof(path), "%s/fleet.csv", dir);
+
+	/* a bad line: nothing is added, the line is named, no secret shown */
+	write_fleet(path, 300,
+		    "89049032000000000000000000000066,bad,"
+		    "C0FFEE\n");
+	p = eim("device", "import", path, NULL);
+	EXPECT_ERR(p, 1, "fleet.csv: line 302: the PSK must be 16 to 64");
+	p = eim("device", "list", NULL);
+	ck_assert_int_eq(lines(p.out), 0);
+	ck_assert(!eim_test_contains(p.err, "C0FFEE"));
+	eim_test_proc_done(&p);
+
+	/* a duplicate EID found by the store: the batch is rolled back */
+	write_fleet(path, 300,
+		    "89049032000000000000000000000066,dup,"
+		    "000102030405060708090a0b0c0d0e0f\n");
+	p = eim("device", "import", path, NULL);
+	EXPECT_ERR(p, 1, "(entry 301)");
+	p = eim("device", "list", NULL);
+	ck_assert_int_eq(lines(p.out), 0);
+	eim_test_proc_done(&p);
+
+	write_fleet(path, 2500, NULL);
+	p = eim("device", "import", path, NULL);
+	ck_assert_msg(p.status == 0, "%s", p.err);
+	ck_assert(eim_test_contains(p.out, "imported 2500 devices"));
+	eim_test_proc_done(&p);
+	p = eim("device", "list", NULL);
+	ck_assert_int_eq(lines(p.out), 2500);
+	eim_test_proc_done(&p);
+	p = eim("device", "import", "/nonexistent.csv", NULL);
+	EXPECT_ERR(p, 1, "/nonexistent.csv: No such file");
+}
+END_TEST
+
 static Suite *admin_suite(void)
 {
 	Suite *s = suite_create("cli_admin");
@@ -316,6 +378,7 @@ static Suite *admin_suite(void)
 	tcase_add_test(tc, device_add_list_show);
 	tcase_add_test(tc, device_errors);
 	tcase_add_test(tc, export_initial_eim);
+	tcase_add_test(tc, device_import);
 	suite_add_tcase(s, tc);
 	return s;
 }
