@@ -220,6 +220,7 @@ struct eim_coap_dtls_client {
 	 * uses it after our receive callback returns, so it is closed from
 	 * the reap timer */
 	struct eim_loop_udp *retired_udp;
+	struct eim_loop_udp *rx_udp; /* the socket delivering a batch now */
 	struct eim_dtls_client *dtls;
 	/* a session replaced while its input was running; freed when that
 	 * input returns */
@@ -354,7 +355,7 @@ static void client_rx(struct eim_loop_udp *u, const struct eim_loop_dgram *d,
 	struct eim_coap_dtls_client *c = ctx;
 	uint64_t now = eim_loop_now(c->loop);
 
-	(void)u;
+	c->rx_udp = u;
 	for (size_t i = 0; i < n; i++) {
 		c->in_input = true;
 		eim_dtls_client_input(c->dtls, d[i].data, d[i].len, now);
@@ -363,6 +364,7 @@ static void client_rx(struct eim_loop_udp *u, const struct eim_loop_dgram *d,
 		c->retired_dtls = NULL;
 		client_check_state(c);
 	}
+	c->rx_udp = NULL;
 	client_rearm(c);
 }
 
@@ -523,12 +525,14 @@ int eim_coap_dtls_client_rebind(struct eim_coap_dtls_client *c)
 				  c->server_len, client_rx, c, &u);
 	if (rc)
 		return rc;
-	if (c->retired_udp) {
-		/* only the socket delivering a batch needs to wait */
-		eim_loop_udp_close(c->udp);
-	} else {
+	if (c->udp == c->rx_udp) {
+		/* the loop uses it again after our callback: close it from
+		 * the reap timer (an older one waiting there is idle now) */
+		eim_loop_udp_close(c->retired_udp);
 		c->retired_udp = c->udp;
 		eim_loop_timer_start(c->loop, &c->reap, eim_loop_now(c->loop));
+	} else {
+		eim_loop_udp_close(c->udp);
 	}
 	c->udp = u;
 	c->st.rebinds++;
