@@ -22,6 +22,8 @@ struct eim_coap_dtls_server {
 			  uint8_t *key, size_t *key_len);
 	void (*on_established)(void *ctx, struct eim_dtls_session *s);
 	void (*keylog)(void *ctx, const char *line);
+	int (*cert_check)(void *ctx, enum eim_dtls_identity_kind kind,
+			  const uint8_t fp[32]);
 };
 
 static void rearm(struct eim_coap_dtls_server *ds)
@@ -106,6 +108,13 @@ static void on_established(void *ctx, struct eim_dtls_session *s)
 		ds->on_established(ds->cb_ctx, s);
 }
 
+static int cert_check(void *ctx, enum eim_dtls_identity_kind kind,
+		      const uint8_t fp[32])
+{
+	struct eim_coap_dtls_server *ds = ctx;
+	return ds->cert_check(ds->cb_ctx, kind, fp);
+}
+
 static void keylog(void *ctx, const char *line)
 {
 	struct eim_coap_dtls_server *ds = ctx;
@@ -150,6 +159,7 @@ int eim_coap_dtls_server_new(struct eim_loop *l, const char *addr,
 	ds->psk_lookup = dtls->psk_lookup;
 	ds->on_established = dtls->on_established;
 	ds->keylog = dtls->keylog;
+	ds->cert_check = dtls->cert_check;
 	cfg = *dtls;
 	cfg.ctx = ds;
 	cfg.send = dtls_send;
@@ -158,6 +168,7 @@ int eim_coap_dtls_server_new(struct eim_loop *l, const char *addr,
 	cfg.psk_lookup = dtls->psk_lookup ? psk_lookup : NULL;
 	cfg.on_established = on_established;
 	cfg.keylog = dtls->keylog ? keylog : NULL;
+	cfg.cert_check = dtls->cert_check ? cert_check : NULL;
 	eim_loop_timer_init(&ds->timer, on_timer, ds);
 	rc = eim_dtls_server_new(&cfg, eim_loop_now(l), &ds->dtls);
 	if (rc == 0)

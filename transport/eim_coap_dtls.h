@@ -5,8 +5,10 @@
  *
  * For each decrypted application record the glue builds a struct
  * eim_coap_peer whose key names the DTLS session (not its address: a session
- * keeps its key when a Connection ID moves it), whose identity is the PSK
- * identity the handshake authenticated, and whose send encrypts one record
+ * keeps its key when a Connection ID moves it), whose identity is what the
+ * handshake authenticated (the PSK identity, or the SHA-256 fingerprint of
+ * a client certificate or raw key: eim_dtls_session_identity_kind() on
+ * peer.user, the session, tells which), and whose send encrypts one record
  * for that session. When a session ends, the CoAP engine forgets its peer
  * state at once. One loop timer is kept armed at the earlier of the two
  * engines' deadlines.
@@ -32,8 +34,8 @@ struct eim_coap_dtls_server;
  * Serves srv over DTLS on a UDP socket bound to addr ("[::]:5684", port 0
  * picks one). `dtls` is the DTLS configuration: the glue sets its send,
  * on_app_data and on_closed callbacks (and ctx) itself and keeps the
- * caller's psk_lookup, on_established and keylog, which are called with
- * `cb_ctx`. srv and cb_ctx must outlive the returned object.
+ * caller's psk_lookup, cert_check, on_established and keylog, which are
+ * called with `cb_ctx`. srv and cb_ctx must outlive the returned object.
  * Returns 0, or the errors of eim_dtls_server_new() and
  * eim_loop_udp_open() (EIM_EIO: bind failed, errno tells why).
  */

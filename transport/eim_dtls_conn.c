@@ -216,7 +216,9 @@ int eim_dtls_conn_send_record(struct eim_dtls_conn *c, uint16_t epoch,
 void eim_dtls_conn_send_alert(struct eim_dtls_conn *c, uint16_t epoch,
 			      uint8_t desc)
 {
-	uint8_t a[2] = {desc == EIM_DTLS_ALERT_CLOSE_NOTIFY ? 1 : 2, desc};
+	bool warning = desc == EIM_DTLS_ALERT_CLOSE_NOTIFY ||
+		       desc == EIM_DTLS_ALERT_NO_RENEGOTIATION;
+	uint8_t a[2] = {warning ? 1 : 2, desc};
 
 	(void)eim_dtls_conn_send_record(c, epoch, EIM_DTLS_CT_ALERT, a, 2);
 }

@@ -17,7 +17,10 @@
 
 struct eim_dtls_cred {
 	ecc_key key;
-	size_t chain_len;
+	/* RFC 7250 Certificate body: uint24 length, SubjectPublicKeyInfo */
+	size_t rpk_len;
+	uint8_t rpk[3 + 128];
+	size_t chain_len; /* 0: no certificate, raw public key only */
 	uint8_t chain[EIM_DTLS_CHAIN_MAX];
 };
 
@@ -96,7 +99,20 @@ static int load_key(struct eim_dtls_cred *c, const char *pem, size_t len)
 			     : EIM_EUNSUPPORTED;
 	}
 	eim_wipe(der, sizeof(der));
-	return rc;
+	if (rc)
+		return rc;
+	/* PKCS#8 may omit the public point: compute it */
+	if (c->key.type == ECC_PRIVATEKEY_ONLY &&
+	    wc_ecc_make_pub(&c->key, NULL) != 0)
+		return EIM_ECRYPTO;
+	/* the public half as a SubjectPublicKeyInfo with its curve OID */
+	n = wc_EccPublicKeyToDer(&c->key, c->rpk + 3,
+				 (word32)(sizeof(c->rpk) - 3), 1);
+	if (n <= 0)
+		return EIM_ECRYPTO;
+	eim_put_be24(c->rpk, (uint32_t)n);
+	c->rpk_len = 3 + (size_t)n;
+	return 0;
 }
 
 int eim_dtls_cred_from_pem(const char *cert_pem, size_t cert_len,
@@ -106,7 +122,7 @@ int eim_dtls_cred_from_pem(const char *cert_pem, size_t cert_len,
 	struct eim_dtls_cred *c;
 	int rc;
 
-	if (!cert_pem || !key_pem || !ret || cert_len > INT32_MAX ||
+	if (!key_pem || !ret || cert_len > INT32_MAX ||
 	    key_len > INT32_MAX)
 		return EIM_EINVAL;
 	c = eim_calloc(1, sizeof(*c));
@@ -116,7 +132,7 @@ int eim_dtls_cred_from_pem(const char *cert_pem, size_t cert_len,
 		eim_free(c);
 		return EIM_ECRYPTO;
 	}
-	rc = load_chain(c, cert_pem, cert_len);
+	rc = cert_pem ? load_chain(c, cert_pem, cert_len) : 0;
 	if (!rc)
 		rc = load_key(c, key_pem, key_len);
 	if (rc) {
@@ -130,10 +146,18 @@ int eim_dtls_cred_from_pem(const char *cert_pem, size_t cert_len,
 const uint8_t *eim_dtls_cred_chain(const struct eim_dtls_cred *c,
 				   size_t *len)
 {
-	if (!c || !len)
+	if (!c || !len || !c->chain_len)
 		return NULL;
 	*len = c->chain_len;
 	return c->chain;
+}
+
+const uint8_t *eim_dtls_cred_rpk(const struct eim_dtls_cred *c, size_t *len)
+{
+	if (!c || !len)
+		return NULL;
+	*len = c->rpk_len;
+	return c->rpk;
 }
 
 int eim_dtls_cred_sign(struct eim_dtls_cred *c, struct WC_RNG *rng,

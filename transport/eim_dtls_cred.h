@@ -24,7 +24,8 @@ struct WC_RNG;
 
 /*
  * Parses cert_pem (one or more CERTIFICATE blocks, leaf first) and key_pem
- * (an EC PRIVATE KEY or PKCS#8 PRIVATE KEY on P-256). Both are copied; the
+ * (an EC PRIVATE KEY or PKCS#8 PRIVATE KEY on P-256). cert_pem may be NULL
+ * for a raw-public-key-only server (RFC 7250). Both are copied; the
  * caller may wipe its buffers afterwards. Errors: EIM_EINVAL, EIM_ECERT (no
  * certificate or a block that does not decode), EIM_EUNSUPPORTED (key not
  * P-256), EIM_EMALFORMED (key does not decode), EIM_ETOOBIG (chain over
@@ -34,9 +35,14 @@ int eim_dtls_cred_from_pem(const char *cert_pem, size_t cert_len,
 			   const char *key_pem, size_t key_len,
 			   struct eim_dtls_cred **ret);
 
-/* The Certificate message body (3-byte list length included). */
+/* The Certificate message body (3-byte list length included), or NULL
+ * when the credential has no certificate. */
 const uint8_t *eim_dtls_cred_chain(const struct eim_dtls_cred *c,
 				   size_t *len);
+
+/* The Certificate message body for a raw public key (RFC 7250 section 3):
+ * uint24 length, then the DER SubjectPublicKeyInfo of the key. */
+const uint8_t *eim_dtls_cred_rpk(const struct eim_dtls_cred *c, size_t *len);
 
 /*
  * Signs a SHA-256 hash with the private key; writes a DER ECDSA-Sig-Value

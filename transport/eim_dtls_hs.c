@@ -98,8 +98,27 @@ void eim_dtls_hs_put_header(struct eim_buf *b, uint8_t type, uint32_t length,
 	eim_buf_append(b, h, sizeof(h));
 }
 
+/* RFC 7250 certificate type extension: a list with a length byte in a
+ * ClientHello, a single byte in a ServerHello. */
+static int cert_types(const struct eim_slice *d, bool hello_from_client,
+		      struct eim_slice *out)
+{
+	if (hello_from_client) {
+		if (d->len < 2 || d->p[0] != d->len - 1)
+			return EIM_EMALFORMED;
+		out->p = d->p + 1;
+		out->len = d->len - 1;
+		return 0;
+	}
+	if (d->len != 1)
+		return EIM_EMALFORMED;
+	*out = *d;
+	return 0;
+}
+
 /* Parses an extensions block that must fill c exactly. */
-static int parse_ext(struct cur *c, struct eim_dtls_hello_ext *e)
+static int parse_ext(struct cur *c, struct eim_dtls_hello_ext *e,
+		     bool hello_from_client)
 {
 	struct eim_slice all;
 	struct cur x;
@@ -186,6 +205,24 @@ static int parse_ext(struct cur *c, struct eim_dtls_hello_ext *e)
 				    EIM_DTLS_SIG_ECDSA_SHA256)
 					e->sig_ecdsa_sha256 = true;
 			break;
+		case EIM_DTLS_EXT_CLIENT_CERT_TYPE:
+			if (e->client_ctype)
+				return EIM_EMALFORMED;
+			rc = cert_types(&d, hello_from_client,
+					&e->client_ctypes);
+			if (rc)
+				return rc;
+			e->client_ctype = true;
+			break;
+		case EIM_DTLS_EXT_SERVER_CERT_TYPE:
+			if (e->server_ctype)
+				return EIM_EMALFORMED;
+			rc = cert_types(&d, hello_from_client,
+					&e->server_ctypes);
+			if (rc)
+				return rc;
+			e->server_ctype = true;
+			break;
 		default:
 			break; /* unknown extensions are ignored */
 		}
@@ -219,7 +256,7 @@ int eim_dtls_hs_parse_client_hello(const uint8_t *p, size_t len,
 	for (size_t i = 0; i < comp.len; i++)
 		if (comp.p[i] == 0)
 			ch.null_compression = true;
-	if ((rc = parse_ext(&c, &ch.ext)))
+	if ((rc = parse_ext(&c, &ch.ext, true)))
 		return rc;
 	*ret = ch;
 	ret->scsv = eim_dtls_hs_offers(ret, EIM_DTLS_EMPTY_RENEGOTIATION_SCSV);
@@ -258,7 +295,7 @@ int eim_dtls_hs_parse_server_hello(const uint8_t *p, size_t len,
 	sh.compression = (uint8_t)v;
 	if (sh.session_id.len > 32)
 		return EIM_EMALFORMED;
-	if ((rc = parse_ext(&c, &sh.ext)))
+	if ((rc = parse_ext(&c, &sh.ext, false)))
 		return rc;
 	*ret = sh;
 	return 0;
@@ -297,8 +334,9 @@ void eim_dtls_hs_put_hello_ext(struct eim_buf *b,
 		       (o->formats ? sizeof(formats) : 0) +
 		       (o->sigalgs ? sizeof(sigalgs) : 0) +
 		       (o->record_size_limit ? 6 : 0) +
-		       (o->cid ? 5 + o->cid_len : 0);
-	uint8_t t[4];
+		       (o->cid ? 5 + o->cid_len : 0) +
+		       (o->client_ctype ? 5 : 0) + (o->server_ctype ? 5 : 0);
+	uint8_t t[5];
 
 	if (total == 0)
 		return;
@@ -327,7 +365,20 @@ void eim_dtls_hs_put_hello_ext(struct eim_buf *b,
 		eim_put_be16(t + 2, (uint16_t)(o->cid_len + 1));
 		eim_buf_append(b, t, 4);
 		eim_buf_append_byte(b, (uint8_t)o->cid_len);
-		eim_buf_append(b, o->cid_value, o->cid_len);
+		if (o->cid_len)
+			eim_buf_append(b, o->cid_value, o->cid_len);
+	}
+	if (o->client_ctype) {
+		eim_put_be16(t, EIM_DTLS_EXT_CLIENT_CERT_TYPE);
+		eim_put_be16(t + 2, 1);
+		t[4] = o->client_ctype_value;
+		eim_buf_append(b, t, 5);
+	}
+	if (o->server_ctype) {
+		eim_put_be16(t, EIM_DTLS_EXT_SERVER_CERT_TYPE);
+		eim_put_be16(t + 2, 1);
+		t[4] = o->server_ctype_value;
+		eim_buf_append(b, t, 5);
 	}
 }
 

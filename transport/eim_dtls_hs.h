@@ -48,6 +48,8 @@ enum eim_dtls_hs_type {
 #define EIM_DTLS_EXT_SUPPORTED_GROUPS 10u
 #define EIM_DTLS_EXT_EC_POINT_FORMATS 11u
 #define EIM_DTLS_EXT_SIGNATURE_ALGORITHMS 13u
+#define EIM_DTLS_EXT_CLIENT_CERT_TYPE 19u /* RFC 7250 */
+#define EIM_DTLS_EXT_SERVER_CERT_TYPE 20u /* RFC 7250 */
 #define EIM_DTLS_EXT_EMS           23u
 #define EIM_DTLS_EXT_RECORD_SIZE_LIMIT 28u /* RFC 8449 */
 #define EIM_DTLS_EXT_CONNECTION_ID 54u /* RFC 9146 */
@@ -96,6 +98,11 @@ struct eim_dtls_hello_ext {
 	bool sigalgs;      /* signature_algorithms present */
 	bool sig_ecdsa_sha256; /* ... and lists ecdsa + sha256 */
 	uint16_t record_size_limit; /* 0 when absent; else >= 64 */
+	/* RFC 7250 client_certificate_type / server_certificate_type: in a
+	 * ClientHello the list of CertificateType bytes (length byte
+	 * checked and removed), in a ServerHello the one chosen type */
+	bool client_ctype, server_ctype;
+	struct eim_slice client_ctypes, server_ctypes;
 };
 
 struct eim_dtls_client_hello {
@@ -113,7 +120,8 @@ struct eim_dtls_client_hello {
  * Parses a complete ClientHello body. Errors: EIM_ETRUNC (a length runs past
  * the body), EIM_EMALFORMED (odd or empty suite list, empty compression list,
  * duplicate extension, non-empty renegotiation_info or EMS, CID length
- * mismatch, trailing bytes), EIM_ETOOBIG (CID longer than EIM_DTLS_MAX_CID).
+ * mismatch, an empty or mis-framed certificate type list, trailing bytes),
+ * EIM_ETOOBIG (CID longer than EIM_DTLS_MAX_CID).
  */
 int eim_dtls_hs_parse_client_hello(const uint8_t *p, size_t len,
 				   struct eim_dtls_client_hello *ret);
@@ -131,7 +139,8 @@ struct eim_dtls_server_hello {
 	struct eim_dtls_hello_ext ext;
 };
 
-/* Parses a ServerHello body (same error convention). */
+/* Parses a ServerHello body (same error convention; a certificate type
+ * extension must hold exactly one byte). */
 int eim_dtls_hs_parse_server_hello(const uint8_t *p, size_t len,
 				   struct eim_dtls_server_hello *ret);
 
@@ -153,6 +162,9 @@ struct eim_dtls_ext_out {
 	bool cid;    /* connection_id carrying cid[0..cid_len) */
 	const uint8_t *cid_value;
 	size_t cid_len;
+	/* RFC 7250 in a ServerHello: the chosen type, one byte each */
+	bool client_ctype, server_ctype;
+	uint8_t client_ctype_value, server_ctype_value;
 };
 
 /* Appends the extensions block (nothing at all when none is selected). */

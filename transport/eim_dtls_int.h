@@ -29,11 +29,15 @@ enum eim_dtls_alert {
 	EIM_DTLS_ALERT_UNEXPECTED_MESSAGE = 10,
 	EIM_DTLS_ALERT_BAD_RECORD_MAC = 20,
 	EIM_DTLS_ALERT_HANDSHAKE_FAILURE = 40,
+	EIM_DTLS_ALERT_BAD_CERTIFICATE = 42,
+	EIM_DTLS_ALERT_UNSUPPORTED_CERTIFICATE = 43,
+	EIM_DTLS_ALERT_CERTIFICATE_UNKNOWN = 46,
 	EIM_DTLS_ALERT_ILLEGAL_PARAMETER = 47,
 	EIM_DTLS_ALERT_DECODE_ERROR = 50,
 	EIM_DTLS_ALERT_DECRYPT_ERROR = 51,
 	EIM_DTLS_ALERT_PROTOCOL_VERSION = 70,
 	EIM_DTLS_ALERT_INTERNAL_ERROR = 80,
+	EIM_DTLS_ALERT_NO_RENEGOTIATION = 100, /* a warning (RFC 5246 7.2.2) */
 };
 
 /* Handshake and connection states, both roles (one enum, one dispatcher
@@ -44,7 +48,9 @@ enum eim_dtls_state {
 	EIM_DTLS_ST_C_WAIT_SERVER_HELLO, /* CH sent, HVR or SH expected */
 	EIM_DTLS_ST_C_WAIT_HELLO_DONE,   /* SH seen, SHD expected */
 	/* server */
+	EIM_DTLS_ST_S_WAIT_CERT, /* SH..CR,SHD sent, client Certificate next */
 	EIM_DTLS_ST_S_WAIT_CKE, /* SH..SHD sent, ClientKeyExchange expected */
+	EIM_DTLS_ST_S_WAIT_CV,  /* client CertificateVerify expected */
 	/* both */
 	EIM_DTLS_ST_WAIT_CCS,      /* peer's ChangeCipherSpec expected */
 	EIM_DTLS_ST_WAIT_FINISHED, /* peer's Finished expected (epoch 1) */
@@ -70,6 +76,10 @@ enum eim_dtls_kx {
 	EIM_DTLS_KX_ECDHE_ECDSA, /* RFC 8422, server certificate */
 };
 
+/* RFC 7250 CertificateType values. */
+#define EIM_DTLS_CTYPE_X509 0u
+#define EIM_DTLS_CTYPE_RPK  2u
+
 struct eim_dtls_hs_state {
 	uint16_t suite;
 	uint8_t kx; /* enum eim_dtls_kx */
@@ -78,7 +88,13 @@ struct eim_dtls_hs_state {
 	uint8_t ecdh_pub[EIM_DTLS_P256_POINT_LEN]; /* client: our point */
 	bool have_ske;
 	bool have_cert; /* client: server certificate checked */
-	uint8_t peer_pub[EIM_DTLS_P256_POINT_LEN]; /* client: its key */
+	/* the peer's certified key: the server's (client role) or the
+	 * client's, for its CertificateVerify (server role) */
+	uint8_t peer_pub[EIM_DTLS_P256_POINT_LEN];
+	/* server: a CertificateRequest went out; the certificate types
+	 * agreed for each side (RFC 7250: 0 X.509, 2 raw public key) */
+	bool cert_req;
+	uint8_t client_ctype, server_ctype;
 	const struct eim_dtls_aead_info *aead;
 	uint8_t crandom[EIM_DTLS_RANDOM_LEN];
 	uint8_t srandom[EIM_DTLS_RANDOM_LEN];
@@ -127,8 +143,12 @@ struct eim_dtls_conn {
 	 * unless it sent record_size_limit) */
 	uint16_t peer_rsl;
 	struct eim_dtls_hs_state *hs;
-	uint8_t *identity; /* PSK identity (owned), NUL-terminated copy */
+	/* Authenticated peer identity (owned, NUL-terminated copy): the PSK
+	 * identity, or the SHA-256 of the client's certificate / SPKI;
+	 * identity_kind says which (enum eim_dtls_identity_kind). */
+	uint8_t *identity;
 	uint16_t identity_len;
+	uint8_t identity_kind;
 	eim_dtls_conn_out_fn out;
 	/* Debug only: receives "CLIENT_RANDOM <hex> <hex>" (NSS key log). */
 	void (*keylog)(void *ctx, const char *line);
@@ -169,7 +189,8 @@ int eim_dtls_conn_transcript_hash(struct eim_dtls_conn *c, uint8_t out[32]);
  * CCS went out, else 0). */
 int eim_dtls_conn_send_record(struct eim_dtls_conn *c, uint16_t epoch,
 			      uint8_t type, const uint8_t *data, size_t len);
-/* Sends a fatal alert (or close_notify, level 1) at epoch `epoch`. */
+/* Sends a fatal alert (close_notify and no_renegotiation: level 1,
+ * warning) at epoch `epoch`. */
 void eim_dtls_conn_send_alert(struct eim_dtls_conn *c, uint16_t epoch,
 			      uint8_t desc);
 

@@ -428,8 +428,9 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 	int rc = EIM_EINVAL;
 
 	if (!cfg || !ret || !cfg->send ||
-	    (!cfg->psk_lookup && !cfg->cert_pem) ||
-	    (!cfg->cert_pem != !cfg->key_pem) ||
+	    (!cfg->psk_lookup && !cfg->key_pem) ||
+	    (cfg->cert_pem && !cfg->key_pem) ||
+	    ((cfg->ca_pem || cfg->cert_check) && !cfg->key_pem) ||
 	    cfg->cid_len > EIM_DTLS_MAX_CID ||
 	    (cfg->cid_prefix_len && (!cfg->cid_prefix ||
 				     cfg->cid_prefix_len >= cfg->cid_len)) ||
@@ -442,7 +443,7 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 		int kx = eim_dtls_suite_kx(cfg->suites[i]);
 
 		/* an explicit list may only name suites we can serve */
-		if (!kx || (kx == EIM_DTLS_KX_ECDHE_ECDSA && !cfg->cert_pem) ||
+		if (!kx || (kx == EIM_DTLS_KX_ECDHE_ECDSA && !cfg->key_pem) ||
 		    (kx != EIM_DTLS_KX_ECDHE_ECDSA && !cfg->psk_lookup))
 			return EIM_EINVAL;
 	}
@@ -450,7 +451,7 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 	if (!srv)
 		return EIM_ENOMEM;
 	srv->cfg = *cfg;
-	if (cfg->cert_pem) {
+	if (cfg->key_pem) {
 		rc = eim_dtls_cred_from_pem(cfg->cert_pem, cfg->cert_pem_len,
 					    cfg->key_pem, cfg->key_pem_len,
 					    &srv->cred);
@@ -459,7 +460,17 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 			return rc;
 		}
 	}
-	srv->cfg.cert_pem = srv->cfg.key_pem = NULL; /* not kept */
+	if (cfg->ca_pem) {
+		rc = eim_dtls_trust_from_pem(cfg->ca_pem, cfg->ca_pem_len,
+					     &srv->trust);
+		if (rc) {
+			eim_dtls_cred_free(srv->cred);
+			eim_free(srv);
+			return rc;
+		}
+	}
+	/* not kept: parsed above */
+	srv->cfg.cert_pem = srv->cfg.key_pem = srv->cfg.ca_pem = NULL;
 	if (cfg->n_suites) {
 		memcpy(srv->suites, cfg->suites, cfg->n_suites * 2);
 	} else {
@@ -475,9 +486,12 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 		srv->cfg.n_suites = n;
 	}
 	srv->cfg.suites = srv->suites;
-	memcpy(srv->prefix, cfg->cid_prefix, cfg->cid_prefix_len);
+	/* the sources may be NULL when their lengths are 0 */
+	if (cfg->cid_prefix_len)
+		memcpy(srv->prefix, cfg->cid_prefix, cfg->cid_prefix_len);
 	srv->cfg.cid_prefix = srv->prefix;
-	memcpy(srv->hint, cfg->psk_hint, cfg->psk_hint_len);
+	if (cfg->psk_hint_len)
+		memcpy(srv->hint, cfg->psk_hint, cfg->psk_hint_len);
 	srv->cfg.psk_hint = srv->hint;
 	if (srv->cfg.mtu == 0)
 		srv->cfg.mtu = 1280;
@@ -485,6 +499,7 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 		srv->cfg.max_handshakes = srv->cfg.max_sessions;
 	if (wc_InitRng(&srv->rng) != 0) {
 		eim_dtls_cred_free(srv->cred);
+		eim_dtls_trust_free(srv->trust);
 		eim_free(srv);
 		return EIM_ECRYPTO;
 	}
@@ -509,6 +524,7 @@ fail:
 	eim_free(srv->by_addr);
 	eim_free(srv->by_cid);
 	eim_dtls_cred_free(srv->cred);
+	eim_dtls_trust_free(srv->trust);
 	wc_FreeRng(&srv->rng);
 	eim_free_secret(srv, sizeof(*srv));
 	return rc;
@@ -525,6 +541,7 @@ void eim_dtls_server_free(struct eim_dtls_server *srv)
 	eim_free(srv->by_cid);
 	eim_dtls_cookie_done(&srv->cookie);
 	eim_dtls_cred_free(srv->cred);
+	eim_dtls_trust_free(srv->trust);
 	wc_FreeRng(&srv->rng);
 	eim_free_secret(srv, sizeof(*srv));
 }
@@ -681,10 +698,19 @@ void eim_dtls_session_close(struct eim_dtls_session *s)
 const uint8_t *eim_dtls_session_identity(const struct eim_dtls_session *s,
 					 size_t *len)
 {
-	if (!s || !len || s->c.state != EIM_DTLS_ST_ESTABLISHED)
+	if (!s || !len || s->c.state != EIM_DTLS_ST_ESTABLISHED ||
+	    !s->c.identity)
 		return NULL;
 	*len = s->c.identity_len;
 	return s->c.identity;
+}
+
+enum eim_dtls_identity_kind
+eim_dtls_session_identity_kind(const struct eim_dtls_session *s)
+{
+	if (!s || s->c.state != EIM_DTLS_ST_ESTABLISHED || !s->c.identity)
+		return EIM_DTLS_ID_NONE;
+	return (enum eim_dtls_identity_kind)s->c.identity_kind;
 }
 
 const struct sockaddr *eim_dtls_session_peer(const struct eim_dtls_session *s,

@@ -15,14 +15,17 @@
  * (RFC 9146 section 6). Before a ClientHello returns a valid cookie the
  * server keeps nothing about the peer (stateless HelloVerifyRequest).
  *
- * Implemented so far: TLS_PSK_WITH_AES_128_CCM_8,
- * TLS_PSK_WITH_AES_128_GCM_SHA256,
- * TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256 and, with a server
- * certificate (no client certificates yet), TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
- * _AES_128_GCM_SHA256 and _CHACHA20_POLY1305_SHA256, all on P-256;
- * extensions extended_master_secret, renegotiation_info (initial handshake
- * only), connection_id, supported_groups, ec_point_formats,
- * signature_algorithms and record_size_limit.
+ * Implemented: TLS_PSK_WITH_AES_128_CCM_8, TLS_PSK_WITH_AES_128_GCM_SHA256,
+ * TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256 and, with a server key
+ * (X.509 chain or raw public key, RFC 7250),
+ * TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, _AES_128_GCM_SHA256 and
+ * _CHACHA20_POLY1305_SHA256, all on P-256; optional client authentication
+ * on the ECDHE_ECDSA suites by X.509 certificate (CA check and/or
+ * fingerprint pinning) or raw public key (SPKI pinning); extensions
+ * extended_master_secret, renegotiation_info (initial handshake only; a
+ * later ClientHello gets a no_renegotiation warning), connection_id,
+ * supported_groups, ec_point_formats, signature_algorithms,
+ * client_certificate_type, server_certificate_type and record_size_limit.
  *
  * Not thread-safe: one server is driven by one thread.
  */
@@ -46,6 +49,14 @@ enum eim_dtls_close_reason {
 	EIM_DTLS_CLOSE_LOCAL,    /* eim_dtls_session_close() */
 	EIM_DTLS_CLOSE_REPLACED, /* the peer started a new handshake */
 	EIM_DTLS_CLOSE_SHUTDOWN, /* eim_dtls_server_free() */
+};
+
+/* What authenticated the peer of a session (eim_dtls_session_identity). */
+enum eim_dtls_identity_kind {
+	EIM_DTLS_ID_NONE = 0, /* handshake not complete, or no client auth */
+	EIM_DTLS_ID_PSK = 1,  /* identity: the PSK identity bytes */
+	EIM_DTLS_ID_CERT = 2, /* identity: SHA-256 of the client cert DER */
+	EIM_DTLS_ID_RPK = 3,  /* identity: SHA-256 of the client's SPKI DER */
 };
 
 struct eim_dtls_server_config {
@@ -85,14 +96,32 @@ struct eim_dtls_server_config {
 	 * balancer); must be shorter than cid_len. */
 	const uint8_t *cid_prefix;
 	size_t cid_prefix_len;
-	/* Server certificate for the ECDHE_ECDSA suites: PEM text of the
-	 * chain (leaf first) and of its P-256 private key, parsed and copied
-	 * by eim_dtls_server_new() (the caller may wipe its copy). Both or
-	 * neither. No client certificate is requested (yet). */
+	/* Server credentials for the ECDHE_ECDSA suites: PEM text of the
+	 * certificate chain (leaf first) and of its P-256 private key, parsed
+	 * and copied by eim_dtls_server_new() (the caller may wipe its copy).
+	 * key_pem alone makes a raw-public-key-only server (RFC 7250): then
+	 * only clients that accept a raw server key get ECDHE_ECDSA. With
+	 * both, the raw key is sent to clients that prefer it. */
 	const char *cert_pem;
 	size_t cert_pem_len;
 	const char *key_pem;
 	size_t key_pem_len;
+	/* Client authentication on the ECDHE_ECDSA suites (RFC 5246 7.4.4,
+	 * RFC 7250). When ca_pem or cert_check is set, the server sends a
+	 * CertificateRequest (ecdsa_sign, ecdsa_secp256r1_sha256) and the
+	 * client must answer with a P-256 certificate or raw key and a valid
+	 * CertificateVerify, else the handshake fails with an alert.
+	 * ca_pem: PEM CA certificates (copied); an X.509 client certificate
+	 * must be issued by one of them. cert_check: called with the kind
+	 * (EIM_DTLS_ID_CERT or _RPK) and the 32-byte SHA-256 fingerprint
+	 * (certificate DER / SPKI DER); returns 0 to accept, a negative
+	 * EIM_E* to refuse. With both, a certificate must pass both. Raw
+	 * public keys are offered only when cert_check is set (pinning is
+	 * their only trust). PSK suites never request a certificate. */
+	const char *ca_pem;
+	size_t ca_pem_len;
+	int (*cert_check)(void *ctx, enum eim_dtls_identity_kind kind,
+			  const uint8_t fp[32]);
 	/* PSK identity hint sent in the ServerKeyExchange of ECDHE_PSK
 	 * suites (RFC 4279 section 2; plain PSK sends none), 0..128 bytes,
 	 * copied. */
@@ -121,10 +150,11 @@ void eim_dtls_server_config_init(struct eim_dtls_server_config *cfg);
  * Creates a server. The config is copied (the suites array and cid_prefix
  * too); callbacks and ctx must stay valid until eim_dtls_server_free().
  * now_ms is the current time on the owner's monotonic clock. Errors:
- * EIM_EINVAL (missing send, neither psk_lookup nor a certificate, only
- * one of cert_pem/key_pem, cid_len > 32, prefix too long, a suite without
- * its credentials), the errors of eim_dtls_cred_from_pem() for the
- * certificate and key, EIM_ENOMEM, EIM_ECRYPTO (RNG).
+ * EIM_EINVAL (missing send, neither psk_lookup nor a key, cert_pem
+ * without key_pem, cid_len > 32, prefix too long, a suite without its
+ * credentials, ca_pem or cert_check without key_pem), the errors of
+ * eim_dtls_cred_from_pem() for the certificate and key, EIM_ECERT (ca_pem
+ * has no usable CA), EIM_ENOMEM, EIM_ECRYPTO (RNG).
  */
 int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 			uint64_t now_ms, struct eim_dtls_server **ret);
@@ -167,6 +197,9 @@ struct eim_dtls_server_stats {
 	uint64_t handshakes_completed;
 	uint64_t handshakes_failed;
 	uint64_t handshakes_refused; /* limits reached */
+	uint64_t client_auth_failed; /* certificate/key refused or bad CV */
+	uint64_t hs_buffered; /* future handshake messages kept for later */
+	uint64_t renegotiation_refused;
 	uint64_t retransmissions;
 	uint64_t sessions_idle_evicted;
 	uint64_t address_changes;
@@ -191,10 +224,18 @@ int eim_dtls_session_send(struct eim_dtls_session *s, const uint8_t *data,
  * freed (after the current callback returns, if called from one). */
 void eim_dtls_session_close(struct eim_dtls_session *s);
 
-/* The authenticated PSK identity (not NUL-terminated; *len set), or NULL
- * before the handshake completed. Valid as long as the session. */
+/* The authenticated identity, or NULL (and *len untouched) before the
+ * handshake completed or when the client did not authenticate (ECDHE_ECDSA
+ * without client auth). By eim_dtls_session_identity_kind(): the PSK
+ * identity bytes (not NUL-terminated), or the 32-byte SHA-256 fingerprint
+ * of the client certificate DER (CERT) or of its SPKI DER (RPK). Valid as
+ * long as the session. */
 const uint8_t *eim_dtls_session_identity(const struct eim_dtls_session *s,
 					 size_t *len);
+/* What eim_dtls_session_identity() holds; EIM_DTLS_ID_NONE before the
+ * handshake completed or without client authentication. */
+enum eim_dtls_identity_kind
+eim_dtls_session_identity_kind(const struct eim_dtls_session *s);
 /* The peer's current address (changes on a CID address update). */
 const struct sockaddr *eim_dtls_session_peer(const struct eim_dtls_session *s,
 					     socklen_t *len);

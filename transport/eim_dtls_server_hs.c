@@ -78,9 +78,77 @@ static void send_alert_to(struct eim_dtls_server *srv,
 
 /* ---- the handshake ---------------------------------------------------- */
 
+/* Client authentication is configured (ECDHE_ECDSA suites only). */
+static bool wants_client_auth(const struct eim_dtls_server *srv)
+{
+	return srv->trust || srv->cfg.cert_check;
+}
+
+/* Whether we can accept a client credential of this RFC 7250 type. */
+static bool client_ctype_ok(const struct eim_dtls_server *srv, uint8_t t)
+{
+	if (t == EIM_DTLS_CTYPE_X509)
+		return true; /* CA, pinning or both */
+	return t == EIM_DTLS_CTYPE_RPK && srv->cfg.cert_check;
+}
+
+/* Whether we can present our own key as this RFC 7250 type. */
+static bool server_ctype_ok(const struct eim_dtls_server *srv, uint8_t t)
+{
+	size_t n;
+
+	if (t == EIM_DTLS_CTYPE_X509)
+		return eim_dtls_cred_chain(srv->cred, &n) != NULL;
+	return t == EIM_DTLS_CTYPE_RPK && srv->cred;
+}
+
+/* Whether a RFC 7250 list holds type t. */
+static bool lists(const struct eim_slice *l, uint8_t t)
+{
+	return l->p && memchr(l->p, t, l->len) != NULL;
+}
+
+/*
+ * RFC 7250 section 4.2: pick a type from each list the client sent, X.509
+ * when it sent none. We take a raw public key whenever the client lists
+ * one we can use, whatever its order: clients send these extensions only
+ * when set up for raw keys, and GnuTLS (hence libcoap -M) still lists
+ * X.509 first. Returns false when nothing fits (the ECDHE_ECDSA suites
+ * are then not selectable).
+ */
+static bool pick_ctypes(const struct eim_dtls_server *srv,
+			const struct eim_dtls_client_hello *ch,
+			uint8_t *server_t, uint8_t *client_t)
+{
+	const struct eim_slice *sl = &ch->ext.server_ctypes;
+	const struct eim_slice *cl = &ch->ext.client_ctypes;
+
+	if (!ch->ext.server_ctype)
+		*server_t = EIM_DTLS_CTYPE_X509;
+	else if (lists(sl, EIM_DTLS_CTYPE_RPK))
+		*server_t = EIM_DTLS_CTYPE_RPK;
+	else if (lists(sl, EIM_DTLS_CTYPE_X509))
+		*server_t = EIM_DTLS_CTYPE_X509;
+	else
+		return false;
+	if (!server_ctype_ok(srv, *server_t))
+		return false;
+	*client_t = EIM_DTLS_CTYPE_X509;
+	if (!wants_client_auth(srv) || !ch->ext.client_ctype)
+		return true;
+	if (lists(cl, EIM_DTLS_CTYPE_RPK) &&
+	    client_ctype_ok(srv, EIM_DTLS_CTYPE_RPK)) {
+		*client_t = EIM_DTLS_CTYPE_RPK;
+		return true;
+	}
+	/* it could not authenticate as we require without X.509 */
+	return lists(cl, EIM_DTLS_CTYPE_X509);
+}
+
 static uint16_t pick_suite(const struct eim_dtls_server *srv,
 			   const struct eim_dtls_client_hello *ch)
 {
+	uint8_t st, ct;
 	/* ECDHE needs P-256 and uncompressed points when the client lists
 	 * groups or formats at all (RFC 8422 section 5.1) */
 	bool ecc_ok = (!ch->ext.groups || ch->ext.group_p256) &&
@@ -96,6 +164,8 @@ static uint16_t pick_suite(const struct eim_dtls_server *srv,
 		/* RFC 5246 7.4.1.4.1: the signature must be one it lists */
 		if (kx == EIM_DTLS_KX_ECDHE_ECDSA && ch->ext.sigalgs &&
 		    !ch->ext.sig_ecdsa_sha256)
+			continue;
+		if (kx == EIM_DTLS_KX_ECDHE_ECDSA && !pick_ctypes(srv, ch, &st, &ct))
 			continue;
 		if (eim_dtls_hs_offers(ch, suite))
 			return suite;
@@ -156,6 +226,11 @@ static int server_hello_flight(struct eim_dtls_session *s,
 {
 	struct eim_dtls_hs_state *hs = s->c.hs;
 	bool ecc = hs->kx != EIM_DTLS_KX_PSK;
+	bool ecdsa = hs->kx == EIM_DTLS_KX_ECDHE_ECDSA;
+	/* CertificateRequest (RFC 5246 7.4.4): certificate_types {ecdsa_sign},
+	 * supported_signature_algorithms {ecdsa_secp256r1_sha256}, no
+	 * certificate_authorities (any issuer; we check it) */
+	static const uint8_t cert_req[] = {1, 64, 0, 2, 0x04, 0x03, 0, 0};
 	uint8_t ske[2 + EIM_DTLS_IDENTITY_MAX + 4 + EIM_DTLS_P256_POINT_LEN +
 		    4 + EIM_DTLS_ECDSA_SIG_MAX];
 	size_t hint = s->srv->cfg.psk_hint_len, ske_len = 0;
@@ -208,6 +283,11 @@ static int server_hello_flight(struct eim_dtls_session *s,
 			    .cid = s->c.cid_on,
 			    .cid_value = s->c.cid,
 			    .cid_len = s->c.cid_len,
+			    /* RFC 7250 4.2: answer only what was asked */
+			    .server_ctype = ecdsa && ch->ext.server_ctype,
+			    .server_ctype_value = hs->server_ctype,
+			    .client_ctype = hs->cert_req && ch->ext.client_ctype,
+			    .client_ctype_value = hs->client_ctype,
 		    });
 	if (b.err) {
 		rc = b.err;
@@ -215,10 +295,12 @@ static int server_hello_flight(struct eim_dtls_session *s,
 	}
 	eim_dtls_conn_flight_reset(&s->c);
 	eim_dtls_conn_flight_hs(&s->c, 0, EIM_DTLS_HS_SERVER_HELLO, b.p, b.len);
-	if (hs->kx == EIM_DTLS_KX_ECDHE_ECDSA) {
-		size_t chain_len;
-		const uint8_t *chain = eim_dtls_cred_chain(s->srv->cred,
-							   &chain_len);
+	if (ecdsa) {
+		size_t chain_len = 0;
+		const uint8_t *chain =
+			hs->server_ctype == EIM_DTLS_CTYPE_RPK
+				? eim_dtls_cred_rpk(s->srv->cred, &chain_len)
+				: eim_dtls_cred_chain(s->srv->cred, &chain_len);
 
 		eim_dtls_conn_flight_hs(&s->c, 0, EIM_DTLS_HS_CERTIFICATE,
 					chain, chain_len);
@@ -227,6 +309,10 @@ static int server_hello_flight(struct eim_dtls_session *s,
 		eim_dtls_conn_flight_hs(&s->c, 0,
 					EIM_DTLS_HS_SERVER_KEY_EXCHANGE, ske,
 					ske_len);
+	if (hs->cert_req)
+		eim_dtls_conn_flight_hs(&s->c, 0,
+					EIM_DTLS_HS_CERTIFICATE_REQUEST,
+					cert_req, sizeof(cert_req));
 	eim_dtls_conn_flight_hs(&s->c, 0, EIM_DTLS_HS_SERVER_HELLO_DONE, NULL,
 				0);
 	rc = eim_dtls_conn_flight_send(&s->c, now, true);
@@ -289,6 +375,12 @@ static void start_session(struct eim_dtls_server *srv,
 	if (eim_dtls_srv__rand(srv, s->c.hs->srandom, 32))
 		goto oom;
 	s->c.hs->ems = ch->ext.ems;
+	if (s->c.hs->kx == EIM_DTLS_KX_ECDHE_ECDSA) {
+		/* pick_suite() checked that a choice exists */
+		(void)pick_ctypes(srv, ch, &s->c.hs->server_ctype,
+				  &s->c.hs->client_ctype);
+		s->c.hs->cert_req = wants_client_auth(srv);
+	}
 	if (ch->ext.cid && srv->cfg.cid_len) {
 		if (new_cid(srv, s->c.cid))
 			goto oom;
@@ -303,7 +395,8 @@ static void start_session(struct eim_dtls_server *srv,
 	s->c.w_seq[0] = rec->seq;
 	eim_dtls_conn_transcript_msg(&s->c, EIM_DTLS_HS_CLIENT_HELLO,
 				     f->msg_seq, f->frag.p, f->frag.len);
-	s->c.state = EIM_DTLS_ST_S_WAIT_CKE;
+	s->c.state = s->c.hs->cert_req ? EIM_DTLS_ST_S_WAIT_CERT
+				       : EIM_DTLS_ST_S_WAIT_CKE;
 
 	eim_dtls_srv__register(s);
 	if (server_hello_flight(s, ch, now))
@@ -376,6 +469,91 @@ bool eim_dtls_srv__client_hello(struct eim_dtls_server *srv,
 	return true;
 }
 
+/* Records what authenticated the client (a NUL-terminated copy). */
+static int set_identity(struct eim_dtls_session *s, uint8_t kind,
+			const uint8_t *id, size_t len)
+{
+	uint8_t *p = eim_malloc(len + 1);
+
+	if (!p)
+		return EIM_ENOMEM;
+	memcpy(p, id, len);
+	p[len] = 0;
+	eim_free(s->c.identity);
+	s->c.identity = p;
+	s->c.identity_len = (uint16_t)len;
+	s->c.identity_kind = kind;
+	return 0;
+}
+
+/*
+ * The client's Certificate (RFC 5246 7.4.6; RFC 7250 for a raw key):
+ * checked against the CAs and/or the owner's pin list before anything
+ * else happens, so that an unknown client gets its alert at once.
+ */
+static int on_client_certificate(struct eim_dtls_session *s,
+				 const uint8_t *body, size_t len)
+{
+	struct eim_dtls_server *srv = s->srv;
+	struct eim_dtls_hs_state *hs = s->c.hs;
+	bool rpk = hs->client_ctype == EIM_DTLS_CTYPE_RPK;
+	uint8_t kind = rpk ? EIM_DTLS_ID_RPK : EIM_DTLS_ID_CERT;
+	uint8_t fp[32];
+	int rc;
+
+	rc = eim_dtls_trust_client(rpk ? NULL : srv->trust, rpk, body, len, fp,
+				   hs->peer_pub);
+	if (rc == 0 && srv->cfg.cert_check &&
+	    srv->cfg.cert_check(srv->cfg.ctx, (enum eim_dtls_identity_kind)kind,
+				fp) != 0)
+		rc = EIM_EPERM;
+	if (rc == 0 && set_identity(s, kind, fp, sizeof(fp)))
+		return EIM_DTLS_ALERT_INTERNAL_ERROR;
+	if (rc)
+		srv->st.client_auth_failed++;
+	switch (rc) {
+	case 0:
+		return 0;
+	case EIM_ENOTFOUND: /* no certificate, but we require one */
+		return EIM_DTLS_ALERT_HANDSHAKE_FAILURE;
+	case EIM_ETRUNC:
+	case EIM_EMALFORMED:
+		return EIM_DTLS_ALERT_DECODE_ERROR;
+	case EIM_EUNSUPPORTED:
+		return EIM_DTLS_ALERT_UNSUPPORTED_CERTIFICATE;
+	case EIM_EPERM: /* well-formed, but not one we know */
+		return EIM_DTLS_ALERT_CERTIFICATE_UNKNOWN;
+	case EIM_ECERT:
+		return EIM_DTLS_ALERT_BAD_CERTIFICATE;
+	default:
+		return EIM_DTLS_ALERT_INTERNAL_ERROR;
+	}
+}
+
+/*
+ * CertificateVerify (RFC 5246 7.4.8): SignatureAndHashAlgorithm, then
+ * signature<0..2^16-1> over every handshake message before this one; we
+ * asked for ecdsa_secp256r1_sha256 only. The caller has not yet added this
+ * message to the transcript.
+ */
+static int on_certificate_verify(struct eim_dtls_session *s,
+				 const uint8_t *body, size_t len)
+{
+	uint8_t h[32];
+
+	if (len < 4 || eim_get_be16(body + 2) != len - 4)
+		return EIM_DTLS_ALERT_DECODE_ERROR;
+	if (eim_get_be16(body) != EIM_DTLS_SIG_ECDSA_SHA256)
+		return EIM_DTLS_ALERT_ILLEGAL_PARAMETER;
+	if (eim_dtls_conn_transcript_hash(&s->c, h))
+		return EIM_DTLS_ALERT_INTERNAL_ERROR;
+	if (eim_dtls_ecdsa_verify(s->c.hs->peer_pub, h, body + 4, len - 4)) {
+		s->srv->st.client_auth_failed++;
+		return EIM_DTLS_ALERT_DECRYPT_ERROR;
+	}
+	return 0;
+}
+
 /* ClientECDiffieHellmanPublic: point<1..255>; the pre-master secret is
  * the ECDH secret itself (RFC 8422 section 5.10). */
 static int ecdsa_key_exchange(struct eim_dtls_session *s, const uint8_t *body,
@@ -436,12 +614,8 @@ static int on_client_key_exchange(struct eim_dtls_session *s,
 		eim_dtls_ecdhe_free(hs->ecdhe);
 		hs->ecdhe = NULL;
 	}
-	s->c.identity = eim_malloc(idlen + 1);
-	if (!s->c.identity)
+	if (set_identity(s, EIM_DTLS_ID_PSK, body + 2, idlen))
 		return EIM_DTLS_ALERT_INTERNAL_ERROR;
-	memcpy(s->c.identity, body + 2, idlen);
-	s->c.identity[idlen] = 0;
-	s->c.identity_len = (uint16_t)idlen;
 	rc = srv->cfg.psk_lookup(srv->cfg.ctx, body + 2, idlen, psk, &psk_len);
 	if (rc || psk_len == 0 || psk_len > EIM_DTLS_PSK_MAX) {
 		/* RFC 4279 section 2: hide unknown identities by going on
@@ -501,6 +675,16 @@ static int hs_dispatch(struct eim_dtls_session *s, uint16_t epoch,
 	int alert;
 
 	switch (s->c.state) {
+	case EIM_DTLS_ST_S_WAIT_CERT:
+		if (type != EIM_DTLS_HS_CERTIFICATE || epoch != 0)
+			return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
+		eim_dtls_conn_transcript_msg(&s->c, type, msg_seq, body, len);
+		alert = on_client_certificate(s, body, len);
+		if (alert)
+			return alert;
+		s->c.hs->rtx_at_ms = 0; /* the client has our flight */
+		s->c.state = EIM_DTLS_ST_S_WAIT_CKE;
+		return 0;
 	case EIM_DTLS_ST_S_WAIT_CKE:
 		if (type != EIM_DTLS_HS_CLIENT_KEY_EXCHANGE || epoch != 0)
 			return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
@@ -509,6 +693,16 @@ static int hs_dispatch(struct eim_dtls_session *s, uint16_t epoch,
 		if (alert)
 			return alert;
 		s->c.hs->rtx_at_ms = 0; /* the client has our flight */
+		s->c.state = s->c.hs->cert_req ? EIM_DTLS_ST_S_WAIT_CV
+					       : EIM_DTLS_ST_WAIT_CCS;
+		return 0;
+	case EIM_DTLS_ST_S_WAIT_CV:
+		if (type != EIM_DTLS_HS_CERTIFICATE_VERIFY || epoch != 0)
+			return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
+		alert = on_certificate_verify(s, body, len);
+		if (alert)
+			return alert;
+		eim_dtls_conn_transcript_msg(&s->c, type, msg_seq, body, len);
 		s->c.state = EIM_DTLS_ST_WAIT_CCS;
 		return 0;
 	case EIM_DTLS_ST_WAIT_FINISHED:
@@ -546,6 +740,15 @@ void eim_dtls_srv__hs_records(struct eim_dtls_session *s, uint16_t epoch,
 		}
 		p += used;
 		n -= used;
+		if (epoch == 1 && f.type == EIM_DTLS_HS_CLIENT_HELLO &&
+		    s->c.state == EIM_DTLS_ST_ESTABLISHED) {
+			/* RFC 5746 4.4 / RFC 5246 7.2.2: we do not
+			 * renegotiate; a warning lets the session go on */
+			s->srv->st.renegotiation_refused++;
+			eim_dtls_conn_send_alert(&s->c, 1,
+						 EIM_DTLS_ALERT_NO_RENEGOTIATION);
+			continue;
+		}
 		if (!s->c.hs) {
 			s->srv->st.records_unexpected++;
 			continue;

@@ -14,6 +14,7 @@
 #include "transport/eim_dtls_cred.h"
 #include "transport/eim_dtls_int.h"
 #include "transport/eim_dtls_server.h"
+#include "transport/eim_dtls_trust.h"
 
 /* Canonical address key: family tag, port, IPv4 or IPv6 address. */
 #define EIM_DTLS_ADDR_KEY_MAX 19
@@ -34,7 +35,8 @@ struct eim_dtls_server {
 	uint16_t suites[16];
 	uint8_t prefix[EIM_DTLS_MAX_CID];
 	uint8_t hint[EIM_DTLS_IDENTITY_MAX];
-	struct eim_dtls_cred *cred; /* NULL without a certificate */
+	struct eim_dtls_cred *cred; /* NULL without a server key */
+	struct eim_dtls_trust *trust; /* client CAs, NULL without ca_pem */
 	WC_RNG rng;
 	uint8_t hash_seed[16];
 	struct eim_dtls_cookie_ctx cookie;

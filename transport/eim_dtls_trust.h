@@ -12,6 +12,7 @@
 #ifndef EIM_DTLS_TRUST_H
 #define EIM_DTLS_TRUST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,22 @@ void eim_dtls_trust_free(struct eim_dtls_trust *t);
  */
 int eim_dtls_trust_check(struct eim_dtls_trust *t, const uint8_t *msg,
 			 size_t len, uint8_t pub[EIM_DTLS_P256_POINT_LEN]);
+
+/*
+ * The server's check of a client's Certificate message (RFC 5246 section
+ * 7.4.6, RFC 7250 section 3). For rpk the body is uint24 length then a
+ * SubjectPublicKeyInfo, which must be a P-256 key; fp receives SHA-256 of
+ * that SPKI DER. Otherwise it is a certificate_list: t (may be NULL for
+ * fingerprint pinning only) verifies its leaf against the CAs, fp
+ * receives SHA-256 of the leaf's DER. pub receives the P-256 point that
+ * must sign the CertificateVerify. Errors: EIM_ENOTFOUND (an empty list:
+ * the client has no certificate), EIM_EMALFORMED / EIM_ETRUNC (framing),
+ * EIM_ECERT (not trusted, expired or unparsable), EIM_EUNSUPPORTED (key
+ * not P-256), EIM_ECRYPTO.
+ */
+int eim_dtls_trust_client(struct eim_dtls_trust *t, bool rpk,
+			  const uint8_t *msg, size_t len, uint8_t fp[32],
+			  uint8_t pub[EIM_DTLS_P256_POINT_LEN]);
 
 /*
  * Verifies a DER ECDSA signature over a SHA-256 hash with an uncompressed

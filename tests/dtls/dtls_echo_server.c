@@ -10,6 +10,12 @@
  *   its counters on stdout ("stat NAME VALUE" lines).
  *   With EIM_DTLS_CERT and EIM_DTLS_KEY set to PEM files it also serves
  *   the ECDHE_ECDSA suites with that certificate chain and key.
+ *   EIM_DTLS_KEY alone serves them with that key as a raw public key
+ *   (RFC 7250) only. Client authentication (ECDHE_ECDSA suites):
+ *   EIM_DTLS_CLIENT_CA names a PEM file of CAs for client certificates,
+ *   EIM_DTLS_PINS a comma-separated list of SHA-256 fingerprints (hex,
+ *   certificate DER or SPKI DER) the server accepts; with pins, raw
+ *   public keys are accepted too.
  *   EIM_DTLS_MTU sets the largest datagram the server sends (to force
  *   handshake fragmentation). EIM_DTLS_KEYLOG names a file that receives
  *   an NSS key log (debug: lets tshark decrypt ECDHE captures).
@@ -84,6 +90,22 @@ static void on_app(void *ctx, struct eim_dtls_session *s, const uint8_t *d,
 	eim_dtls_session_send(s, d, n);
 }
 
+/* EIM_DTLS_PINS: the fingerprints we accept, any kind. */
+static const char *pins;
+
+static int pin_check(void *ctx, enum eim_dtls_identity_kind kind,
+		     const uint8_t fp[32])
+{
+	char hex[65];
+
+	(void)ctx;
+	eim_hex_encode(fp, 32, hex);
+	printf("client %s %s\n", kind == EIM_DTLS_ID_RPK ? "rpk" : "cert",
+	       hex);
+	fflush(stdout);
+	return strstr(pins, hex) ? 0 : EIM_ENOTFOUND;
+}
+
 static int lookup(void *ctx, const uint8_t *id, size_t idlen, uint8_t *key,
 		  size_t *key_len)
 {
@@ -111,9 +133,19 @@ static void on_est(void *ctx, struct eim_dtls_session *s)
 	size_t n = 0;
 	const uint8_t *id = eim_dtls_session_identity(s, &n);
 
+	enum eim_dtls_identity_kind kind = eim_dtls_session_identity_kind(s);
+	char hex[65] = "";
+
 	(void)ctx;
-	printf("established identity=%.*s suite=%04x\n", (int)n,
-	       (const char *)id, eim_dtls_session_suite(s));
+	if (kind == EIM_DTLS_ID_CERT || kind == EIM_DTLS_ID_RPK) {
+		eim_hex_encode(id, 32, hex);
+		printf("established %s=%s suite=%04x\n",
+		       kind == EIM_DTLS_ID_CERT ? "cert" : "rpk", hex,
+		       eim_dtls_session_suite(s));
+	} else {
+		printf("established identity=%.*s suite=%04x\n", (int)n,
+		       id ? (const char *)id : "", eim_dtls_session_suite(s));
+	}
 	fflush(stdout);
 }
 
@@ -127,7 +159,7 @@ int main(int argc, char **argv)
 	uint16_t suites[8];
 	size_t ns = 0;
 	uint64_t end;
-	char *cert = NULL, *key = NULL;
+	char *cert = NULL, *key = NULL, *ca = NULL;
 	int rc;
 
 	if (argc < 4) {
@@ -174,16 +206,33 @@ int main(int argc, char **argv)
 	}
 	if (getenv("EIM_DTLS_MTU"))
 		cfg.mtu = (uint16_t)atoi(getenv("EIM_DTLS_MTU"));
-	if (getenv("EIM_DTLS_CERT") && getenv("EIM_DTLS_KEY")) {
-		cfg.cert_pem = cert = slurp(getenv("EIM_DTLS_CERT"),
-					    &cfg.cert_pem_len);
+	if (getenv("EIM_DTLS_KEY") && *getenv("EIM_DTLS_KEY")) {
+		if (getenv("EIM_DTLS_CERT") && *getenv("EIM_DTLS_CERT"))
+			cfg.cert_pem = cert = slurp(getenv("EIM_DTLS_CERT"),
+						    &cfg.cert_pem_len);
 		cfg.key_pem = key = slurp(getenv("EIM_DTLS_KEY"),
 					  &cfg.key_pem_len);
-		if (!cert || !key) {
+		if ((!cert && cfg.cert_pem_len) || !key) {
 			perror("EIM_DTLS_CERT/EIM_DTLS_KEY");
 			return 1;
 		}
+		if (!cert && getenv("EIM_DTLS_CERT") &&
+		    *getenv("EIM_DTLS_CERT")) {
+			perror("EIM_DTLS_CERT");
+			return 1;
+		}
 	}
+	if (getenv("EIM_DTLS_CLIENT_CA") && *getenv("EIM_DTLS_CLIENT_CA")) {
+		cfg.ca_pem = ca = slurp(getenv("EIM_DTLS_CLIENT_CA"),
+					&cfg.ca_pem_len);
+		if (!ca) {
+			perror("EIM_DTLS_CLIENT_CA");
+			return 1;
+		}
+	}
+	pins = getenv("EIM_DTLS_PINS");
+	if (pins && *pins)
+		cfg.cert_check = pin_check;
 	/* a hint: gnutls-cli 3.7.9 crashes printing an ECDHE-PSK session
 	 * info when the server sent none */
 	cfg.psk_hint = (const uint8_t *)"eim-lab";
@@ -192,6 +241,7 @@ int main(int argc, char **argv)
 	rc = eim_dtls_server_new(&cfg, now_ms(), &srv);
 	free(cert);
 	free(key);
+	free(ca);
 	if (rc) {
 		fprintf(stderr, "server: %s\n", eim_strerror(rc));
 		return 1;
@@ -229,11 +279,13 @@ int main(int argc, char **argv)
 	       "stat handshakes_failed %llu\n"
 	       "stat hello_verify_sent %llu\n"
 	       "stat records_auth_failed %llu\n"
+	       "stat client_auth_failed %llu\n"
 	       "stat sessions %llu\n",
 	       (unsigned long long)st.handshakes_completed,
 	       (unsigned long long)st.handshakes_failed,
 	       (unsigned long long)st.hello_verify_sent,
 	       (unsigned long long)st.records_auth_failed,
+	       (unsigned long long)st.client_auth_failed,
 	       (unsigned long long)st.sessions);
 	eim_dtls_server_free(srv);
 	close(sock);

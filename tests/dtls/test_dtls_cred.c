@@ -148,7 +148,7 @@ START_TEST(malformed_inputs)
 			 EIM_EUNSUPPORTED);
 	ck_assert_int_eq(eim_dtls_cred_from_pem(srv, sl, "junk", 4, &c),
 			 EIM_EMALFORMED);
-	ck_assert_int_eq(eim_dtls_cred_from_pem(NULL, 0, key, kl, &c),
+	ck_assert_int_eq(eim_dtls_cred_from_pem(srv, sl, NULL, 0, &c),
 			 EIM_EINVAL);
 	/* too long a chain */
 	{
