@@ -11,6 +11,7 @@
 #include <wolfssl/wolfcrypt/asn.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/ecc.h>
+#include <wolfssl/wolfcrypt/hash.h>
 #include <wolfssl/wolfcrypt/random.h>
 
 #include "common/eim_bytes.h"
@@ -18,6 +19,7 @@
 #include "transport/eim_dtls_cred.h"
 #include "transport/eim_dtls_hs.h"
 #include "transport/eim_dtls_server.h"
+#include "transport/eim_dtls_trust.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -179,6 +181,26 @@ static int no_send(void *ctx, const struct sockaddr *to, socklen_t tl,
 	return 0;
 }
 
+static int no_psk(void *ctx, const uint8_t *id, size_t idlen, uint8_t *key,
+		  size_t *key_len)
+{
+	(void)ctx;
+	(void)id;
+	(void)idlen;
+	(void)key;
+	(void)key_len;
+	return EIM_ENOTFOUND;
+}
+
+static int no_pin(void *ctx, enum eim_dtls_identity_kind kind,
+		  const uint8_t fp[32])
+{
+	(void)ctx;
+	(void)kind;
+	(void)fp;
+	return EIM_ENOTFOUND;
+}
+
 START_TEST(server_certificate_config)
 {
 	size_t sl, kl;
@@ -219,6 +241,166 @@ START_TEST(server_certificate_config)
 }
 END_TEST
 
+/* SHA-256 of the DER of the first certificate in a PEM text. */
+static void pem_cert_sha256(const char *pem, size_t len, uint8_t out[32])
+{
+	uint8_t der[2048];
+	int n = wc_CertPemToDer((const unsigned char *)pem, (int)len, der,
+				sizeof(der), CERT_TYPE);
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(wc_Sha256Hash(der, (word32)n, out), 0);
+}
+
+START_TEST(client_certificate_and_raw_key)
+{
+	size_t sl, cl, kl, k3l, n = 0, rn = 0, siglen = 0;
+	char *srv = fixture("test-dtls-server.cert.pem", &sl);
+	char *ca = fixture("test-dtls-ca.cert.pem", &cl);
+	char *key = fixture("test-dtls-server.key.pem", &kl);
+	char *p384 = fixture("test-dtls-p384.key.pem", &k3l);
+	struct eim_dtls_cred *c = NULL, *rpk_only = NULL;
+	struct eim_dtls_trust *t = NULL, *wrong = NULL;
+	uint8_t fp[32], want[32], pub[EIM_DTLS_P256_POINT_LEN], h[32];
+	uint8_t sig[EIM_DTLS_ECDSA_SIG_MAX], spki[256], msg[512];
+	word32 spki_len = sizeof(spki);
+	const uint8_t *m, *r;
+	struct DecodedCert dc;
+	WC_RNG rng;
+
+	ck_assert_int_eq(eim_dtls_cred_from_pem(srv, sl, key, kl, &c), 0);
+	ck_assert_int_eq(eim_dtls_trust_from_pem(ca, cl, &t), 0);
+	m = eim_dtls_cred_chain(c, &n);
+	pem_cert_sha256(srv, sl, want);
+
+	/* issued by the CA: accepted, fingerprint = SHA-256 of the DER, and
+	 * the returned key verifies what the certificate's key signs */
+	ck_assert_int_eq(eim_dtls_trust_client(t, false, m, n, fp, pub), 0);
+	ck_assert_mem_eq(fp, want, 32);
+	ck_assert_int_eq(wc_InitRng(&rng), 0);
+	memset(h, 0x5a, sizeof(h));
+	ck_assert_int_eq(eim_dtls_cred_sign(c, &rng, h, sig, &siglen), 0);
+	ck_assert_int_eq(eim_dtls_ecdsa_verify(pub, h, sig, siglen), 0);
+	/* pinning only (no CA): the same fingerprint */
+	memset(fp, 0, sizeof(fp));
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, false, m, n, fp, pub), 0);
+	ck_assert_mem_eq(fp, want, 32);
+	/* a trust store without the issuer */
+	ck_assert_int_eq(eim_dtls_trust_from_pem(srv, sl, &wrong), 0);
+	ck_assert_int_eq(eim_dtls_trust_client(wrong, false, m, n, fp, pub),
+			 EIM_ECERT);
+	/* no certificate at all, and broken framing */
+	ck_assert_int_eq(eim_dtls_trust_client(t, false,
+					       (const uint8_t *)"\0\0\0", 3,
+					       fp, pub),
+			 EIM_ENOTFOUND);
+	ck_assert_int_eq(eim_dtls_trust_client(t, false, m, 2, fp, pub),
+			 EIM_ETRUNC);
+	ck_assert_int_eq(eim_dtls_trust_client(t, false, m, n - 1, fp, pub),
+			 EIM_EMALFORMED);
+	memcpy(msg, m, 10);
+	eim_put_be24(msg, 2);
+	ck_assert_int_eq(eim_dtls_trust_client(t, false, msg, 5, fp, pub),
+			 EIM_ETRUNC);
+	eim_put_be24(msg, 7);
+	eim_put_be24(msg + 3, 0); /* an empty ASN.1Cert */
+	ck_assert_int_eq(eim_dtls_trust_client(t, false, msg, 10, fp, pub),
+			 EIM_EMALFORMED);
+
+	/* raw public key: our SPKI equals the certificate's, independently
+	 * extracted by wolfSSL's certificate parser */
+	r = eim_dtls_cred_rpk(c, &rn);
+	wc_InitDecodedCert(&dc, m + 6, eim_get_be24(m + 3), NULL);
+	ck_assert_int_eq(wc_ParseCert(&dc, CERT_TYPE, 0, NULL), 0);
+	ck_assert_int_eq(wc_GetPubKeyDerFromCert(&dc, spki, &spki_len), 0);
+	wc_FreeDecodedCert(&dc);
+	ck_assert_uint_eq(rn, 3 + spki_len);
+	ck_assert_uint_eq(eim_get_be24(r), spki_len);
+	ck_assert_mem_eq(r + 3, spki, spki_len);
+	ck_assert_int_eq(wc_Sha256Hash(spki, spki_len, want), 0);
+	ck_assert_int_eq(eim_dtls_trust_client(t, true, r, rn, fp, pub), 0);
+	ck_assert_mem_eq(fp, want, 32);
+	ck_assert_int_eq(eim_dtls_ecdsa_verify(pub, h, sig, siglen), 0);
+	/* a raw-key-only credential: no chain, the same raw key */
+	ck_assert_int_eq(eim_dtls_cred_from_pem(NULL, 0, key, kl, &rpk_only),
+			 0);
+	ck_assert_ptr_null(eim_dtls_cred_chain(rpk_only, &n));
+	ck_assert_mem_eq(eim_dtls_cred_rpk(rpk_only, &n), r, rn);
+	/* raw key errors: empty, length mismatch, trailing byte, not a key,
+	 * another curve */
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, true,
+					       (const uint8_t *)"\0\0\0", 3,
+					       fp, pub),
+			 EIM_ENOTFOUND);
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, r, 2, fp, pub),
+			 EIM_ETRUNC);
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, r, rn - 1, fp, pub),
+			 EIM_EMALFORMED);
+	memcpy(msg, r, rn);
+	msg[rn] = 0;
+	eim_put_be24(msg, (uint32_t)(rn - 2));
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, msg, rn + 1, fp,
+					       pub),
+			 EIM_ECERT);
+	memcpy(msg, r, rn);
+	msg[3 + 20] ^= 0xff; /* inside the algorithm identifier */
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, msg, rn, fp, pub),
+			 EIM_ECERT);
+	eim_dtls_cred_free(rpk_only);
+	rpk_only = NULL;
+	ck_assert_int_eq(eim_dtls_cred_from_pem(NULL, 0, p384, k3l, &rpk_only),
+			 EIM_EUNSUPPORTED);
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, NULL, 0, fp, pub),
+			 EIM_ETRUNC);
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, r, rn, NULL, pub),
+			 EIM_EINVAL);
+
+	wc_FreeRng(&rng);
+	eim_dtls_trust_free(t);
+	eim_dtls_trust_free(wrong);
+	eim_dtls_cred_free(c);
+	free(srv);
+	free(ca);
+	free(key);
+	free(p384);
+}
+END_TEST
+
+START_TEST(client_auth_config)
+{
+	size_t cl, kl;
+	char *ca = fixture("test-dtls-ca.cert.pem", &cl);
+	char *key = fixture("test-dtls-server.key.pem", &kl);
+	struct eim_dtls_server_config sc;
+	struct eim_dtls_server *s = NULL;
+
+	eim_dtls_server_config_init(&sc);
+	sc.send = no_send;
+	/* client CAs without a server key to run ECDHE_ECDSA with */
+	sc.psk_lookup = no_psk;
+	sc.ca_pem = ca;
+	sc.ca_pem_len = cl;
+	ck_assert_int_eq(eim_dtls_server_new(&sc, 0, &s), EIM_EINVAL);
+	sc.ca_pem = NULL;
+	sc.cert_check = no_pin;
+	ck_assert_int_eq(eim_dtls_server_new(&sc, 0, &s), EIM_EINVAL);
+	/* a raw-key-only server with pins and CAs */
+	sc.key_pem = key;
+	sc.key_pem_len = kl;
+	sc.ca_pem = ca;
+	ck_assert_int_eq(eim_dtls_server_new(&sc, 0, &s), 0);
+	eim_dtls_server_free(s);
+	s = NULL;
+	/* a CA text with no certificate in it */
+	sc.ca_pem = "no CA here";
+	sc.ca_pem_len = 10;
+	ck_assert_int_eq(eim_dtls_server_new(&sc, 0, &s), EIM_ECERT);
+	ck_assert_ptr_null(s);
+	free(ca);
+	free(key);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dtls_cred");
@@ -230,6 +412,8 @@ int main(void)
 	tcase_add_test(tc, signature_verifies_with_certificate_key);
 	tcase_add_test(tc, malformed_inputs);
 	tcase_add_test(tc, server_certificate_config);
+	tcase_add_test(tc, client_certificate_and_raw_key);
+	tcase_add_test(tc, client_auth_config);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -197,6 +197,97 @@ START_TEST(record_size_limit_extension)
 }
 END_TEST
 
+/* A minimal ClientHello whose extensions block is ext[0..n). */
+static size_t hello_with_ext(uint8_t *b, const uint8_t *ext, size_t n)
+{
+	size_t o = 0;
+
+	memset(b, 0, 48);
+	b[o++] = 0xfe;
+	b[o++] = 0xfd;
+	o += 32 + 2; /* random, empty session id and cookie */
+	b[o++] = 0;
+	b[o++] = 2;
+	b[o++] = 0xc0;
+	b[o++] = 0xae;
+	b[o++] = 1;
+	b[o++] = 0;
+	eim_put_be16(b + o, (uint16_t)n);
+	memcpy(b + o + 2, ext, n);
+	return o + 2 + n;
+}
+
+START_TEST(certificate_type_extensions)
+{
+	uint8_t b[128];
+	struct eim_dtls_client_hello ch;
+	struct eim_dtls_server_hello sh;
+	struct eim_buf sb;
+	uint8_t rnd[32] = {2};
+	/* client_certificate_type {RPK, X509}, server_certificate_type {RPK} */
+	static const uint8_t good[] = {0, 19, 0, 3, 2, 2, 0, 0, 20, 0, 2, 1, 2};
+	static const uint8_t empty[] = {0, 19, 0, 1, 0};
+	static const uint8_t badlen[] = {0, 20, 0, 3, 1, 2, 0};
+	static const uint8_t dup[] = {0, 19, 0, 2, 1, 2, 0, 19, 0, 2, 1, 0};
+	static const uint8_t nobody[] = {0, 20, 0, 0};
+
+	ck_assert_int_eq(eim_dtls_hs_parse_client_hello(
+				 b, hello_with_ext(b, good, sizeof(good)), &ch),
+			 0);
+	ck_assert(ch.ext.client_ctype && ch.ext.server_ctype);
+	ck_assert_uint_eq(ch.ext.client_ctypes.len, 2);
+	ck_assert_uint_eq(ch.ext.client_ctypes.p[0], 2);
+	ck_assert_uint_eq(ch.ext.client_ctypes.p[1], 0);
+	ck_assert_uint_eq(ch.ext.server_ctypes.len, 1);
+	ck_assert_uint_eq(ch.ext.server_ctypes.p[0], 2);
+	/* an empty list, a list length that disagrees, twice the same
+	 * extension, no body at all */
+	ck_assert_int_eq(eim_dtls_hs_parse_client_hello(
+				 b, hello_with_ext(b, empty, sizeof(empty)),
+				 &ch),
+			 EIM_EMALFORMED);
+	ck_assert_int_eq(eim_dtls_hs_parse_client_hello(
+				 b, hello_with_ext(b, badlen, sizeof(badlen)),
+				 &ch),
+			 EIM_EMALFORMED);
+	ck_assert_int_eq(eim_dtls_hs_parse_client_hello(
+				 b, hello_with_ext(b, dup, sizeof(dup)), &ch),
+			 EIM_EMALFORMED);
+	ck_assert_int_eq(eim_dtls_hs_parse_client_hello(
+				 b, hello_with_ext(b, nobody, sizeof(nobody)),
+				 &ch),
+			 EIM_EMALFORMED);
+
+	/* ServerHello: one byte each, as eim_dtls_hs_put_hello_ext writes */
+	eim_buf_init(&sb);
+	eim_buf_append(&sb, "\xfe\xfd", 2);
+	eim_buf_append(&sb, rnd, 32);
+	eim_buf_append_byte(&sb, 0);
+	eim_buf_append(&sb, "\xc0\xae", 2);
+	eim_buf_append_byte(&sb, 0);
+	eim_dtls_hs_put_hello_ext(&sb, &(struct eim_dtls_ext_out){
+		.client_ctype = true, .client_ctype_value = 2,
+		.server_ctype = true, .server_ctype_value = 0});
+	ck_assert_int_eq(sb.err, 0);
+	ck_assert_int_eq(eim_dtls_hs_parse_server_hello(sb.p, sb.len, &sh), 0);
+	ck_assert(sh.ext.client_ctype && sh.ext.server_ctype);
+	ck_assert_uint_eq(sh.ext.client_ctypes.len, 1);
+	ck_assert_uint_eq(sh.ext.client_ctypes.p[0], 2);
+	ck_assert_uint_eq(sh.ext.server_ctypes.p[0], 0);
+	/* a list where a single type belongs */
+	eim_buf_reset(&sb);
+	eim_buf_append(&sb, "\xfe\xfd", 2);
+	eim_buf_append(&sb, rnd, 32);
+	eim_buf_append_byte(&sb, 0);
+	eim_buf_append(&sb, "\xc0\xae", 2);
+	eim_buf_append_byte(&sb, 0);
+	eim_buf_append(&sb, "\x00\x06\x00\x13\x00\x02\x01\x02", 8);
+	ck_assert_int_eq(eim_dtls_hs_parse_server_hello(sb.p, sb.len, &sh),
+			 EIM_EMALFORMED);
+	eim_buf_done(&sb);
+}
+END_TEST
+
 START_TEST(fragment_header)
 {
 	uint8_t b[32];
@@ -400,6 +491,7 @@ int main(void)
 	tcase_add_test(tc, client_hello_malformed_twins);
 	tcase_add_test(tc, client_hello_cid_too_long);
 	tcase_add_test(tc, record_size_limit_extension);
+	tcase_add_test(tc, certificate_type_extensions);
 	tcase_add_test(tc, fragment_header);
 	tcase_add_test(tc, reassembly_out_of_order_and_overlap);
 	tcase_add_test(tc, reassembly_errors);
