@@ -278,12 +278,11 @@ static void on_state(void *ctx, struct eim_coap_dtls_client *c,
 		}
 		if (g->o.mode == MODE_HANDSHAKES &&
 		    (g->phase == PH_WARMUP || g->phase == PH_RUN)) {
-			/* a new device from a new port each time; with a
-			 * CID the rebind alone would keep the session */
-			if (eim_coap_dtls_client_rebind(c) == 0 &&
-			    eim_coap_dtls_client_state(c) ==
-				    EIM_DTLS_CLIENT_ESTABLISHED)
-				eim_coap_dtls_client_rehandshake(c);
+			/* a new device from a new port each time; the old
+			 * session ends with close_notify so that neither
+			 * server accumulates sessions during the run */
+			eim_dtls_client_close(eim_coap_dtls_client_dtls(c));
+			eim_coap_dtls_client_rebind(c);
 		}
 	} else if (st == EIM_DTLS_CLIENT_FAILED) {
 		if (g->phase == PH_RUN)
