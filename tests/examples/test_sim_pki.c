@@ -48,8 +48,7 @@ START_TEST(chain_verifies_with_proto)
 	struct eim_slice part = {(const uint8_t *)"hello", 5};
 
 	ck_assert_int_eq(eim_cert_store_new(&s), 0);
-	ck_assert_int_eq(eim_cert_store_add_ci(s, pki.ci.cert,
-					       pki.ci.cert_len),
+	ck_assert_int_eq(eim_cert_store_add_ci(s, pki.ci.cert, pki.ci.cert_len),
 			 0);
 	ck_assert_int_eq(eim_cert_verify_euicc(s, pki.eum.cert,
 					       pki.eum.cert_len, euicc.cert,
@@ -84,8 +83,7 @@ START_TEST(other_ci_rejected)
 	/* An eUICC certificate presented as the EUM cannot issue. */
 	eim_cert_store_free(s);
 	ck_assert_int_eq(eim_cert_store_new(&s), 0);
-	ck_assert_int_eq(eim_cert_store_add_ci(s, pki.ci.cert,
-					       pki.ci.cert_len),
+	ck_assert_int_eq(eim_cert_store_add_ci(s, pki.ci.cert, pki.ci.cert_len),
 			 0);
 	ck_assert_int_eq(eim_cert_verify_euicc(s, euicc.cert, euicc.cert_len,
 					       euicc.cert, euicc.cert_len, &d,
