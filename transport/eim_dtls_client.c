@@ -20,6 +20,7 @@
 #include "common/eim_err.h"
 #include "common/eim_log.h"
 #include "transport/eim_dtls_int.h"
+#include "transport/eim_dtls_cred.h"
 #include "transport/eim_dtls_trust.h"
 
 #include <string.h>
@@ -34,6 +35,7 @@ struct eim_dtls_client {
 	bool failed, closed;
 	uint64_t auth_failures;
 	struct eim_dtls_trust *trust; /* NULL without CAs */
+	struct eim_dtls_cred *cred;   /* client credential, or NULL */
 	WC_RNG rng;
 	uint8_t pt[EIM_DTLS_MAX_CIPHERTEXT];
 };
@@ -113,6 +115,9 @@ static int send_client_hello(struct eim_dtls_client *c, uint64_t now)
 			    .cid = c->cfg.use_cid,
 			    .cid_value = c->c.cid,
 			    .cid_len = c->cfg.use_cid ? c->cfg.cid_len : 0,
+			    .client_ctype = ecdsa && c->cfg.client_rpk,
+			    .client_ctype_value = EIM_DTLS_CTYPE_RPK,
+			    .ctype_lists = true,
 		    });
 	if ((rc = b.err))
 		goto out;
@@ -155,6 +160,15 @@ static int on_server_hello(struct eim_dtls_client *c, const uint8_t *body,
 		return EIM_DTLS_ALERT_ILLEGAL_PARAMETER;
 	if (c->cfg.require_ems && !sh.ext.ems)
 		return EIM_DTLS_ALERT_HANDSHAKE_FAILURE;
+	/* RFC 7250: only what we offered (X.509 when not negotiated) */
+	if ((sh.ext.client_ctype &&
+	     (!c->cfg.client_rpk ||
+	      sh.ext.client_ctypes.p[0] != EIM_DTLS_CTYPE_RPK)) ||
+	    (sh.ext.server_ctype &&
+	     sh.ext.server_ctypes.p[0] != EIM_DTLS_CTYPE_X509))
+		return EIM_DTLS_ALERT_UNSUPPORTED_CERTIFICATE;
+	hs->client_ctype = sh.ext.client_ctype ? EIM_DTLS_CTYPE_RPK
+					       : EIM_DTLS_CTYPE_X509;
 	if (sh.ext.record_size_limit && !c->cfg.record_size_limit)
 		return EIM_DTLS_ALERT_ILLEGAL_PARAMETER; /* not offered */
 	c->c.peer_rsl = sh.ext.record_size_limit ? sh.ext.record_size_limit
@@ -252,7 +266,58 @@ static int on_server_key_exchange(struct eim_dtls_client *c,
 	return 0;
 }
 
-/* Flight 3: ClientKeyExchange, ChangeCipherSpec, Finished. */
+/*
+ * CertificateRequest (RFC 5246 7.4.4): certificate_types<1..2^8-1>,
+ * supported_signature_algorithms<2..2^16-2>,
+ * certificate_authorities<0..2^16-1>, nothing after. We can only answer
+ * with ecdsa_sign and ecdsa_secp256r1_sha256.
+ */
+static int on_certificate_request(struct eim_dtls_client *c,
+				  const uint8_t *body, size_t len)
+{
+	size_t o = 0, nt, ns, nc;
+	bool ecdsa = false, sha256 = false;
+
+	if (len < 1 || (nt = body[0]) < 1 || nt > len - 1)
+		return EIM_DTLS_ALERT_DECODE_ERROR;
+	for (size_t i = 0; i < nt; i++)
+		ecdsa |= body[1 + i] == 64; /* ecdsa_sign */
+	o = 1 + nt;
+	if (len - o < 2 || (ns = eim_get_be16(body + o)) < 2 || ns % 2 ||
+	    ns > len - o - 2)
+		return EIM_DTLS_ALERT_DECODE_ERROR;
+	for (size_t i = 0; i < ns; i += 2)
+		sha256 |= eim_get_be16(body + o + 2 + i) ==
+			  EIM_DTLS_SIG_ECDSA_SHA256;
+	o += 2 + ns;
+	if (len - o < 2 || (nc = eim_get_be16(body + o)) != len - o - 2)
+		return EIM_DTLS_ALERT_DECODE_ERROR;
+	/* without a usable pair we send no certificate; the server decides */
+	c->c.hs->cert_req = true;
+	c->c.hs->have_cert_usable = ecdsa && sha256;
+	return 0;
+}
+
+/* Signs the transcript so far: the CertificateVerify body (RFC 5246
+ * 7.4.8) into out (capacity 4 + EIM_DTLS_ECDSA_SIG_MAX). */
+static int certificate_verify(struct eim_dtls_client *c, uint8_t *out,
+			      size_t *len)
+{
+	uint8_t h[32];
+	size_t sig_len;
+	int rc;
+
+	if ((rc = eim_dtls_conn_transcript_hash(&c->c, h)) ||
+	    (rc = eim_dtls_cred_sign(c->cred, &c->rng, h, out + 4, &sig_len)))
+		return rc;
+	eim_put_be16(out, EIM_DTLS_SIG_ECDSA_SHA256);
+	eim_put_be16(out + 2, (uint16_t)sig_len);
+	*len = 4 + sig_len;
+	return 0;
+}
+
+/* Flight 3: [Certificate], ClientKeyExchange, [CertificateVerify],
+ * ChangeCipherSpec, Finished. */
 static int client_key_flight(struct eim_dtls_client *c, uint64_t now)
 {
 	struct eim_dtls_hs_state *hs = c->c.hs;
@@ -261,8 +326,30 @@ static int client_key_flight(struct eim_dtls_client *c, uint64_t now)
 	size_t pms_len, n;
 	bool ecdhe = hs->kx == EIM_DTLS_KX_ECDHE_PSK;
 	bool ecdsa = hs->kx == EIM_DTLS_KX_ECDHE_ECDSA;
+	bool auth = hs->cert_req && c->cred && hs->have_cert_usable;
+	uint8_t cv[4 + EIM_DTLS_ECDSA_SIG_MAX];
+	size_t cv_len = 0;
 	int rc;
 
+	eim_dtls_conn_flight_reset(&c->c);
+	if (hs->cert_req) {
+		static const uint8_t none[3] = {0, 0, 0};
+		const uint8_t *body = none;
+		size_t blen = sizeof(none);
+
+		if (auth)
+			body = hs->client_ctype == EIM_DTLS_CTYPE_RPK
+				       ? eim_dtls_cred_rpk(c->cred, &blen)
+				       : eim_dtls_cred_chain(c->cred, &blen);
+		if (!body) {
+			/* a raw-key-only credential but X.509 agreed */
+			body = none;
+			blen = sizeof(none);
+			auth = false;
+		}
+		eim_dtls_conn_flight_hs(&c->c, 0, EIM_DTLS_HS_CERTIFICATE,
+					body, blen);
+	}
 	n = 0;
 	if (!ecdsa) {
 		eim_put_be16(cke, (uint16_t)c->cfg.psk_identity_len);
@@ -274,7 +361,6 @@ static int client_key_flight(struct eim_dtls_client *c, uint64_t now)
 		memcpy(cke + n, hs->ecdh_pub, EIM_DTLS_P256_POINT_LEN);
 		n += EIM_DTLS_P256_POINT_LEN;
 	}
-	eim_dtls_conn_flight_reset(&c->c);
 	eim_dtls_conn_flight_hs(&c->c, 0, EIM_DTLS_HS_CLIENT_KEY_EXCHANGE, cke,
 				n);
 	if (ecdsa) {
@@ -290,6 +376,14 @@ static int client_key_flight(struct eim_dtls_client *c, uint64_t now)
 	eim_wipe(pms, sizeof(pms));
 	if (rc)
 		return rc;
+	/* after the EMS session hash (which ends with the key exchange) */
+	if (auth) {
+		if ((rc = certificate_verify(c, cv, &cv_len)))
+			return rc;
+		eim_dtls_conn_flight_hs(&c->c, 0,
+					EIM_DTLS_HS_CERTIFICATE_VERIFY, cv,
+					cv_len);
+	}
 	if ((rc = eim_dtls_conn_transcript_hash(&c->c, h)) ||
 	    (rc = eim_dtls_verify_data(hs->master, 1, h, vd)))
 		return rc;
@@ -370,6 +464,16 @@ static int hs_dispatch(struct eim_dtls_client *c, uint16_t epoch,
 			if ((rc = on_server_key_exchange(c, body, len)))
 				return rc;
 			hs->have_ske = true;
+			eim_dtls_conn_transcript_msg(&c->c, type, msg_seq, body,
+						     len);
+			return 0;
+		}
+		if (type == EIM_DTLS_HS_CERTIFICATE_REQUEST) {
+			if (hs->kx != EIM_DTLS_KX_ECDHE_ECDSA ||
+			    !hs->have_ske || hs->cert_req)
+				return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
+			if ((rc = on_certificate_request(c, body, len)))
+				return rc;
 			eim_dtls_conn_transcript_msg(&c->c, type, msg_seq, body,
 						     len);
 			return 0;
@@ -511,6 +615,8 @@ int eim_dtls_client_new(const struct eim_dtls_client_config *cfg,
 	bool has_psk = cfg && cfg->psk_identity;
 
 	if (!cfg || !ret || !cfg->send || (!has_psk && !cfg->ca_pem) ||
+	    (cfg->cert_pem && !cfg->key_pem) ||
+	    (cfg->client_rpk && !cfg->key_pem) ||
 	    (has_psk &&
 	     (cfg->psk_identity_len == 0 ||
 	      cfg->psk_identity_len > EIM_DTLS_IDENTITY_MAX || !cfg->psk ||
@@ -550,7 +656,7 @@ int eim_dtls_client_new(const struct eim_dtls_client_config *cfg,
 		c->cfg.n_suites = n;
 	}
 	c->cfg.suites = c->suites;
-	c->cfg.ca_pem = NULL; /* not kept */
+	c->cfg.ca_pem = c->cfg.cert_pem = c->cfg.key_pem = NULL; /* not kept */
 	if (cfg->ca_pem) {
 		int rc = eim_dtls_trust_from_pem(cfg->ca_pem, cfg->ca_pem_len,
 						 &c->trust);
@@ -560,12 +666,24 @@ int eim_dtls_client_new(const struct eim_dtls_client_config *cfg,
 			return rc;
 		}
 	}
+	if (cfg->key_pem) {
+		int rc = eim_dtls_cred_from_pem(cfg->cert_pem, cfg->cert_pem_len,
+						cfg->key_pem, cfg->key_pem_len,
+						&c->cred);
+
+		if (rc) {
+			eim_dtls_trust_free(c->trust);
+			eim_free_secret(c, sizeof(*c));
+			return rc;
+		}
+	}
 	if (has_psk) {
 		memcpy(c->psk, cfg->psk, cfg->psk_len);
 		c->cfg.psk = c->psk;
-		c->c.identity = eim_memdup(cfg->psk_identity,
-					   cfg->psk_identity_len + 1);
+		/* + 1 for the NUL: never read past the caller's bytes */
+		c->c.identity = eim_malloc(cfg->psk_identity_len + 1);
 		if (!c->c.identity) {
+			eim_dtls_cred_free(c->cred);
 			eim_dtls_trust_free(c->trust);
 			eim_free_secret(c, sizeof(*c));
 			return EIM_ENOMEM;
@@ -581,6 +699,7 @@ int eim_dtls_client_new(const struct eim_dtls_client_config *cfg,
 	c->c.mtu = cfg->mtu ? cfg->mtu : 1280;
 	if (wc_InitRng(&c->rng) != 0) {
 		eim_dtls_conn_done(&c->c);
+		eim_dtls_cred_free(c->cred);
 		eim_dtls_trust_free(c->trust);
 		eim_free_secret(c, sizeof(*c));
 		return EIM_ECRYPTO;
@@ -594,6 +713,7 @@ void eim_dtls_client_free(struct eim_dtls_client *c)
 	if (!c)
 		return;
 	eim_dtls_conn_done(&c->c);
+	eim_dtls_cred_free(c->cred);
 	eim_dtls_trust_free(c->trust);
 	wc_FreeRng(&c->rng);
 	eim_free_secret(c, sizeof(*c));

@@ -13,8 +13,9 @@
  * TLS_PSK_WITH_AES_128_GCM_SHA256,
  * TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256 and the three
  * TLS_ECDHE_ECDSA suites (server certificate checked against configured
- * CAs; no client certificate), all on P-256; extended_master_secret,
- * renegotiation_info (SCSV), connection_id, record_size_limit.
+ * CAs; a client certificate or raw public key when the server asks), all
+ * on P-256; extended_master_secret, renegotiation_info (SCSV),
+ * connection_id, record_size_limit, client_certificate_type.
  */
 #ifndef EIM_DTLS_CLIENT_H
 #define EIM_DTLS_CLIENT_H
@@ -52,6 +53,16 @@ struct eim_dtls_client_config {
 	 * for the ECDHE_ECDSA suites; see eim_dtls_trust.h for the limits. */
 	const char *ca_pem;
 	size_t ca_pem_len;
+	/* Optional client credential for a CertificateRequest on the
+	 * ECDHE_ECDSA suites: PEM chain (leaf first; NULL with client_rpk)
+	 * and P-256 key, copied. client_rpk offers client_certificate_type
+	 * RawPublicKey only (RFC 7250) and sends the key's SPKI. Without a
+	 * credential a CertificateRequest is answered with no certificate. */
+	const char *cert_pem;
+	size_t cert_pem_len;
+	const char *key_pem;
+	size_t key_pem_len;
+	bool client_rpk;
 	/* offer order; NULL = PSK CCM-8 and GCM when a PSK is set, then
 	 * ECDHE-ECDSA CCM-8 and GCM when CAs are set */
 	const uint16_t *suites;
@@ -72,8 +83,10 @@ struct eim_dtls_client_config {
 void eim_dtls_client_config_init(struct eim_dtls_client_config *cfg);
 
 /* Creates a client (config and key material copied). Errors: EIM_EINVAL
- * (neither a PSK nor CAs, a suite without its credentials, bad lengths),
- * EIM_ECERT (CA PEM unusable), EIM_ENOMEM, EIM_ECRYPTO (RNG). */
+ * (neither a PSK nor CAs, a suite without its credentials, bad lengths,
+ * cert_pem without key_pem, client_rpk without key_pem), EIM_ECERT (CA PEM
+ * unusable), the errors of eim_dtls_cred_from_pem(), EIM_ENOMEM,
+ * EIM_ECRYPTO (RNG). */
 int eim_dtls_client_new(const struct eim_dtls_client_config *cfg,
 			struct eim_dtls_client **ret);
 /* Wipes keys and frees. NULL is a no-op. */

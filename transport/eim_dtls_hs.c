@@ -335,8 +335,9 @@ void eim_dtls_hs_put_hello_ext(struct eim_buf *b,
 		       (o->sigalgs ? sizeof(sigalgs) : 0) +
 		       (o->record_size_limit ? 6 : 0) +
 		       (o->cid ? 5 + o->cid_len : 0) +
-		       (o->client_ctype ? 5 : 0) + (o->server_ctype ? 5 : 0);
-	uint8_t t[5];
+		       (o->client_ctype ? 5 + o->ctype_lists : 0) +
+		       (o->server_ctype ? 5 + o->ctype_lists : 0);
+	uint8_t t[6];
 
 	if (total == 0)
 		return;
@@ -368,17 +369,19 @@ void eim_dtls_hs_put_hello_ext(struct eim_buf *b,
 		if (o->cid_len)
 			eim_buf_append(b, o->cid_value, o->cid_len);
 	}
-	if (o->client_ctype) {
-		eim_put_be16(t, EIM_DTLS_EXT_CLIENT_CERT_TYPE);
-		eim_put_be16(t + 2, 1);
-		t[4] = o->client_ctype_value;
-		eim_buf_append(b, t, 5);
-	}
-	if (o->server_ctype) {
-		eim_put_be16(t, EIM_DTLS_EXT_SERVER_CERT_TYPE);
-		eim_put_be16(t + 2, 1);
-		t[4] = o->server_ctype_value;
-		eim_buf_append(b, t, 5);
+	for (int i = 0; i < 2; i++) {
+		bool on = i == 0 ? o->client_ctype : o->server_ctype;
+		size_t k = 4;
+
+		if (!on)
+			continue;
+		eim_put_be16(t, i == 0 ? EIM_DTLS_EXT_CLIENT_CERT_TYPE
+				       : EIM_DTLS_EXT_SERVER_CERT_TYPE);
+		eim_put_be16(t + 2, (uint16_t)(1 + o->ctype_lists));
+		if (o->ctype_lists)
+			t[k++] = 1; /* list length */
+		t[k++] = i == 0 ? o->client_ctype_value : o->server_ctype_value;
+		eim_buf_append(b, t, k);
 	}
 }
 

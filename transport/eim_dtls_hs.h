@@ -162,9 +162,11 @@ struct eim_dtls_ext_out {
 	bool cid;    /* connection_id carrying cid[0..cid_len) */
 	const uint8_t *cid_value;
 	size_t cid_len;
-	/* RFC 7250 in a ServerHello: the chosen type, one byte each */
+	/* RFC 7250: the chosen type, one byte each (ServerHello), or with
+	 * ctype_lists a one-element list (ClientHello) */
 	bool client_ctype, server_ctype;
 	uint8_t client_ctype_value, server_ctype_value;
+	bool ctype_lists;
 };
 
 /* Appends the extensions block (nothing at all when none is selected). */

@@ -95,6 +95,8 @@ struct eim_dtls_hs_state {
 	 * agreed for each side (RFC 7250: 0 X.509, 2 raw public key) */
 	bool cert_req;
 	uint8_t client_ctype, server_ctype;
+	/* client: the CertificateRequest allows ecdsa_secp256r1_sha256 */
+	bool have_cert_usable;
 	const struct eim_dtls_aead_info *aead;
 	uint8_t crandom[EIM_DTLS_RANDOM_LEN];
 	uint8_t srandom[EIM_DTLS_RANDOM_LEN];

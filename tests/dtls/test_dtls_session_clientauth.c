@@ -1,0 +1,342 @@
+/*
+ * End-to-end tests of client authentication on the ECDHE-ECDSA suites
+ * (RFC 5246 7.4.4-7.4.8, RFC 7250) between eim_dtls_server and
+ * eim_dtls_client, in memory through the dtls_world harness: X.509 client
+ * certificates checked against a CA or pinned by fingerprint, raw public
+ * keys pinned by SPKI fingerprint, and every refusal (no certificate,
+ * unknown issuer, unknown pin, a CertificateVerify by the wrong key) ending
+ * the handshake with its alert and leaving no session.
+ *
+ * The client credential is the fixture server certificate (issued by the
+ * fixture CA) and its key; "wrong" keys are generated here.
+ */
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/asn.h>
+#include <wolfssl/wolfcrypt/asn_public.h>
+#include <wolfssl/wolfcrypt/ecc.h>
+#include <wolfssl/wolfcrypt/hash.h>
+#include <wolfssl/wolfcrypt/random.h>
+
+#include "tests/dtls/dtls_world.h"
+
+#include "common/eim_err.h"
+#include "transport/eim_dtls_hs.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What the pin callback accepts, and what it was asked. */
+static uint8_t pin[32];
+static bool pin_set;
+static int pin_calls;
+static enum eim_dtls_identity_kind pin_kind;
+
+static int pin_check(void *ctx, enum eim_dtls_identity_kind kind,
+		     const uint8_t fp[32])
+{
+	(void)ctx;
+	pin_calls++;
+	pin_kind = kind;
+	return pin_set && memcmp(fp, pin, 32) == 0 ? 0 : EIM_ENOTFOUND;
+}
+
+static struct eim_dtls_session *established;
+
+static void on_est(void *ctx, struct eim_dtls_session *s)
+{
+	(void)ctx;
+	established = s;
+}
+
+/* A fresh P-256 key as SEC1 PEM (heap; free()). */
+static char *fresh_key_pem(size_t *len)
+{
+	WC_RNG rng;
+	ecc_key k;
+	uint8_t der[256];
+	char *pem = calloc(1, 512);
+	int n, m;
+
+	ck_assert_int_eq(wc_InitRng(&rng), 0);
+	ck_assert_int_eq(wc_ecc_init(&k), 0);
+	ck_assert_int_eq(wc_ecc_make_key_ex(&rng, 32, &k, ECC_SECP256R1), 0);
+	n = wc_EccKeyToDer(&k, der, sizeof(der));
+	ck_assert_int_gt(n, 0);
+	m = wc_DerToPem(der, (word32)n, (byte *)pem, 511, ECC_PRIVATEKEY_TYPE);
+	ck_assert_int_gt(m, 0);
+	*len = (size_t)m;
+	wc_ecc_free(&k);
+	wc_FreeRng(&rng);
+	return pem;
+}
+
+enum cli_cred { CRED_NONE, CRED_CERT, CRED_CERT_WRONG_KEY, CRED_RPK,
+		CRED_RPK_OTHER };
+
+/*
+ * Server with the fixture chain, client CAs from srv_ca (NULL: none) and
+ * the pin callback when use_pins; client trusting the fixture CA with the
+ * given credential.
+ */
+static void auth_world(struct world *w, const char *srv_ca, bool use_pins,
+		       enum cli_cred cred)
+{
+	struct eim_dtls_server_config sc;
+	struct eim_dtls_client_config cc;
+	size_t cl, kl, al, tl = 0, wl = 0;
+	char *leaf = fixture("test-dtls-server.cert.pem", &cl);
+	char *key = fixture("test-dtls-server.key.pem", &kl);
+	char *ca = fixture("test-dtls-ca.cert.pem", &al);
+	char *chain = calloc(1, cl + al + 1);
+	char *trust = srv_ca ? fixture(srv_ca, &tl) : NULL;
+	char *wrong = NULL;
+	uint16_t suite = EIM_DTLS_ECDHE_ECDSA_AES128_CCM8;
+
+	memcpy(chain, leaf, cl);
+	memcpy(chain + cl, ca, al);
+	memset(w, 0, sizeof(*w));
+	established = NULL;
+	pin_calls = 0;
+	w->now = 1000000;
+	w->cli_addr = loop_addr(40000);
+	eim_dtls_server_config_init(&sc);
+	sc.ctx = w;
+	sc.send = srv_send;
+	sc.on_app_data = srv_app;
+	sc.on_closed = on_closed;
+	sc.on_established = on_est;
+	sc.cert_pem = chain;
+	sc.cert_pem_len = cl + al;
+	sc.key_pem = key;
+	sc.key_pem_len = kl;
+	sc.ca_pem = trust;
+	sc.ca_pem_len = tl;
+	sc.cert_check = use_pins ? pin_check : NULL;
+	ck_assert_int_eq(eim_dtls_server_new(&sc, w->now, &w->srv), 0);
+	eim_dtls_client_config_init(&cc);
+	cc.ctx = w;
+	cc.send = cli_send;
+	cc.on_app_data = cli_app;
+	cc.ca_pem = ca;
+	cc.ca_pem_len = al;
+	cc.suites = &suite;
+	cc.n_suites = 1;
+	if (cred == CRED_CERT_WRONG_KEY || cred == CRED_RPK_OTHER)
+		wrong = fresh_key_pem(&wl);
+	switch (cred) {
+	case CRED_NONE:
+		break;
+	case CRED_CERT:
+	case CRED_CERT_WRONG_KEY:
+		cc.cert_pem = leaf;
+		cc.cert_pem_len = cl;
+		cc.key_pem = wrong ? wrong : key;
+		cc.key_pem_len = wrong ? wl : kl;
+		break;
+	case CRED_RPK:
+	case CRED_RPK_OTHER:
+		cc.client_rpk = true;
+		cc.key_pem = wrong ? wrong : key;
+		cc.key_pem_len = wrong ? wl : kl;
+		break;
+	}
+	ck_assert_int_eq(eim_dtls_client_new(&cc, &w->cli), 0);
+	free(leaf);
+	free(key);
+	free(ca);
+	free(chain);
+	free(trust);
+	free(wrong);
+}
+
+/* SHA-256 of the fixture certificate DER, or of its SPKI DER. */
+static void fixture_fp(bool spki, uint8_t out[32])
+{
+	size_t n;
+	char *pem = fixture("test-dtls-server.cert.pem", &n);
+	uint8_t der[1024], pub[256];
+	word32 pub_len = sizeof(pub);
+	int dl = wc_CertPemToDer((const unsigned char *)pem, (int)n, der,
+				 sizeof(der), CERT_TYPE);
+	struct DecodedCert dc;
+
+	ck_assert_int_gt(dl, 0);
+	if (!spki) {
+		ck_assert_int_eq(wc_Sha256Hash(der, (word32)dl, out), 0);
+	} else {
+		wc_InitDecodedCert(&dc, der, (word32)dl, NULL);
+		ck_assert_int_eq(wc_ParseCert(&dc, CERT_TYPE, 0, NULL), 0);
+		ck_assert_int_eq(wc_GetPubKeyDerFromCert(&dc, pub, &pub_len),
+				 0);
+		wc_FreeDecodedCert(&dc);
+		ck_assert_int_eq(wc_Sha256Hash(pub, pub_len, out), 0);
+	}
+	free(pem);
+}
+
+/* The handshake fails with `alert` at the client and leaves nothing. */
+static void refused(struct world *w, int alert)
+{
+	ck_assert_int_eq(eim_dtls_client_start(w->cli, w->now), 0);
+	pump(w);
+	ck_assert_int_eq(eim_dtls_client_state(w->cli), EIM_DTLS_CLIENT_FAILED);
+	ck_assert_int_eq(eim_dtls_client_alert(w->cli), alert);
+	ck_assert_ptr_null(established);
+	ck_assert_uint_eq(stats(w).sessions, 0);
+	ck_assert_uint_eq(stats(w).handshaking, 0);
+}
+
+START_TEST(certificate_from_trusted_ca)
+{
+	struct world w;
+	uint8_t want[32];
+	size_t n = 0;
+	const uint8_t *id;
+
+	auth_world(&w, "test-dtls-ca.cert.pem", false, CRED_CERT);
+	handshake(&w);
+	roundtrip(&w, "cert");
+	fixture_fp(false, want);
+	ck_assert_int_eq(eim_dtls_session_identity_kind(established),
+			 EIM_DTLS_ID_CERT);
+	id = eim_dtls_session_identity(established, &n);
+	ck_assert_uint_eq(n, 32);
+	ck_assert_mem_eq(id, want, 32);
+	ck_assert_uint_eq(stats(&w).client_auth_failed, 0);
+	world_done(&w);
+}
+END_TEST
+
+START_TEST(certificate_pinned_without_ca)
+{
+	struct world w;
+
+	fixture_fp(false, pin);
+	pin_set = true;
+	auth_world(&w, NULL, true, CRED_CERT);
+	handshake(&w);
+	roundtrip(&w, "pinned");
+	ck_assert_int_eq(pin_calls, 1);
+	ck_assert_int_eq(pin_kind, EIM_DTLS_ID_CERT);
+	ck_assert_int_eq(eim_dtls_session_identity_kind(established),
+			 EIM_DTLS_ID_CERT);
+	world_done(&w);
+}
+END_TEST
+
+START_TEST(raw_public_key_pinned)
+{
+	struct world w;
+	size_t n = 0;
+
+	fixture_fp(true, pin);
+	pin_set = true;
+	auth_world(&w, NULL, true, CRED_RPK);
+	handshake(&w);
+	roundtrip(&w, "rpk");
+	ck_assert_int_eq(pin_kind, EIM_DTLS_ID_RPK);
+	ck_assert_int_eq(eim_dtls_session_identity_kind(established),
+			 EIM_DTLS_ID_RPK);
+	ck_assert_mem_eq(eim_dtls_session_identity(established, &n), pin, 32);
+	ck_assert_uint_eq(n, 32);
+	world_done(&w);
+}
+END_TEST
+
+START_TEST(no_client_certificate_refused)
+{
+	struct world w;
+
+	auth_world(&w, "test-dtls-ca.cert.pem", false, CRED_NONE);
+	refused(&w, 40 /* handshake_failure */);
+	ck_assert_uint_eq(stats(&w).client_auth_failed, 1);
+	world_done(&w);
+}
+END_TEST
+
+START_TEST(certificate_from_unknown_ca_refused)
+{
+	struct world w;
+
+	/* the server's "CA" is the leaf itself: the issuer is unknown */
+	auth_world(&w, "test-dtls-server.cert.pem", false, CRED_CERT);
+	refused(&w, 42); /* bad_certificate */
+	world_done(&w);
+}
+END_TEST
+
+START_TEST(certificate_unknown_pin_refused)
+{
+	struct world w;
+
+	/* CA-valid but not pinned: both checks must pass */
+	memset(pin, 0x11, sizeof(pin));
+	pin_set = true;
+	auth_world(&w, "test-dtls-ca.cert.pem", true, CRED_CERT);
+	refused(&w, 46); /* certificate_unknown */
+	ck_assert_int_eq(pin_calls, 1);
+	world_done(&w);
+}
+END_TEST
+
+START_TEST(untrusted_raw_key_refused)
+{
+	struct world w;
+
+	fixture_fp(true, pin);
+	pin_set = true;
+	auth_world(&w, NULL, true, CRED_RPK_OTHER);
+	refused(&w, 46);
+	world_done(&w);
+}
+END_TEST
+
+START_TEST(certificate_verify_by_wrong_key_refused)
+{
+	struct world w;
+
+	/* the certificate is trusted, but the key that signs the
+	 * CertificateVerify is not its own */
+	auth_world(&w, "test-dtls-ca.cert.pem", false, CRED_CERT_WRONG_KEY);
+	refused(&w, 51); /* decrypt_error */
+	ck_assert_uint_eq(stats(&w).client_auth_failed, 1);
+	world_done(&w);
+}
+END_TEST
+
+START_TEST(raw_key_not_offered_without_pins)
+{
+	struct world w;
+
+	/* only CAs configured: a client that can only send a raw key gets
+	 * no ECDHE_ECDSA suite */
+	auth_world(&w, "test-dtls-ca.cert.pem", false, CRED_RPK);
+	refused(&w, 40 /* handshake_failure */);
+	world_done(&w);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("dtls_session_clientauth");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, certificate_from_trusted_ca);
+	tcase_add_test(tc, certificate_pinned_without_ca);
+	tcase_add_test(tc, raw_public_key_pinned);
+	tcase_add_test(tc, no_client_certificate_refused);
+	tcase_add_test(tc, certificate_from_unknown_ca_refused);
+	tcase_add_test(tc, certificate_unknown_pin_refused);
+	tcase_add_test(tc, untrusted_raw_key_refused);
+	tcase_add_test(tc, certificate_verify_by_wrong_key_refused);
+	tcase_add_test(tc, raw_key_not_offered_without_pins);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
