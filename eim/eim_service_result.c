@@ -64,6 +64,17 @@ static int eim__find_inflight(struct eim_service *svc, const uint8_t eid[16],
 	return eim_store_package_list(svc->store, &flt, eim__inflight_cb, f);
 }
 
+/*
+ * A result for an EID the store does not know. Only plain CoAP gets this
+ * far (an authenticated identity is bound to existing EIDs): the caller's
+ * mistake, answered 4.00, not a server error.
+ */
+static int eim__unknown_eid(struct eim_buf *resp, uint8_t *code,
+			    struct eim__svc_log *log)
+{
+	return eim__svc_bad_request(resp, code, log, "unknown EID");
+}
+
 /* The association's token and the eUICC's public key, when known. */
 struct eim__assoc {
 	bool has_token;
@@ -502,8 +513,11 @@ static int eim__epr(struct eim_service *svc, const uint8_t eid[16],
 	size_t n = e.eim_id.len < 129 ? e.eim_id.len : 129;
 	memcpy(eim_id, e.eim_id.p ? (const char *)e.eim_id.p : "", n);
 	eim_id[n] = 0;
-	if ((rc = eim__find_inflight(svc, eid, &f)))
+	if ((rc = eim__find_inflight(svc, eid, &f))) {
+		if (rc == EIM_ENOTFOUND)
+			rc = eim__unknown_eid(resp, code, log);
 		goto out;
+	}
 	/* The result must answer the package in flight, when it is that
 	 * package's: same eIM, counter and transaction id. */
 	if (f.found && strcmp(f.eim_id, eim_id) == 0 &&
@@ -648,8 +662,11 @@ static int eim__other_result(struct eim_service *svc, const uint8_t eid[16],
 							  : NULL;
 	int rc;
 
-	if ((rc = eim__find_inflight(svc, eid, &f)))
+	if ((rc = eim__find_inflight(svc, eid, &f))) {
+		if (rc == EIM_ENOTFOUND)
+			rc = eim__unknown_eid(resp, code, log);
 		goto out;
+	}
 	bool match = f.found && (!want || strcmp(f.kind, want) == 0);
 	if (r->kind == EIM_RESULT_IPA_DATA) {
 		struct eim_der_cur c;
