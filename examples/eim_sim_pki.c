@@ -34,7 +34,11 @@
 #define POLICY_EUICC "2.23.146.1.2.1.1"
 #define POLICY_EUM "2.23.146.1.2.1.2"
 
-enum role { ROLE_CI, ROLE_EUM, ROLE_EUICC };
+enum role {
+	ROLE_CI,
+	ROLE_EUM,
+	ROLE_EUICC
+};
 
 void eim_sim_cred_done(struct eim_sim_cred *c)
 {
@@ -405,7 +409,8 @@ static int read_pem(const char *dir, const char *name, const char *label,
 {
 	char path[4096], *text = NULL;
 	const char *lab;
-	size_t n = 0, lab_len;
+	uint8_t *der = NULL;
+	size_t n = 0, lab_len, der_len = 0;
 	int rc;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
@@ -413,13 +418,17 @@ static int read_pem(const char *dir, const char *name, const char *label,
 		return EIM_EINVAL;
 	if ((rc = read_file(path, &text, &n)) < 0)
 		return rc;
-	rc = eim_sig_pem_decode(text, n, &lab, &lab_len, ret, ret_len);
+	rc = eim_sig_pem_decode(text, n, &lab, &lab_len, &der, &der_len);
 	if (rc == EIM_ENOTFOUND)
 		rc = EIM_EMALFORMED;
 	if (rc == 0 &&
 	    (lab_len != strlen(label) || memcmp(lab, label, lab_len) != 0)) {
-		eim_free_secret(*ret, *ret_len);
+		eim_free_secret(der, der_len);
 		rc = EIM_EMALFORMED;
+	}
+	if (rc == 0) {
+		*ret = der;
+		*ret_len = der_len;
 	}
 	eim_free_secret(text, n);
 	return rc;

@@ -659,6 +659,7 @@ START_TEST(rat_immediate_enable_default_dp)
 {
 	struct eim_psmo o = op(EIM_PSMO_CONFIGURE_IMMEDIATE_ENABLE, NULL);
 	static const uint8_t oid[] = {0x2b, 0x06, 0x01, 0x04, 0x01};
+	uint8_t long_oid[40];
 
 	psmo(1, &(struct eim_psmo){.kind = EIM_PSMO_GET_RAT}, 1);
 	ck_assert_uint_eq(res.results[0].data.len, 2);
@@ -670,7 +671,8 @@ START_TEST(rat_immediate_enable_default_dp)
 	ck_assert(e->immediate_enable);
 	ck_assert_str_eq(e->immediate_smdp_address, "smdp.example");
 	ck_assert_uint_eq(e->immediate_smdp_oid_len, sizeof(oid));
-	o.smdp_oid = (struct eim_slice){oid, 40}; /* longer than we keep */
+	memset(long_oid, 0x01, sizeof(long_oid)); /* longer than we keep */
+	o.smdp_oid = (struct eim_slice){long_oid, sizeof(long_oid)};
 	ck_assert_int_eq(one(3, o), 1);
 	o = op(EIM_PSMO_SET_DEFAULT_DP, NULL);
 	o.dp_address = S("dp.example");
@@ -856,6 +858,7 @@ START_TEST(delete_eim_and_self)
 	memset(ops, 0, sizeof(ops));
 	ops[0].kind = EIM_ECO_DELETE_EIM;
 	ops[0].eim_id = S(A);
+	eim_buf_done(&pk);
 	spki(key_a, &pk);
 	ops[1] = add_b(&pk);
 	ops[1].cfg.eim_id = S(A);
