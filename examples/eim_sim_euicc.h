@@ -213,7 +213,9 @@ int eim_sim_euicc_add_initial_eim(struct eim_sim_euicc *e, const uint8_t *req,
  * decoder's error (EIM_ETAG, EIM_ETRUNC, EIM_EMALFORMED, EIM_ERANGE,
  * EIM_ETOOBIG) when the request cannot be parsed, EIM_ECRYPTO, or
  * out->err. When `ret_seq` is not NULL it receives the seqNumber of the
- * stored result (-1 for an unsigned error).
+ * stored result (-1 for an error form).
+ * EIM_ENOMEM after the checks passed may leave the counter spent and some
+ * operations applied (a real card would revert): treat it as fatal.
  */
 int eim_sim_euicc_load_package(struct eim_sim_euicc *e, const uint8_t *pkg,
 			       size_t len, struct eim_buf *out,

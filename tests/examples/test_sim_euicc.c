@@ -981,6 +981,44 @@ START_TEST(acknowledgements)
 }
 END_TEST
 
+/* Every allocation of a package run may fail: EIM_ENOMEM, never a crash. */
+START_TEST(out_of_memory)
+{
+	struct eim_psmo ops[2] = {op(EIM_PSMO_LIST_PROFILE_INFO, NULL),
+				  op(EIM_PSMO_ENABLE, P1)};
+	struct eim_pkg pkg;
+	struct eim_buf b;
+	unsigned long n;
+	int rc = -1;
+
+	memset(&pkg, 0, sizeof(pkg));
+	pkg.eim_id = S(A);
+	memcpy(pkg.eid, eid, EIM_EID_LEN);
+	pkg.psmo = ops;
+	pkg.n_ops = 2;
+	eim_buf_init(&b);
+	for (n = 0; n < 200; n++) {
+		pkg.counter = (int64_t)n + 1;
+		eim_buf_reset(&b);
+		ck_assert_int_eq(eim_pkg_build(&pkg, 1, key_a, &b), 0);
+		eim_buf_done(&out);
+		eim_buf_init(&out);
+		eim_alloc_fail_after(n);
+		rc = eim_sim_euicc_load_package(e, b.p, b.len, &out, NULL);
+		eim_alloc_fail_reset();
+		ck_assert_msg(rc == 0 || rc == EIM_ENOMEM, "n=%lu rc=%d", n,
+			      rc);
+		if (rc == 0)
+			break;
+	}
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_gt(n, 2);
+	ck_assert_int_eq(eim_epr_decode(out.p, out.len, NULL, &res), 0);
+	ck_assert_int_eq(eim_epr_verify(&res, 1, euicc_pub), 0);
+	eim_buf_done(&b);
+}
+END_TEST
+
 START_TEST(new_refuses_bad_credentials)
 {
 	struct eim_sim_euicc *f;
@@ -1064,6 +1102,7 @@ int main(void)
 	tcase_add_test(tc, delete_eim_and_self);
 	tcase_add_test(tc, ipa_euicc_data);
 	tcase_add_test(tc, acknowledgements);
+	tcase_add_test(tc, out_of_memory);
 	tcase_add_test(tc, new_refuses_bad_credentials);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
