@@ -22,8 +22,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define EIM__EXPIRY_PERIOD_MS 60000
 #define EIM__MAX_CI 8
@@ -118,8 +120,19 @@ static int eim__start_dtls(struct eim__serve *sv, const struct eim_config *cfg)
 		d.key_pem_len = key_len;
 	}
 	if (cfg->dtls.keylog_file && cfg->dtls.keylog_file[0]) {
-		sv->keylog = fopen(cfg->dtls.keylog_file, "a");
+		/* Session keys: created 0600 like the database and the
+		 * signing keys (fopen would leave it to the umask, usually
+		 * world-readable), never through a symlink. */
+		int kfd = open(cfg->dtls.keylog_file,
+			       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+				       O_NOFOLLOW,
+			       0600);
+		sv->keylog = kfd >= 0 ? fdopen(kfd, "a") : NULL;
 		if (!sv->keylog) {
+			int e = errno;
+			if (kfd >= 0)
+				close(kfd);
+			errno = e;
 			rc = eim_cli_fail("serve", "dtls.keylog_file %s: %s",
 					  cfg->dtls.keylog_file,
 					  strerror(errno));
