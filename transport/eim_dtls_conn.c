@@ -80,6 +80,7 @@ void eim_dtls_conn_hs_free(struct eim_dtls_conn *c)
 	if (hs->flight.p)
 		eim_wipe(hs->flight.p, hs->flight.cap);
 	eim_buf_done(&hs->flight);
+	eim_buf_done(&hs->future);
 	eim_free_secret(hs, sizeof(*hs));
 	c->hs = NULL;
 }

@@ -68,6 +68,10 @@ union eim_dtls_sockaddr {
 #define EIM_DTLS_IDENTITY_MAX 128
 /* Largest handshake message we reassemble (PSK flights are small). */
 #define EIM_DTLS_HS_MSG_MAX 4096
+/* Bound on buffered out-of-order handshake bytes per handshake, and how
+ * far ahead of the expected message_seq a fragment may be to be kept. */
+#define EIM_DTLS_FUTURE_MAX   4096
+#define EIM_DTLS_FUTURE_AHEAD 4
 
 /* Key exchange of a suite. */
 enum eim_dtls_kx {
@@ -106,6 +110,10 @@ struct eim_dtls_hs_state {
 	uint16_t rx_seq; /* next message_seq expected from the peer */
 	uint16_t tx_seq; /* message_seq of our next message */
 	struct eim_dtls_reasm reasm;
+	/* Handshake fragments that arrived ahead of rx_seq (server), kept
+	 * for later: entries of [epoch 2][len 2][fragment with its header],
+	 * at most EIM_DTLS_FUTURE_MAX bytes. */
+	struct eim_buf future;
 	/* Our last flight, to retransmit: entries of
 	 * [epoch 2][kind 1: 0 = handshake message, 1 = CCS][len 3][bytes]
 	 * where handshake bytes include their 12-byte unfragmented header. */

@@ -7,15 +7,33 @@
  * bit 1: if the datagram starts like a tls12_cid record, patch in the real
  * CID so the session lookup succeeds and decryption is reached;
  * bit 2: advance the clock by 1 s and run the timers.
+ *
+ * With bit 3 of the first byte set, the run instead uses the ECDHE-ECDSA
+ * suite with client authentication (fixture certificate, CA and key;
+ * bit 4: the client sends a raw public key instead of its certificate):
+ * our client's hello exchange runs and its third flight (Certificate,
+ * ClientKeyExchange, CertificateVerify, CCS, Finished) is held back, so
+ * the fuzz datagrams meet the server waiting for the client Certificate.
+ * A datagram with flags bit 3 is then a held-back datagram (index: its
+ * first byte) with the rest XORed in from offset <second byte>: valid
+ * structure with fuzzed contents reaches the certificate checks,
+ * CertificateVerify and beyond.
  */
 #include "common/eim_err.h"
 #include "transport/eim_dtls_client.h"
 #include "transport/eim_dtls_server.h"
 
+#include <stdbool.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifndef FIXTURES
+#error "FIXTURES must name tests/dtls/fixtures"
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -68,6 +86,53 @@ static int lookup(void *ctx, const uint8_t *id, size_t idlen, uint8_t *key,
 	return 0;
 }
 
+/* Fixture PEM texts, read once. */
+static char *chain, *key, *cas;
+static size_t chain_len, key_len, cas_len;
+
+static char *slurp(const char *name, size_t *len)
+{
+	char path[1024];
+	FILE *f;
+	char *b = calloc(1, 65536);
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", FIXTURES, name);
+	f = fopen(path, "rb");
+	if (!f || !b)
+		abort();
+	n = fread(b, 1, 65535, f);
+	fclose(f);
+	*len = n;
+	return b;
+}
+
+static void load_fixtures(void)
+{
+	size_t n;
+	char *c;
+
+	if (chain)
+		return;
+	chain = slurp("test-dtls-server.cert.pem", &chain_len);
+	c = slurp("test-dtls-ca.cert.pem", &n);
+	memcpy(chain + chain_len, c, n);
+	chain_len += n;
+	free(c);
+	key = slurp("test-dtls-server.key.pem", &key_len);
+	cas = slurp("test-dtls-ca.cert.pem", &cas_len);
+}
+
+/* Pins every key whose fingerprint starts with an even byte: both the
+ * accept and the refuse paths stay reachable. */
+static int pin_check(void *ctx, enum eim_dtls_identity_kind kind,
+		     const uint8_t fp[32])
+{
+	(void)ctx;
+	(void)kind;
+	return fp[0] & 1 ? EIM_ENOTFOUND : 0;
+}
+
 static struct sockaddr_in addr(uint16_t port)
 {
 	struct sockaddr_in a;
@@ -92,10 +157,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint16_t port = 1024;
 	static const uint16_t suites[3] = {0xc0a8, 0x00a8, 0xccac};
 	uint16_t suite;
+	bool auth;
+	uint8_t held[8][2048];
+	size_t held_n[8], n_held = 0;
 
 	if (size < 1)
 		return 0;
 	suite = suites[data[0] % 3];
+	auth = data[0] & 8;
 
 	eim_dtls_server_config_init(&sc);
 	sc.send = srv_send;
@@ -111,6 +180,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cc.suites = &suite;
 	cc.n_suites = 1;
 	cc.cid_len = (data[0] & 4) ? 4 : 0;
+	if (auth) {
+		load_fixtures();
+		suite = 0xc0ae; /* ECDHE-ECDSA-AES128-CCM8 */
+		sc.cert_pem = chain;
+		sc.cert_pem_len = chain_len;
+		sc.key_pem = key;
+		sc.key_pem_len = key_len;
+		sc.ca_pem = cas;
+		sc.ca_pem_len = cas_len;
+		sc.cert_check = (data[0] & 16) ? pin_check : NULL;
+		cc.psk_identity = NULL;
+		cc.ca_pem = cas;
+		cc.ca_pem_len = cas_len;
+		cc.key_pem = key;
+		cc.key_pem_len = key_len;
+		if (data[0] & 16) {
+			cc.client_rpk = true;
+		} else {
+			cc.cert_pem = chain;
+			cc.cert_pem_len = chain_len;
+		}
+	}
 	data++;
 	size--;
 	if (eim_dtls_server_new(&sc, now, &srv) ||
@@ -118,7 +209,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	n_cli = n_srv = 0;
 	eim_dtls_client_start(cli, now);
-	for (int round = 0; round < 8 && (n_cli || n_srv); round++) {
+	if (auth) {
+		/* CH -> HVR -> CH(cookie) -> flight 2 -> flight 3 (held) */
+		for (int round = 0; round < 2; round++) {
+			for (size_t i = 0; i < n_srv; i++)
+				eim_dtls_server_input(srv,
+						      (struct sockaddr *)&ca,
+						      sizeof(ca), q_srv[i],
+						      q_srv_n[i], now);
+			n_srv = 0;
+			for (size_t i = 0; i < n_cli; i++)
+				eim_dtls_client_input(cli, q_cli[i],
+						      q_cli_n[i], now);
+			n_cli = 0;
+		}
+		if (n_srv == 0)
+			abort();
+		for (size_t i = 0; i < n_srv; i++) {
+			memcpy(held[i], q_srv[i], q_srv_n[i]);
+			held_n[i] = q_srv_n[i];
+		}
+		n_held = n_srv;
+		n_srv = 0;
+	}
+	for (int round = 0; !auth && round < 8 && (n_cli || n_srv); round++) {
 		for (size_t i = 0; i < n_srv; i++)
 			eim_dtls_server_input(srv, (struct sockaddr *)&ca,
 					      sizeof(ca), q_srv[i], q_srv_n[i],
@@ -128,7 +242,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			eim_dtls_client_input(cli, q_cli[i], q_cli_n[i], now);
 		n_cli = 0;
 	}
-	if (eim_dtls_client_state(cli) != EIM_DTLS_CLIENT_ESTABLISHED)
+	if (!auth && eim_dtls_client_state(cli) != EIM_DTLS_CLIENT_ESTABLISHED)
 		abort();
 	cid = eim_dtls_client_peer_cid(cli, &cid_len);
 
@@ -145,6 +259,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = sizeof(buf);
 		memcpy(buf, data + off, len);
 		off += len;
+		if ((flags & 8) && n_held && len >= 1) {
+			/* a held-back datagram with the rest XORed in */
+			size_t k = buf[0] % n_held, at = len >= 2 ? buf[1] : 0;
+			uint8_t x[2048];
+
+			memcpy(x, held[k], held_n[k]);
+			for (size_t i = 2; i < len; i++)
+				x[(at + i - 2) % held_n[k]] ^= buf[i];
+			memcpy(buf, x, held_n[k]);
+			len = held_n[k];
+			flags |= 1; /* from the client's address */
+		}
 		if ((flags & 2) && cid && len >= 11 + cid_len && buf[0] == 25)
 			memcpy(buf + 11, cid, cid_len);
 		from = (flags & 1) ? ca : addr(port++);
@@ -155,6 +281,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			now += 1000;
 			eim_dtls_server_tick(srv, now);
 		}
+	}
+	if (getenv("FUZZ_DTLS_VERBOSE")) {
+		struct eim_dtls_server_stats st;
+
+		eim_dtls_server_stats(srv, &st);
+		fprintf(stderr,
+			"fuzz_dtls_server: completed %llu failed %llu "
+			"client_auth_failed %llu sessions %llu\n",
+			(unsigned long long)st.handshakes_completed,
+			(unsigned long long)st.handshakes_failed,
+			(unsigned long long)st.client_auth_failed,
+			(unsigned long long)st.sessions);
 	}
 	eim_dtls_client_free(cli);
 	eim_dtls_server_free(srv);

@@ -21,6 +21,7 @@
 
 #include "common/eim_err.h"
 #include "transport/eim_dtls_hs.h"
+#include "transport/eim_dtls_int.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ static int pin_check(void *ctx, enum eim_dtls_identity_kind kind,
 }
 
 static struct eim_dtls_session *established;
+static uint16_t cli_mtu; /* 0: default */
 
 static void on_est(void *ctx, struct eim_dtls_session *s)
 {
@@ -122,6 +124,8 @@ static void auth_world(struct world *w, const char *srv_ca, bool use_pins,
 	cc.ca_pem_len = al;
 	cc.suites = &suite;
 	cc.n_suites = 1;
+	if (cli_mtu)
+		cc.mtu = cli_mtu;
 	if (cred == CRED_CERT_WRONG_KEY || cred == CRED_RPK_OTHER)
 		wrong = fresh_key_pem(&wl);
 	switch (cred) {
@@ -317,6 +321,78 @@ START_TEST(raw_key_not_offered_without_pins)
 }
 END_TEST
 
+START_TEST(reordered_flight_is_buffered)
+{
+	struct world w;
+	struct dgram d[QMAX];
+	size_t n, k = 0;
+
+	/* 256-byte datagrams: the client's Certificate, ClientKeyExchange and
+	 * CertificateVerify come in several datagrams; the server gets them
+	 * last first (CCS and Finished stay at the end) and must keep the
+	 * early arrivals instead of waiting for a retransmission */
+	cli_mtu = 256;
+	auth_world(&w, "test-dtls-ca.cert.pem", false, CRED_CERT);
+	cli_mtu = 0;
+	ck_assert_int_eq(eim_dtls_client_start(w.cli, w.now), 0);
+	hop(&w, w.cli); /* CH -> HVR, CH(cookie) queued */
+	hop(&w, w.cli); /* CH(cookie) -> flight 2 -> flight 3 queued */
+	n = w.n_to_srv;
+	ck_assert_uint_ge(n, 3);
+	memcpy(d, w.to_srv, n * sizeof(d[0]));
+	/* all datagrams but the last (CCS + Finished), reversed */
+	for (size_t i = n - 1; i-- > 0;)
+		w.to_srv[k++] = d[i];
+	w.to_srv[k++] = d[n - 1];
+	pump(&w); /* no clock advance: no retransmission can help */
+	ck_assert_int_eq(eim_dtls_client_state(w.cli),
+			 EIM_DTLS_CLIENT_ESTABLISHED);
+	ck_assert_uint_gt(stats(&w).hs_buffered, 0);
+	ck_assert_uint_eq(stats(&w).retransmissions, 0);
+	ck_assert_int_eq(eim_dtls_session_identity_kind(established),
+			 EIM_DTLS_ID_CERT);
+	roundtrip(&w, "reordered");
+	world_done(&w);
+}
+END_TEST
+
+START_TEST(renegotiation_refused_with_warning)
+{
+	struct world w;
+	/* a ClientHello (header only matters here) at epoch 1 */
+	uint8_t ch[EIM_DTLS_HS_HDR_LEN + 2] = {EIM_DTLS_HS_CLIENT_HELLO, 0, 0,
+					       2, 0, 0, 0, 0, 0, 0, 0, 2,
+					       0xfe, 0xfd};
+
+	auth_world(&w, "test-dtls-ca.cert.pem", false, CRED_CERT);
+	handshake(&w);
+	roundtrip(&w, "before");
+	/* the client object starts with its struct eim_dtls_conn */
+	ck_assert_int_eq(eim_dtls_conn_send_record((struct eim_dtls_conn *)w.cli,
+						   1, EIM_DTLS_CT_HANDSHAKE, ch,
+						   sizeof(ch)),
+			 0);
+	ck_assert_uint_eq(w.n_to_srv, 1);
+	{
+		struct dgram g = w.to_srv[0];
+
+		w.n_to_srv = 0;
+		eim_dtls_server_input(w.srv, (struct sockaddr *)&g.addr,
+				      sizeof(g.addr), g.b, g.n, w.now);
+	}
+	ck_assert_uint_eq(stats(&w).renegotiation_refused, 1);
+	/* one protected record back: the alert; level and description are
+	 * checked by the client ignoring it (a fatal one would end it) */
+	ck_assert_uint_eq(w.n_to_cli, 1);
+	pump(&w);
+	ck_assert_int_eq(eim_dtls_client_state(w.cli),
+			 EIM_DTLS_CLIENT_ESTABLISHED);
+	roundtrip(&w, "after");
+	ck_assert_uint_eq(stats(&w).sessions, 1);
+	world_done(&w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dtls_session_clientauth");
@@ -333,6 +409,8 @@ int main(void)
 	tcase_add_test(tc, untrusted_raw_key_refused);
 	tcase_add_test(tc, certificate_verify_by_wrong_key_refused);
 	tcase_add_test(tc, raw_key_not_offered_without_pins);
+	tcase_add_test(tc, reordered_flight_is_buffered);
+	tcase_add_test(tc, renegotiation_refused_with_warning);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
