@@ -14,7 +14,8 @@
  * retransmitted_con_runs_handler_once covers the engine alone; here it is
  * checked with the service behind it); oversized and endless Block1 bodies
  * are refused with 4.13 / 5.03 and the state stays within the configured
- * limits while thousands of peers push them; other peers are still served.
+ * limits while thousands of peers push them; a device polling as fast as
+ * it can keeps one peer's worth of state; other peers are still served.
  * The figures (allocations through eim_alloc, peak RSS) are printed; the
  * assertions are on the engine's own bounded state, which does not depend
  * on the allocator or sanitizer in use.
@@ -645,6 +646,64 @@ START_TEST(endless_and_oversized_bodies_stay_bounded)
 }
 END_TEST
 
+START_TEST(request_flood_from_one_device_stays_bounded)
+{
+	struct eim_coap_server *srv = NULL;
+	struct eim_coap_server_stats ss;
+	struct sink s = {0};
+	struct eim_buf req;
+	uint8_t dg[1500];
+	size_t n;
+	const int flood = 5000;
+	unsigned long allocs0;
+	long rss0;
+	struct eim_coap_peer p = {.key = (const uint8_t *)"dev-one-session",
+				  .key_len = 15,
+				  .identity = (const uint8_t *)"dev-one",
+				  .identity_len = 7,
+				  .send = sink_send,
+				  .send_ctx = &s};
+	struct eim_coap_peer other = p;
+
+	other.key = (const uint8_t *)"dev-two-session";
+	other.identity = (const uint8_t *)"dev-two";
+	ck_assert_int_eq(eim_coap_server_new(NULL, routes, 1, &srv), 0);
+	eim_buf_init(&req);
+	get_request(eid1, &req);
+	rss0 = peak_rss_kb();
+	allocs0 = eim_alloc_count();
+	calls = 0;
+	/* an authenticated device polls as fast as it can, every message
+	 * new (a retransmission would be answered from the cache) */
+	for (int i = 0; i < flood; i++) {
+		n = post(dg, sizeof(dg), (uint16_t)i, false, 0, false, false, 0,
+			 req.p, req.len);
+		ck_assert_int_eq(eim_coap_server_input(srv, &p, dg, n,
+						       (uint64_t)i),
+				 0);
+		ck_assert_uint_eq(s.last_code, EIM_COAP_CHANGED);
+	}
+	ck_assert_int_eq(calls, flood);
+	eim_coap_server_stats(srv, &ss);
+	ck_assert_uint_eq(ss.peers, 1);
+	/* it got the same package every time, and nothing moved */
+	ck_assert_int_eq(rows("package", eid1, "AND state = 1"), 1);
+	/* the other device is served as usual */
+	get_request(eid2, &req);
+	n = post(dg, sizeof(dg), 1, false, 0, false, false, 0, req.p, req.len);
+	ck_assert_int_eq(eim_coap_server_input(srv, &other, dg, n, flood), 0);
+	ck_assert_uint_eq(s.last_code, EIM_COAP_CHANGED);
+	fprintf(stderr,
+		"request flood: %d polls from one device; eim_alloc "
+		"allocations %.2f per request; peak RSS %ld kB before, %ld kB "
+		"after\n",
+		flood, (double)(eim_alloc_count() - allocs0) / flood, rss0,
+		peak_rss_kb());
+	eim_buf_done(&req);
+	eim_coap_server_free(srv);
+}
+END_TEST
+
 static Suite *abuse_suite(void)
 {
 	Suite *s = suite_create("abuse");
@@ -663,6 +722,7 @@ static Suite *abuse_suite(void)
 	tcase_set_timeout(c, 300);
 	tcase_add_test(c, retransmitted_result_runs_the_service_once);
 	tcase_add_test(c, endless_and_oversized_bodies_stay_bounded);
+	tcase_add_test(c, request_flood_from_one_device_stays_bounded);
 	suite_add_tcase(s, c);
 	return s;
 }
