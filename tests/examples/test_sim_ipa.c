@@ -117,9 +117,13 @@ static void setup(void)
 	char ci[700], dbenv[700];
 	snprintf(ci, sizeof(ci), "%s/ci.pem", dir);
 	snprintf(dbenv, sizeof(dbenv), "EIM_DB=%s", db);
-	char *argv[] = {(char *)eim_test_bin(), (char *)"serve",
-			(char *)"--listen", (char *)"127.0.0.1:0",
-			(char *)"--ci-root", ci, NULL};
+	char *argv[] = {(char *)eim_test_bin(),
+			(char *)"serve",
+			(char *)"--listen",
+			(char *)"127.0.0.1:0",
+			(char *)"--ci-root",
+			ci,
+			NULL};
 	char *env[] = {dbenv, NULL};
 	ck_assert_int_eq(eim_test_spawn(argv, env, &srv), 0);
 	ck_assert_int_eq(eim_test_child_line(&srv, line, sizeof(line), 10000),
@@ -216,8 +220,8 @@ START_TEST(every_operation_end_to_end)
 		"unset-fallback", NULL));
 	run(eim("submit", EID1, "configure-immediate-enable", "--enable", "+",
 		"set-default-dp", "smdp.example.com", "+", "get-rat", NULL));
-	run(eim("submit", EID1, "add-eim", "--identity", "eim-two",
-		"--counter", "0", NULL));
+	run(eim("submit", EID1, "add-eim", "--identity", "eim-two", "--counter",
+		"0", NULL));
 	run(eim("submit", EID1, "list-eim", "+", "update-eim", "--eim-id",
 		"eim-two", "--fqdn", "two.example.com", NULL));
 	run(eim("submit", EID1, "delete-eim", "--eim-id", "eim-two", NULL));
@@ -244,8 +248,8 @@ START_TEST(every_operation_end_to_end)
 		cJSON *codes = cJSON_GetObjectItem(x, "codes");
 		if (cJSON_IsTrue(cJSON_GetObjectItem(x, "verified")))
 			verified++;
-		for (int k = 0; cJSON_IsArray(codes) &&
-				k < cJSON_GetArraySize(codes);
+		for (int k = 0;
+		     cJSON_IsArray(codes) && k < cJSON_GetArraySize(codes);
 		     k++) {
 			const char *c =
 				cJSON_GetArrayItem(codes, k)->valuestring;
@@ -257,10 +261,11 @@ START_TEST(every_operation_end_to_end)
 	ck_assert_int_eq(verified, 9); /* all but the eUICC data answer */
 	cJSON_Delete(r);
 	/* the model's state agrees: B enabled... then disabled, A deleted */
-	ck_assert_int_eq(eim_sim_euicc_find_profile(euicc,
-						    (const uint8_t *)"\x98\x44"
-						    "\x00\x21\x43\x65\x87\x09"
-						    "\x21\x43"),
+	ck_assert_int_eq(eim_sim_euicc_find_profile(
+				 euicc,
+				 (const uint8_t *)"\x98\x44"
+						  "\x00\x21\x43\x65\x87\x09"
+						  "\x21\x43"),
 			 -1);
 	ck_assert_uint_eq(euicc->n_eims, 1);
 
@@ -269,9 +274,9 @@ START_TEST(every_operation_end_to_end)
 	int port0 = eim_coap_dtls_client_local_port(eim_sim_ipa_transport(ipa));
 	wake(l, ipa, true);
 	eim_coap_dtls_client_stats(eim_sim_ipa_transport(ipa), &cs);
-	ck_assert_int_ne(
-		eim_coap_dtls_client_local_port(eim_sim_ipa_transport(ipa)),
-		port0);
+	ck_assert_int_ne(eim_coap_dtls_client_local_port(
+				 eim_sim_ipa_transport(ipa)),
+			 port0);
 	ck_assert(eim_coap_dtls_client_has_cid(eim_sim_ipa_transport(ipa)));
 	ck_assert_uint_eq(cs.handshakes, 1);
 	ck_assert_uint_eq(cs.rebinds, 1);
