@@ -116,6 +116,20 @@ static void log_sink(void *ctx, enum eim_log_level level, const char *msg)
 		}
 }
 
+/* The temporary directory goes when the fuzzer exits normally. */
+static void cleanup(void)
+{
+	static const char *const files[] = {"eim.db", "eim.db-wal",
+					    "eim.db-shm", "eim-one.key.pem"};
+	char p[400];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
 static void build_template(void)
 {
 	struct eim_store_options opt;
@@ -131,6 +145,7 @@ static void build_template(void)
 		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	if (!mkdtemp(dir))
 		die("mkdtemp", -1);
+	atexit(cleanup);
 	snprintf(db_path, sizeof(db_path), "%s/eim.db", dir);
 	snprintf(key_path, sizeof(key_path), "%s/eim-one.key.pem", dir);
 	if ((rc = eim_sig_key_load(eim_fuzz_test_key, sizeof(eim_fuzz_test_key),
