@@ -265,6 +265,51 @@ START_TEST(rebind_without_cid_handshakes_again)
 }
 END_TEST
 
+/* The generator rebinds from inside a response callback, while the old
+ * socket is still delivering its batch: it must be closed only later. */
+static void rebind_in_cb(void *ctx, int status,
+			 const struct eim_coap_client_response *r)
+{
+	struct world *w = ctx;
+
+	on_resp(ctx, status, r);
+	ck_assert_int_eq(eim_coap_dtls_client_rebind(w->cli), 0);
+	/* twice: the first new socket is not delivering and closes at once */
+	ck_assert_int_eq(eim_coap_dtls_client_rebind(w->cli), 0);
+}
+
+START_TEST(rebind_from_callback)
+{
+	struct world w;
+	struct eim_coap_client_request rq = {
+		.method = EIM_COAP_POST, .path = "/echo",
+		.content_format = -1, .body = (const uint8_t *)"x",
+		.body_len = 1, .cb = rebind_in_cb,
+	};
+	struct eim_coap_dtls_client_stats cs;
+
+	world_up(&w, true, true, test_psk);
+	rq.cb_ctx = &w;
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(eim_coap_dtls_client_request(w.cli, &rq), 0);
+		eim_loop_timer_start(w.loop, &w.guard,
+				     eim_loop_clock_ms() + 5000);
+		ck_assert_int_eq(eim_loop_run(w.loop), 0);
+		ck_assert_int_eq(w.done, i + 1);
+		ck_assert_int_eq(w.status, 0);
+		ck_assert_str_eq(w.body, "device-1:x");
+	}
+	post(&w, "after");
+	ck_assert_str_eq(w.body, "device-1:after");
+	eim_coap_dtls_client_stats(w.cli, &cs);
+	ck_assert_uint_eq(cs.rebinds, 6);
+	ck_assert_uint_eq(cs.handshakes, 1);
+	ck_assert_uint_eq(server_stats(&w).handshakes_completed, 1);
+	ck_assert_uint_eq(server_stats(&w).address_changes, 3);
+	world_down(&w);
+}
+END_TEST
+
 START_TEST(forced_rehandshake)
 {
 	struct world w;
@@ -343,6 +388,7 @@ int main(void)
 	tcase_add_test(tc, request_waits_for_handshake_then_answered);
 	tcase_add_test(tc, rebind_with_cid_keeps_session);
 	tcase_add_test(tc, rebind_without_cid_handshakes_again);
+	tcase_add_test(tc, rebind_from_callback);
 	tcase_add_test(tc, forced_rehandshake);
 	tcase_add_test(tc, wrong_psk_fails);
 	tcase_add_test(tc, bad_arguments);
