@@ -532,6 +532,145 @@ static int cmd_ack(int argc, char **argv)
 	return rc;
 }
 
+/* ----- rollback, fallback, return ----- */
+
+/* The three ES10b calls the IPA makes on its own: one runner. */
+static int cmd_local(int argc, char **argv)
+{
+	static const struct option longs[] = {{"state", 1, NULL, 's'},
+					      {"out", 1, NULL, 'o'},
+					      {"help", 0, NULL, 'h'},
+					      {NULL, 0, NULL, 0}};
+	static const char *const fb_names[] =
+		{[0] = "ok",
+		 [2] = "profileNotInDisabledState",
+		 [6] = "fallbackNotAvailable"};
+	const char *state = NULL, *outp = NULL, *name;
+	struct eim_sim_euicc *e = NULL;
+	struct eim_buf out;
+	int c, rc, code;
+
+	while ((c = next_opt(argc, argv, "", longs)) != -1) {
+		if (c == -2)
+			return EXIT_OK;
+		if (c == 's')
+			state = optarg;
+		else if (c == 'o' && strcmp(current->name, "rollback") == 0)
+			outp = optarg;
+		else
+			return usage_error("unknown option or missing value: "
+					   "'%s'",
+					   argv[optind - 1]);
+	}
+	if (!state)
+		return usage_error("--state FILE is required");
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if ((rc = load_state(state, &e)) != EXIT_OK)
+		return rc;
+	eim_buf_init(&out);
+	if (strcmp(current->name, "rollback") == 0)
+		code = eim_sim_euicc_rollback(e, &out);
+	else if (strcmp(current->name, "fallback") == 0)
+		code = eim_sim_euicc_execute_fallback(e);
+	else
+		code = eim_sim_euicc_return_from_fallback(e);
+	if (code < 0) {
+		rc = fail("%s", eim_strerror(code));
+		goto out;
+	}
+	if ((rc = save_state(state, e)) != EXIT_OK)
+		goto out;
+	if (strcmp(current->name, "rollback") == 0)
+		name = code == 0   ? "ok"
+		       : code == 1 ? "rollbackNotAllowed"
+				   : "?";
+	else
+		name = (size_t)code < sizeof(fb_names) / sizeof(fb_names[0]) &&
+				       fb_names[code]
+			       ? fb_names[code]
+			       : "?";
+	printf("%s: %s (%d)\n", current->name, name, code);
+	if (code == 0 && out.len) {
+		print_result(out.p, out.len);
+		if (outp && write_output(outp, out.p, out.len) < 0)
+			rc = fail("%s: cannot write: %s", outp,
+				  strerror(errno));
+	}
+	/* A refusal is the card's answer, not a failure of the program. */
+out:
+	eim_buf_done(&out);
+	eim_sim_euicc_free(e);
+	return rc;
+}
+
+/* ----- ipa-data ----- */
+
+static int cmd_ipa_data(int argc, char **argv)
+{
+	static const struct option longs[] = {{"state", 1, NULL, 's'},
+					      {"eim", 1, NULL, 'e'},
+					      {"out", 1, NULL, 'o'},
+					      {"help", 0, NULL, 'h'},
+					      {NULL, 0, NULL, 0}};
+	const char *state = NULL, *outp = NULL, *eim = NULL, *in;
+	struct eim_sim_euicc *e = NULL;
+	struct eim_buf out;
+	uint8_t *req = NULL;
+	size_t n;
+	int c, rc;
+
+	while ((c = next_opt(argc, argv, "", longs)) != -1) {
+		if (c == -2)
+			return EXIT_OK;
+		if (c == 's')
+			state = optarg;
+		else if (c == 'e')
+			eim = optarg;
+		else if (c == 'o')
+			outp = optarg;
+		else
+			return usage_error("unknown option or missing value: "
+					   "'%s'",
+					   argv[optind - 1]);
+	}
+	if (!state)
+		return usage_error("--state FILE is required");
+	if (optind + 1 != argc)
+		return usage_error("one REQUEST file is required");
+	in = argv[optind];
+	if ((rc = read_input(in, &req, &n)) < 0)
+		return fail("%s: cannot read: %s", in,
+			    rc == EIM_EIO ? strerror(errno) : eim_strerror(rc));
+	if ((rc = load_state(state, &e)) != EXIT_OK) {
+		eim_free(req);
+		return rc;
+	}
+	eim_buf_init(&out);
+	rc = eim_sim_euicc_ipa_data(e, req, n, (const uint8_t *)eim,
+				    eim ? strlen(eim) : 0, &out);
+	if (rc < 0) {
+		rc = fail("%s: not an IpaEuiccDataRequest: %s", in,
+			  eim_strerror(rc));
+	} else if (outp) {
+		rc = write_output(outp, out.p, out.len) < 0
+			     ? fail("%s: cannot write: %s", outp,
+				    strerror(errno))
+			     : EXIT_OK;
+	} else {
+		char *hex = eim_malloc(2 * out.len + 1);
+		rc = hex ? EXIT_OK : fail("out of memory");
+		if (hex) {
+			printf("%s\n", eim_hex_encode(out.p, out.len, hex));
+			eim_free(hex);
+		}
+	}
+	eim_buf_done(&out);
+	eim_free(req);
+	eim_sim_euicc_free(e);
+	return rc;
+}
+
 /* ----- show ----- */
 
 static int cmd_show(int argc, char **argv)
@@ -614,6 +753,26 @@ static const struct cmd cmds[] = {
 	 "usage: eim-device ack --state FILE SEQ...\n\n"
 	 "Drops the stored results with these seqNumbers, as after the\n"
 	 "eIM's EimAcknowledgements.\n"},
+	{"rollback", cmd_local, "ES10b ProfileRollback",
+	 "usage: eim-device rollback --state FILE [--out FILE]\n\n"
+	 "Undoes the last enable that carried rollbackFlag, as the IPA\n"
+	 "does when it cannot reach the eIM over the new profile. Prints\n"
+	 "the cmdResult and the new signed result that replaces the\n"
+	 "enable's (--out FILE writes it as DER).\n"},
+	{"fallback", cmd_local, "ES10b ExecuteFallbackMechanism",
+	 "usage: eim-device fallback --state FILE\n\n"
+	 "Enables the profile with the Fallback Attribute, as the IPA does\n"
+	 "after a permanent loss of connectivity. Prints the result code.\n"},
+	{"return", cmd_local, "ES10b ReturnFromFallback",
+	 "usage: eim-device return --state FILE\n\n"
+	 "Goes back to the profile enabled before the fallback.\n"},
+	{"ipa-data", cmd_ipa_data, "answer an IpaEuiccDataRequest",
+	 "usage: eim-device ipa-data --state FILE [--eim ID] [--out FILE]\n"
+	 "                           REQUEST\n\n"
+	 "Answers the IpaEuiccDataRequest in REQUEST (binary or hex; - =\n"
+	 "stdin) with an IpaEuiccDataResponse, printed as hex or written\n"
+	 "to --out FILE (DER). --eim ID: the requesting eIM (its\n"
+	 "associationToken is what tag 84 returns).\n"},
 	{"show", cmd_show, "print the eUICC's state",
 	 "usage: eim-device show --state FILE\n\n"
 	 "Prints the EID, the associated eIMs with their counters and\n"
@@ -626,7 +785,7 @@ static void help(FILE *f)
 	fprintf(f, "eim-device - a simulated IoT eUICC for testing eim\n\n"
 		   "usage: eim-device COMMAND [OPTIONS]\n\ncommands:\n");
 	for (const struct cmd *c = cmds; c->name; c++)
-		fprintf(f, "  %-6s %s\n", c->name, c->summary);
+		fprintf(f, "  %-9s %s\n", c->name, c->summary);
 	fprintf(f, "\nRun 'eim-device COMMAND --help' for its options.\n"
 		   "Exit codes: 0 success, 1 operational error, 2 usage "
 		   "error.\n");

@@ -16,6 +16,8 @@
 
 #define EID "89049032123451234512345678901235"
 #define P1 "89440000000000000011"
+#define P2 "89440000000000000029"
+#define P3 "8944000000000000003"
 
 static char dir[512], db[600], state[600], pki[600];
 
@@ -143,6 +145,112 @@ START_TEST(device_runs_eim_packages)
 }
 END_TEST
 
+/* Writes the bytes of package `id` (from `eim show --json`) to path. */
+static void package_file(const char *id, const char *path)
+{
+	struct eim_test_proc p = eim("show", id, "--json", NULL);
+	char *hex, *end;
+
+	ck_assert_int_eq(p.status, 0);
+	hex = strstr(p.out, "\"bytes\":\"");
+	ck_assert_ptr_nonnull(hex);
+	hex += 9;
+	end = strchr(hex, '"');
+	*end = 0;
+	write_text(path, hex);
+	eim_test_proc_done(&p);
+}
+
+/* Loads package `id`; returns eim-device's stdout line (static). */
+static const char *load(const char *id)
+{
+	static char line[512];
+	char path[700];
+	struct eim_test_proc p;
+
+	snprintf(path, sizeof(path), "%s/pkg-%s.hex", dir, id);
+	package_file(id, path);
+	p = dev("load", "--state", state, path, NULL);
+	ck_assert_msg(p.status == 0, "%s", p.err);
+	snprintf(line, sizeof(line), "%s", p.out);
+	eim_test_proc_done(&p);
+	return line;
+}
+
+START_TEST(rollback_fallback_ipa_data)
+{
+	char air[700], cert[700], res[700], req[700];
+	struct eim_test_proc p;
+
+	snprintf(air, sizeof(air), "%s/air.der", dir);
+	snprintf(cert, sizeof(cert), "%s/euicc.pem", dir);
+	snprintf(res, sizeof(res), "%s/rollback.der", dir);
+	snprintf(req, sizeof(req), "%s/req.hex", dir);
+	ok(dev("pki", "--out", pki, NULL));
+	ok(eim("init", "--eim-id", "eim-test", NULL));
+	ok(eim("export-initial-eim", "--identity", "eim-test", "--out", air,
+	       "--association-token", "request", NULL));
+	ok(dev("init", "--state", state, "--eid", EID, "--pki", pki, "--air",
+	       air, "--profile", P1, "--profile", P2, "--fallback-profile", P3,
+	       NULL));
+	p = dev("cert", "--state", state, NULL);
+	write_text(cert, p.out);
+	eim_test_proc_done(&p);
+	ok(eim("device", "add", EID, "--psk-identity", "d", "--psk",
+	       "00112233445566778899aabbccddeeff", "--association-token", "1",
+	       "--euicc-cert", cert, NULL));
+	ok(eim("submit", EID, "enable", "--iccid", P1, NULL));
+	ck_assert_str_eq(load("1"),
+			 "euiccPackageResultSigned seq 1: enableResult=ok\n");
+	ok(eim("submit", EID, "enable", "--iccid", P2, "--rollback", NULL));
+	ck_assert_str_eq(load("2"),
+			 "euiccPackageResultSigned seq 2: enableResult=ok\n");
+	p = dev("rollback", "--state", state, "--out", res, NULL);
+	ck_assert_int_eq(p.status, 0);
+	ck_assert_str_eq(p.out, "rollback: ok (0)\n"
+				"euiccPackageResultSigned seq 3: "
+				"rollbackResult=ok\n");
+	eim_test_proc_done(&p);
+	ok(eim("decode", "--euicc-cert", cert, "--token", "1", res, NULL));
+	p = dev("rollback", "--state", state, NULL);
+	ck_assert_str_eq(p.out, "rollback: rollbackNotAllowed (1)\n");
+	eim_test_proc_done(&p);
+	/* Fallback: not available until the attribute is set. */
+	p = dev("fallback", "--state", state, NULL);
+	ck_assert_str_eq(p.out, "fallback: fallbackNotAvailable (6)\n");
+	eim_test_proc_done(&p);
+	ok(eim("submit", EID, "set-fallback", "--iccid", P3, NULL));
+	ck_assert_str_eq(load("3"), "euiccPackageResultSigned seq 4: "
+				    "setFallbackAttributeResult=ok\n");
+	p = dev("fallback", "--state", state, NULL);
+	ck_assert_str_eq(p.out, "fallback: ok (0)\n");
+	eim_test_proc_done(&p);
+	p = dev("show", "--state", state, NULL);
+	ck_assert(eim_test_contains(p.out, "profile " P3 " enabled fallback"));
+	ck_assert(eim_test_contains(p.out, "profile " P1 " disabled"));
+	eim_test_proc_done(&p);
+	p = dev("return", "--state", state, NULL);
+	ck_assert_str_eq(p.out, "return: ok (0)\n");
+	eim_test_proc_done(&p);
+	p = dev("show", "--state", state, NULL);
+	ck_assert(eim_test_contains(p.out, "profile " P1 " enabled"));
+	eim_test_proc_done(&p);
+	/* IpaEuiccData: tags 84 (token) and 81 (default SM-DP+), txid 01. */
+	write_text(req, "bf52075c02848183 0101");
+	p = dev("ipa-data", "--state", state, "--eim", "eim-test", req, NULL);
+	ck_assert_int_eq(p.status, 0);
+	ck_assert_str_eq(p.out, "bf5208a006840101870101\n");
+	eim_test_proc_done(&p);
+	write_text(req, "bf52055c0299"); /* length past the end */
+	refused(dev("ipa-data", "--state", state, req, NULL), 1,
+		"not an IpaEuiccDataRequest");
+	write_text(req, "bf52035c0199");
+	p = dev("ipa-data", "--state", state, req, NULL);
+	ck_assert_str_eq(p.out, "bf5205a103020101\n"); /* incorrectTagList */
+	eim_test_proc_done(&p);
+}
+END_TEST
+
 START_TEST(errors_are_one_line)
 {
 	char bad[700], junk[700];
@@ -185,6 +293,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, device_runs_eim_packages);
+	tcase_add_test(tc, rollback_fallback_ipa_data);
 	tcase_add_test(tc, errors_are_one_line);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
