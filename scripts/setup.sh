@@ -18,6 +18,27 @@ packages=(
 	openssl libcoap3-bin gnutls-bin tshark libmbedtls-dev
 )
 
+# An interop peer from npm (tests/dtls/node_dtls_client.js), installed
+# globally with the npm that comes with Node.js where there is one; its
+# tests are skipped where it is absent.
+npm_peer=node-dtls-client@2.0.3
+npm_peers() { # [--check]
+	local root
+	command -v npm >/dev/null 2>&1 || return 0
+	root=$(npm root -g 2>/dev/null) || return 0
+	[ -f "$root/${npm_peer%@*}/package.json" ] && return 0
+	if [ "${1:-}" = "--check" ]; then
+		echo "setup: missing npm package: $npm_peer" >&2
+		return 1
+	fi
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "setup: run as root, or: npm install -g $npm_peer" >&2
+		return 1
+	fi
+	echo "setup: installing $npm_peer (npm)"
+	npm install -g --no-audit --no-fund "$npm_peer" >/dev/null 2>&1
+}
+
 missing=()
 for p in "${packages[@]}"; do
 	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
@@ -25,7 +46,8 @@ for p in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-	exit 0
+	npm_peers "${1:-}"
+	exit $?
 fi
 if [ "${1:-}" = "--check" ]; then
 	echo "setup: missing packages: ${missing[*]}" >&2
@@ -42,4 +64,5 @@ export DEBIAN_FRONTEND=noninteractive
 # tshark asks whether non-root users may capture; the default (no) is fine.
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+npm_peers
 echo "setup: done"
