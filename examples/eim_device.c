@@ -161,24 +161,49 @@ static int next_opt(int argc, char **argv, const char *shorts,
 
 /* ----- pki ----- */
 
+/* eIM ids become file names: keep them to a safe alphabet. */
+static bool safe_name(const char *s)
+{
+	if (!*s || strlen(s) > 63 || s[0] == '.')
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._-", *s))
+			return false;
+	return true;
+}
+
 static int cmd_pki(int argc, char **argv)
 {
 	static const struct option longs[] = {{"out", 1, NULL, 'o'},
+					      {"eim", 1, NULL, 'e'},
 					      {"help", 0, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
-	const char *out = NULL;
+	const char *out = NULL, *eims[16];
+	size_t n_eims = 0;
 	struct eim_sim_pki pki;
+	char ci[4096], name[80];
+	struct stat st;
 	int c, rc;
 
 	while ((c = next_opt(argc, argv, "", longs)) != -1) {
 		if (c == -2)
 			return EXIT_OK;
-		if (c == 'o')
+		if (c == 'o') {
 			out = optarg;
-		else
-			return usage_error(
-				"unknown option or missing value: '%s'",
-				argv[optind - 1]);
+		} else if (c == 'e') {
+			if (!safe_name(optarg))
+				return usage_error("eIM id '%s': use 1-63 "
+						   "letters, digits, '.', "
+						   "'_' or '-'",
+						   optarg);
+			if (n_eims == 16)
+				return usage_error("at most 16 --eim");
+			eims[n_eims++] = optarg;
+		} else {
+			return usage_error("unknown option or missing value: "
+					   "'%s'",
+					   argv[optind - 1]);
+		}
 	}
 	if (!out)
 		return usage_error("--out DIR is required");
@@ -186,15 +211,45 @@ static int cmd_pki(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (mkdir(out, 0700) < 0 && errno != EEXIST)
 		return fail("%s: %s", out, strerror(errno));
-	if ((rc = eim_sim_pki_generate(&pki)) < 0)
-		return fail("cannot generate the PKI: %s", eim_strerror(rc));
-	rc = eim_sim_pki_write(&pki, out);
+	snprintf(ci, sizeof(ci), "%s/ci.pem", out);
+	if (stat(ci, &st) == 0) {
+		/* Keep an existing PKI: devices were issued from it. */
+		if ((rc = eim_sim_pki_read(out, &pki)) < 0)
+			return fail("%s: unreadable test PKI: %s", out,
+				    eim_strerror(rc));
+	} else {
+		if ((rc = eim_sim_pki_generate(&pki)) < 0)
+			return fail("cannot generate the PKI: %s",
+				    eim_strerror(rc));
+		if (eim_sim_pki_write(&pki, out) < 0) {
+			eim_sim_pki_done(&pki);
+			return fail("%s: cannot write: %s", out,
+				    strerror(errno));
+		}
+		printf("test CI and EUM written to %s (ci.pem, eum.pem and "
+		       "their keys)\n",
+		       out);
+	}
+	for (size_t i = 0; i < n_eims; i++) {
+		struct eim_sim_cred cred;
+
+		snprintf(name, sizeof(name), "eim-%s", eims[i]);
+		if ((rc = eim_sim_pki_issue_eim(&pki, eims[i], &cred)) < 0) {
+			eim_sim_pki_done(&pki);
+			return fail("cannot issue the eIM certificate: %s",
+				    eim_strerror(rc));
+		}
+		rc = eim_sim_cred_write(&cred, out, name);
+		eim_sim_cred_done(&cred);
+		if (rc < 0) {
+			eim_sim_pki_done(&pki);
+			return fail("%s: cannot write: %s", out,
+				    strerror(errno));
+		}
+		printf("eIM '%s': %s/%s.pem and %s.key.pem\n", eims[i], out,
+		       name, name);
+	}
 	eim_sim_pki_done(&pki);
-	if (rc < 0)
-		return fail("%s: cannot write: %s", out, strerror(errno));
-	printf("test CI and EUM written to %s (ci.pem, eum.pem and their "
-	       "keys)\n",
-	       out);
 	return EXIT_OK;
 }
 
@@ -722,11 +777,15 @@ static int cmd_show(int argc, char **argv)
 
 static const struct cmd cmds[] = {
 	{"pki", cmd_pki, "make a test CI and EUM (certificates and keys)",
-	 "usage: eim-device pki --out DIR\n\n"
+	 "usage: eim-device pki --out DIR [--eim ID]...\n\n"
 	 "Writes a throw-away test PKI to DIR: ci.pem, eum.pem and their\n"
-	 "private keys (ci.key.pem, eum.key.pem, mode 0600). Give ci.pem\n"
-	 "to the eIM as the trusted CI; 'eim-device init --pki DIR' issues\n"
-	 "eUICC certificates from the EUM.\n"},
+	 "private keys (ci.key.pem, eum.key.pem, mode 0600); an existing\n"
+	 "one in DIR is kept. Give ci.pem to the eIM as the trusted CI;\n"
+	 "'eim-device init --pki DIR' issues eUICC certificates from the\n"
+	 "EUM.\n"
+	 "  --eim ID   also issue an eIM certificate and key signed by the\n"
+	 "             CI: eim-ID.pem, eim-ID.key.pem (for 'eim init --key\n"
+	 "             eim-ID.key.pem --cert eim-ID.pem')\n"},
 	{"init", cmd_init, "create a simulated eUICC and its state file",
 	 "usage: eim-device init --state FILE --eid EID --pki DIR\n"
 	 "                       [--air FILE] [--profile ICCID[:NAME]]...\n"

@@ -37,7 +37,8 @@
 enum role {
 	ROLE_CI,
 	ROLE_EUM,
-	ROLE_EUICC
+	ROLE_EUICC,
+	ROLE_EIM
 };
 
 void eim_sim_cred_done(struct eim_sim_cred *c)
@@ -136,7 +137,7 @@ static int fix_basic_constraints(const uint8_t *tbs, size_t n, int path_len,
  * CI; otherwise its certificate gives the issuer name and the AKI, and its
  * key signs.
  */
-static int make_cert(enum role role, const char *eid,
+static int make_cert(enum role role, const char *name,
 		     const struct eim_sim_cred *issuer,
 		     struct eim_sim_cred *ret)
 {
@@ -200,15 +201,24 @@ static int make_cert(enum role role, const char *eid,
 		if (wc_SetKeyUsage(cert, "keyCertSign,cRLSign") != 0)
 			goto out;
 		break;
+	case ROLE_EIM:
+		/* No SGP.22 role policy: the eUICC trusts it by key. */
+		set_name(&cert->subject, "eim test eIM", name, NULL);
+		cert->certPoliciesNb = 0;
+		if (wc_SetKeyUsage(cert, "digitalSignature") != 0)
+			goto out;
+		break;
 	case ROLE_EUICC:
-		set_name(&cert->subject, "eim test EUM", "eim test eUICC", eid);
+		set_name(&cert->subject, "eim test EUM", "eim test eUICC",
+			 name);
 		snprintf(cert->certPolicies[0], CTC_MAX_CERTPOL_SZ, "%s",
 			 POLICY_EUICC);
 		if (wc_SetKeyUsage(cert, "digitalSignature") != 0)
 			goto out;
 		break;
 	}
-	cert->certPoliciesNb = 1;
+	if (role != ROLE_EIM)
+		cert->certPoliciesNb = 1;
 	if (wc_SetSubjectKeyIdFromPublicKey(cert, NULL, &key) != 0)
 		goto out;
 	if (issuer) {
@@ -294,6 +304,15 @@ int eim_sim_pki_issue_euicc(const struct eim_sim_pki *pki, const char *eid,
 	if ((rc = eim_eid_parse(eid, bin)) < 0)
 		return rc;
 	return make_cert(ROLE_EUICC, eid, &pki->eum, ret);
+}
+
+int eim_sim_pki_issue_eim(const struct eim_sim_pki *pki, const char *eim_id,
+			  struct eim_sim_cred *ret)
+{
+	if (!pki || !eim_id || !ret || !pki->ci.cert || !pki->ci.key ||
+	    !*eim_id || strlen(eim_id) >= CTC_NAME_SIZE)
+		return EIM_EINVAL;
+	return make_cert(ROLE_EIM, eim_id, &pki->ci, ret);
 }
 
 /* Writes `len` bytes to path with the given mode (replacing the file). */

@@ -10,6 +10,7 @@
  *   EUM   CA with pathLen 0, signed by the CI, policy id-rspRole-eum
  *   eUICC end entity, digitalSignature, signed by the EUM, subject
  *         serialNumber = the EID, policy id-rspRole-euicc
+ *   eIM   end entity, digitalSignature, signed by the CI, CN = eimId
  * Every certificate carries a SubjectKeyIdentifier, and the issued ones an
  * AuthorityKeyIdentifier pointing at their issuer: the CI's SKID is what
  * SGP.22 calls euiccCiPKId. Certificates are produced by wolfCrypt's
@@ -52,6 +53,15 @@ int eim_sim_pki_generate(struct eim_sim_pki *ret);
  */
 int eim_sim_pki_issue_euicc(const struct eim_sim_pki *pki, const char *eid,
 			    struct eim_sim_cred *ret);
+
+/*
+ * Issues a certificate for an eIM identity (CN = eim_id, 1..63 bytes) with a
+ * fresh P-256 key, signed by the CI: what `eim init --key K --cert C` takes
+ * so that eUICCs get eimPublicKeyData as a certificate ([1]) rather than a
+ * bare key. Errors: EIM_ECRYPTO, EIM_ENOMEM, EIM_EINVAL.
+ */
+int eim_sim_pki_issue_eim(const struct eim_sim_pki *pki, const char *eim_id,
+			  struct eim_sim_cred *ret);
 
 /*
  * Writes ci.pem, ci.key.pem, eum.pem, eum.key.pem into `dir` (which must

@@ -279,6 +279,29 @@ START_TEST(errors_are_one_line)
 	refused(dev("ack", "--state", state, "x", NULL), 2,
 		"'x' is not a seqNumber");
 	refused(dev("pki", "--outt", pki, NULL), 2, "--outt");
+	refused(dev("pki", "--out", pki, "--eim", "../x", NULL), 2,
+		"eIM id '../x'");
+	/* --eim on an existing PKI keeps its CI (devices came from it). */
+	{
+		char ci[700], eimc[700], before[2048], after[2048];
+		struct stat b;
+		FILE *f;
+		size_t n1, n2;
+
+		snprintf(ci, sizeof(ci), "%s/ci.pem", pki);
+		snprintf(eimc, sizeof(eimc), "%s/eim-e1.key.pem", pki);
+		f = fopen(ci, "r");
+		n1 = fread(before, 1, sizeof(before), f);
+		fclose(f);
+		ok(dev("pki", "--out", pki, "--eim", "e1", NULL));
+		f = fopen(ci, "r");
+		n2 = fread(after, 1, sizeof(after), f);
+		fclose(f);
+		ck_assert_uint_eq(n1, n2);
+		ck_assert_mem_eq(before, after, n1);
+		ck_assert_int_eq(stat(eimc, &b), 0);
+		ck_assert_int_eq(b.st_mode & 0777, 0600);
+	}
 	ok(dev("load", "--help", NULL));
 }
 END_TEST

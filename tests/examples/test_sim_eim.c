@@ -292,6 +292,85 @@ START_TEST(tampered_and_misaddressed)
 }
 END_TEST
 
+/* An eIM whose identity is a certificate: eimPublicKeyData [1]. */
+START_TEST(eim_identity_with_certificate)
+{
+	char db2[700], air[700], key[700], cert[700], id[32];
+	struct eim_sim_pki pki;
+	struct eim_sim_cred ecred, ucred;
+	struct eim_sim_euicc *f;
+	struct eim_buf out;
+	struct eim_epr res;
+	struct eim_add_initial_resp r;
+	struct eim_test_proc p;
+	uint8_t eid[EIM_EID_LEN], *bytes;
+	size_t n;
+	cJSON *j;
+	const char *hex;
+
+	snprintf(db2, sizeof(db2), "%s/cert.db", dir);
+	snprintf(air, sizeof(air), "%s/air-cert.der", dir);
+	snprintf(key, sizeof(key), "%s/eim-cert.key.pem", dir);
+	snprintf(cert, sizeof(cert), "%s/eim-cert.pem", dir);
+	ck_assert_int_eq(eim_sim_pki_generate(&pki), 0);
+	ck_assert_int_eq(eim_sim_pki_issue_eim(&pki, "eim-cert", &ecred), 0);
+	ck_assert_int_eq(eim_sim_cred_write(&ecred, dir, "eim-cert"), 0);
+	ck_assert_int_eq(eim_sim_pki_issue_euicc(&pki, EID, &ucred), 0);
+	ck_assert_int_eq(eim_eid_parse(EID, eid), 0);
+	ck_assert_int_eq(eim_sim_euicc_new(eid, ucred.key, ucred.key_len,
+					   ucred.cert, ucred.cert_len,
+					   pki.eum.cert, pki.eum.cert_len, &f),
+			 0);
+	must_run(eim_test_eim(db2, "init", "--eim-id", "eim-cert", "--key", key,
+			      "--cert", cert, NULL));
+	must_run(eim_test_eim(db2, "export-initial-eim", "--identity",
+			      "eim-cert", "--out", air, NULL));
+	bytes = read_all(air, &n);
+	eim_buf_init(&out);
+	ck_assert_int_eq(eim_sim_euicc_add_initial_eim(f, bytes, n, &out), 0);
+	eim_free(bytes);
+	ck_assert_int_eq(eim_add_initial_resp_decode(out.p, out.len, NULL, &r),
+			 0);
+	ck_assert(!r.is_error);
+	ck_assert_int_eq(f->eims[0].key_kind, EIM_KEYDATA_CERT);
+	ck_assert_uint_eq(f->eims[0].key_data_len, ecred.cert_len);
+	ck_assert_mem_eq(f->eims[0].key_data, ecred.cert, ecred.cert_len);
+	must_run(eim_test_eim(db2, "device", "add", EID, "--psk-identity", "c",
+			      "--psk", "00112233445566778899aabbccddeeff",
+			      NULL));
+	p = eim_test_eim(db2, "submit", EID, "get-rat", "--json", NULL);
+	ck_assert_int_eq(p.status, 0);
+	j = cJSON_Parse(p.out);
+	snprintf(id, sizeof(id), "%d",
+		 cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "id")->valueint);
+	cJSON_Delete(j);
+	eim_test_proc_done(&p);
+	p = eim_test_eim(db2, "show", id, "--json", NULL);
+	j = cJSON_Parse(p.out);
+	hex = cJSON_GetStringValue(cJSON_GetObjectItem(j, "bytes"));
+	ck_assert_ptr_nonnull(hex);
+	bytes = eim_malloc(strlen(hex) / 2 + 1);
+	ck_assert_int_eq(eim_hex_decode(hex, strlen(hex), bytes,
+					strlen(hex) / 2 + 1, &n),
+			 0);
+	cJSON_Delete(j);
+	eim_test_proc_done(&p);
+	eim_buf_reset(&out);
+	ck_assert_int_eq(eim_sim_euicc_load_package(f, bytes, n, &out, NULL),
+			 0);
+	ck_assert_int_eq(eim_epr_decode(out.p, out.len, NULL, &res), 0);
+	ck_assert_int_eq(res.kind, EIM_EPR_RESULT_SIGNED);
+	ck_assert_uint_eq(res.results[0].tag, EIM_RES_GET_RAT);
+	eim_epr_done(&res);
+	eim_free(bytes);
+	eim_buf_done(&out);
+	eim_sim_euicc_free(f);
+	eim_sim_cred_done(&ecred);
+	eim_sim_cred_done(&ucred);
+	eim_sim_pki_done(&pki);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sim_eim");
@@ -303,6 +382,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, submitted_packages_run_and_verify);
 	tcase_add_test(tc, tampered_and_misaddressed);
+	tcase_add_test(tc, eim_identity_with_certificate);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

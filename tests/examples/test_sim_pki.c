@@ -112,6 +112,26 @@ START_TEST(skid_is_ci_pkid)
 }
 END_TEST
 
+/* An eIM certificate: signed by the CI, usable as an eIM key. */
+START_TEST(eim_certificate)
+{
+	struct eim_sim_cred c;
+	struct eim_sig_key *pub = NULL, *priv = NULL;
+	struct eim_slice part = {(const uint8_t *)"pkg", 3};
+	uint8_t rs[64];
+
+	ck_assert_int_eq(eim_sim_pki_issue_eim(&pki, "eim-a.example", &c), 0);
+	ck_assert_int_eq(eim_sig_key_load(c.cert, c.cert_len, &pub), 0);
+	ck_assert_int_eq(eim_sig_key_load(c.key, c.key_len, &priv), 0);
+	ck_assert_int_eq(eim_sig_sign(priv, &part, 1, rs), 0);
+	ck_assert_int_eq(eim_sig_verify(pub, &part, 1, rs, 64), 0);
+	eim_sig_key_free(pub);
+	eim_sig_key_free(priv);
+	eim_sim_cred_done(&c);
+	ck_assert_int_eq(eim_sim_pki_issue_eim(&pki, "", &c), EIM_EINVAL);
+}
+END_TEST
+
 START_TEST(bad_eid_refused)
 {
 	struct eim_sim_cred c;
@@ -130,6 +150,7 @@ START_TEST(files_and_openssl)
 	const char *dir = eim_test_tmpdir();
 	char tmp[512], cmd[2048];
 	struct eim_sim_pki back;
+	struct eim_sim_cred other;
 	struct stat st;
 	const char *openssl = getenv("OPENSSL");
 
@@ -154,6 +175,16 @@ START_TEST(files_and_openssl)
 			 "%s verify -CAfile %s/ci.pem -untrusted %s/eum.pem "
 			 "%s/euicc.pem >/dev/null 2>&1",
 			 openssl, tmp, tmp, tmp);
+		ck_assert_int_eq(system(cmd), 0);
+		/* The eIM certificate chains to the CI directly. */
+		ck_assert_int_eq(eim_sim_pki_issue_eim(&pki, "eim-x", &other),
+				 0);
+		ck_assert_int_eq(eim_sim_cred_write(&other, tmp, "eim-x"), 0);
+		eim_sim_cred_done(&other);
+		snprintf(cmd, sizeof(cmd),
+			 "%s verify -CAfile %s/ci.pem %s/eim-x.pem "
+			 ">/dev/null 2>&1",
+			 openssl, tmp, tmp);
 		ck_assert_int_eq(system(cmd), 0);
 		/* Without the EUM there is no path: openssl must refuse. */
 		snprintf(cmd, sizeof(cmd),
@@ -189,6 +220,7 @@ int main(void)
 	tcase_add_test(tc, other_ci_rejected);
 	tcase_add_test(tc, skid_is_ci_pkid);
 	tcase_add_test(tc, bad_eid_refused);
+	tcase_add_test(tc, eim_certificate);
 	tcase_add_test(tc, files_and_openssl);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
