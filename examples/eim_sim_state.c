@@ -280,6 +280,8 @@ struct rd {
 };
 
 static int fail(struct rd *r, const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct rd *r, const char *where, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
