@@ -122,6 +122,26 @@ START_TEST(round_trip_and_reboot)
 	memset(&o, 0, sizeof(o));
 	ck_assert_int_eq(eim_sim_euicc_execute_fallback(e), 6);
 	strcpy(e->default_smdp, "dp.example");
+	/* Every optional part of the state, so the round trip covers it. */
+	e->immediate_enable = true;
+	memcpy(e->immediate_smdp_oid, "\x2b\x06\x01", 3);
+	e->immediate_smdp_oid_len = 3;
+	strcpy(e->immediate_smdp_address, "smdp.example");
+	strcpy(e->root_smds, "smds.example");
+	e->eims[0].id_type = 2;
+	memcpy(e->eims[0].protocols, "\x05\x60", 2);
+	e->eims[0].protocols_len = 2;
+	e->eims[0].indirect_download = true;
+	e->eims[0].tls_kind = EIM_KEYDATA_SPKI;
+	memcpy(e->eims[0].tls_data, e->eims[0].key_data,
+	       e->eims[0].key_data_len);
+	e->eims[0].tls_data_len = e->eims[0].key_data_len;
+	e->fallback_active = true;
+	memcpy(e->fallback_return, P1, EIM_ICCID_LEN);
+	e->profiles[1].fallback = true;
+	e->state_change_cause = 1;
+	e->profiles[0].aid_len = 16;
+	memset(e->profiles[0].aid, 0xa0, 16);
 	ck_assert_int_eq(eim_sim_state_save(e, path), 0);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
@@ -141,6 +161,9 @@ START_TEST(round_trip_and_reboot)
 			 e->results[1].len);
 	ck_assert(back->profiles[1].enabled);
 	ck_assert(back->rollback.granted);
+	ck_assert(back->fallback_active);
+	ck_assert_uint_eq(back->eims[0].tls_data_len, e->eims[0].key_data_len);
+	ck_assert_str_eq(back->immediate_smdp_address, "smdp.example");
 	/* After the reboot: the old counter is a replay, rollback works. */
 	memset(&o, 0, sizeof(o));
 	o.kind = EIM_PSMO_GET_RAT;
