@@ -260,22 +260,11 @@ static int eim__device_add(int argc, char **argv)
 	d.initial_counter = (uint32_t)o.counter;
 	d.has_association_token = o.has_token;
 	d.association_token = o.token;
+	d.euicc_chain = chain.len ? chain.p : NULL;
+	d.euicc_chain_len = chain.len;
 	if (eim_store_device_add(s, &d) != 0) {
 		rc = eim_cli_fail(cmd, "%s", eim_store_errmsg(s));
 		goto out;
-	}
-	if (chain.len) {
-		struct eim_store_assoc_set a = {
-			.eim_id = o.eim_id,
-			.set_chain = true,
-			.euicc_chain = chain.p,
-			.euicc_chain_len = chain.len,
-		};
-		memcpy(a.eid, d.eid, sizeof(a.eid));
-		if (eim_store_assoc_set(s, &a) != 0) {
-			rc = eim_cli_fail(cmd, "%s", eim_store_errmsg(s));
-			goto out;
-		}
 	}
 	printf("device %s added (eIM '%s', counter %lld)\n", argv[optind],
 	       o.eim_id, (long long)o.counter);
@@ -499,7 +488,36 @@ struct eim__import_row {
 	uint8_t psk[64];
 	size_t psk_len;
 	char psk_id[129];
+	uint8_t *chain; /* DER certificates from the optional 5th column */
+	size_t chain_len;
 };
+
+/* Appends the DER of every CERTIFICATE block of a PEM text to out. */
+static int eim__pem_chain(const char *text, size_t n, struct eim_buf *out)
+{
+	static const char end_marker[] = "-----END CERTIFICATE-----";
+	const char *p = text, *stop = text + n;
+	int found = 0;
+
+	while (p < stop) {
+		const char *label;
+		size_t ll, dl;
+		uint8_t *der = NULL;
+		if (eim_sig_pem_decode(p, (size_t)(stop - p), &label, &ll, &der,
+				       &dl) != 0)
+			break;
+		if (ll == 11 && memcmp(label, "CERTIFICATE", 11) == 0) {
+			eim_buf_append(out, der, dl);
+			found++;
+		}
+		eim_free(der);
+		const char *e = strstr(label, "-----END ");
+		if (!e)
+			break;
+		p = e + sizeof(end_marker) - 1;
+	}
+	return found ? out->err : EIM_ENOTFOUND;
+}
 
 static void eim__import_progress(void *ctx, size_t done, size_t total)
 {
@@ -564,10 +582,11 @@ static int eim__device_import(int argc, char **argv)
 			f[nf++] = t;
 		if (nf == 0)
 			continue;
-		if (nf < 3 || nf > 4) {
+		if (nf < 3) {
 			rc = eim_cli_fail(cmd,
 					  "%s: line %zu: expected EID,"
-					  "PSK_IDENTITY,PSK_HEX[,COUNTER]",
+					  "PSK_IDENTITY,PSK_HEX[,COUNTER[,"
+					  "CERTFILE]]",
 					  path, line);
 			goto out;
 		}
@@ -588,6 +607,7 @@ static int eim__device_import(int argc, char **argv)
 		struct eim_store_device_new *d = &devs[n];
 		struct eim__import_row *r = &rows[n];
 		memset(d, 0, sizeof(*d));
+		memset(r, 0, sizeof(*r));
 		int e = eim_eid_parse(f[0], d->eid);
 		if (e) {
 			rc = eim_cli_fail(cmd,
@@ -629,6 +649,25 @@ static int eim__device_import(int argc, char **argv)
 			}
 			d->initial_counter = (uint32_t)v;
 		}
+		if (f[4]) {
+			uint8_t *pem = NULL;
+			size_t pl = 0;
+			struct eim_buf chain;
+			if ((rc = eim_cli_read_file(cmd, f[4], &pem, &pl)))
+				goto out;
+			eim_buf_init(&chain);
+			int e2 = eim__pem_chain((const char *)pem, pl, &chain);
+			eim_free(pem);
+			if (e2) {
+				eim_buf_done(&chain);
+				rc = eim_cli_fail(cmd,
+						  "%s: line %zu: %s holds no "
+						  "certificate",
+						  path, line, f[4]);
+				goto out;
+			}
+			r->chain = eim_buf_steal(&chain, &r->chain_len);
+		}
 		n++;
 	}
 	if (n == 0) {
@@ -656,6 +695,8 @@ static int eim__device_import(int argc, char **argv)
 		devs[i].psk_identity_len = strlen(rows[i].psk_id);
 		devs[i].psk_key = rows[i].psk;
 		devs[i].psk_key_len = rows[i].psk_len;
+		devs[i].euicc_chain = rows[i].chain;
+		devs[i].euicc_chain_len = rows[i].chain_len;
 	}
 	int e = eim_store_device_add_many(s, devs, n, 1000,
 					  isatty(2) ? eim__import_progress
@@ -671,6 +712,8 @@ static int eim__device_import(int argc, char **argv)
 	printf("imported %zu devices (eIM '%s')\n", done, eim_id);
 	rc = EIM_EXIT_OK;
 out:
+	for (size_t i = 0; rows && i < n; i++)
+		eim_free(rows[i].chain);
 	if (rows)
 		eim_wipe(rows, cap * sizeof(*rows));
 	eim_free(rows);

@@ -174,6 +174,10 @@ struct eim_store_device_new {
 	uint32_t initial_counter;
 	bool has_association_token;
 	int64_t association_token;
+	/* Optional: the eUICC certificate then the EUM certificate (DER,
+	 * concatenated), stored with the association to verify results. */
+	const uint8_t *euicc_chain;
+	size_t euicc_chain_len;
 };
 
 /*

@@ -433,8 +433,8 @@ static int device_add_locked(struct eim_store *s,
 	device_id = sqlite3_last_insert_rowid(s->db);
 	st = eim__store_prepare(s,
 				"INSERT INTO association(device_id,"
-				" identity_id, counter, token)"
-				" VALUES (?1, ?2, ?3, ?4)",
+				" identity_id, counter, token, euicc_chain)"
+				" VALUES (?1, ?2, ?3, ?4, ?5)",
 				&err);
 	if (!st)
 		return err;
@@ -443,6 +443,9 @@ static int device_add_locked(struct eim_store *s,
 	sqlite3_bind_int64(st, 3, d->initial_counter);
 	if (d->has_association_token)
 		sqlite3_bind_int64(st, 4, d->association_token);
+	if (d->euicc_chain && d->euicc_chain_len)
+		sqlite3_bind_blob(st, 5, d->euicc_chain,
+				  (int)d->euicc_chain_len, SQLITE_STATIC);
 	err = eim__store_step_done(s, st, "adding association");
 	if (err)
 		return err;
