@@ -750,8 +750,13 @@ int main(int argc, char **argv)
 	c = g.phase == PH_DONE && (g.run_end_ns || o->mode == MODE_IDLE);
 	if (c)
 		report(&g);
-	for (unsigned i = 0; i < g.created; i++)
+	/* close_notify from every device, so that the server under test
+	 * frees its sessions now and the next run starts from a clean
+	 * server (closing a socket sends what is queued on it) */
+	for (unsigned i = 0; i < g.created; i++) {
+		eim_dtls_client_close(eim_coap_dtls_client_dtls(g.s[i].c));
 		eim_coap_dtls_client_free(g.s[i].c);
+	}
 	eim_loop_free(g.loop);
 	free(g.s);
 	free(g.hist);
