@@ -10,6 +10,7 @@
 #include "common/eim_alloc.h"
 #include "common/eim_bytes.h"
 #include "common/eim_err.h"
+#include "examples/eim_device_fleet.h"
 #include "examples/eim_sim_euicc.h"
 #include "examples/eim_sim_pki.h"
 #include "examples/eim_sim_state.h"
@@ -836,6 +837,11 @@ static const struct cmd cmds[] = {
 	 "usage: eim-device show --state FILE\n\n"
 	 "Prints the EID, the associated eIMs with their counters and\n"
 	 "tokens, the profiles and the number of pending results.\n"},
+	{"fleet", eim_device_cmd_fleet, "create a fleet of simulated devices",
+	 eim_device_fleet_usage},
+	{"run", eim_device_cmd_run,
+	 "wake a fleet against an eIM (DTLS, NAT rebinding)",
+	 eim_device_run_usage},
 	{NULL, NULL, NULL, NULL},
 };
 
