@@ -175,9 +175,10 @@ void eim_dtls_hs_put_hello_ext(struct eim_buf *b,
 
 /*
  * Reassembly of one handshake message from fragments (RFC 6347 section
- * 4.2.3). Only the message with the expected message_seq is collected;
- * later ones are dropped (the peer retransmits them), so buffering is
- * bounded by max_len. A zeroed struct is ready; eim_dtls_reasm_done() frees.
+ * 4.2.3). Only the message with the expected message_seq is collected
+ * here, bounded by max_len; fragments of later messages are the caller's
+ * (the server keeps a bounded few, the client drops them and the peer
+ * retransmits). A zeroed struct is ready; eim_dtls_reasm_done() frees.
  */
 struct eim_dtls_reasm {
 	uint8_t type;
