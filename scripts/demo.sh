@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # demo.sh - README's first command: builds eim and runs its main job on a
-# throw-away SQLite database: an operator queues signed packages, `eim serve`
-# answers over CoAP on loopback, and devices poll for their packages.
-#
-# Until the device simulator lands (examples/, eim-device), the "devices" are
-# libcoap's coap-client-openssl sending real GetEimPackage requests over DTLS
-# 1.2 with their PSKs: an independent CoAP/DTLS implementation talking to ours.
+# throw-away SQLite database, live:
+#   - an eIM identity, a test PKI (CI -> EUM -> eUICC) and a fleet of
+#     simulated IoT devices (eUICC model + IPA) bootstrapped from the eIM's
+#     AddInitialEimRequest, registered with `eim device import`;
+#   - an operator queues signed packages (profile switches with rollback,
+#     listings, eIM configuration, eUICC data);
+#   - `eim serve` answers over CoAP on DTLS 1.2 with Connection ID, and the
+#     devices wake three times, each time from a new UDP port (a NAT
+#     rebinding): the DTLS session continues without a new handshake;
+#   - a summary that matches what `eim queue` and `eim results` say.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${EIM_BUILD_DIR:-build}
+case "$build" in /*) ;; *) build="$PWD/$build" ;; esac
 if [ ! -f "$build/build.ninja" ]; then
 	meson setup "$build" >/dev/null
 fi
 ninja -C "$build" >/dev/null
-case "$build" in /*) ;; *) build="$PWD/$build" ;; esac
 eim="$build/eim/eim"
+device="$build/examples/eim-device"
+devices=${EIM_DEMO_DEVICES:-8}
 work=$(mktemp -d /tmp/eim-demo-XXXXXX)
 server=
 cleanup() {
@@ -23,59 +29,78 @@ cleanup() {
 }
 trap cleanup EXIT
 export EIM_DB="$work/eim.db"
+cd "$work"
+
 # Shows a command as an operator would type it, then runs it.
 step() {
 	printf '\n\033[1m$ %s\033[0m\n' "$*"
-	if [ "$1" = eim ]; then shift; "$eim" "$@"; else "$@"; fi
+	case "$1" in
+	eim) shift; "$eim" "$@" ;;
+	eim-device) shift; "$device" "$@" ;;
+	*) "$@" ;;
+	esac
 }
+say() { printf '\n\033[1m# %s\033[0m\n' "$*"; }
 
-echo "eim demo: database $EIM_DB"
+echo "eim demo in $work (database eim.db)"
+say "the eIM: a database, an identity and its signing key"
 step eim init --eim-id eim.example.com
-eids=(89049032123451234512345678901235 89044045116727494800000004479366 89044045116727494800000000000003)
-psk=demo-psk-0123456 # libcoap's -k takes the key as text
-psk_hex=$(printf '%s' "$psk" | xxd -p)
-for i in 0 1 2; do
-	step eim device add "${eids[$i]}" --psk-identity "sensor-$i" --psk "$psk_hex"
-done
-step eim submit "${eids[0]}" disable --iccid 89440012345678901234 \
-	+ enable --iccid 8944001234567890123 --rollback
-step eim submit "${eids[1]}" list-profiles
-step eim submit "${eids[2]}" get-euicc-data --tags euicc-certificate,eum-certificate
-step eim queue
+step eim export-initial-eim --identity eim.example.com --out air.der
 
-printf '\n\033[1m$ eim serve --listen 127.0.0.1:0 &\033[0m\n'
-"$eim" serve --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.log" &
+say "a device lab: a test PKI and $devices simulated devices bootstrapped with that eIM"
+step eim-device pki --out pki
+step eim-device fleet --dir fleet --count "$devices" --pki pki --air air.der \
+	--profile 89440012345678901234:connectivity-a \
+	--profile 89440012345678901242:connectivity-b \
+	--fallback-profile 89440012345678901259:fallback
+step eim device import fleet/devices.csv
+grep -v '^#' fleet/devices.csv | cut -d, -f1 >eids.txt
+mapfile -t eids <eids.txt
+
+say "the operator queues signed packages"
+step eim submit --devices eids.txt enable --iccid 89440012345678901234
+step eim submit --devices eids.txt list-profiles
+step eim submit "${eids[0]}" disable --iccid 89440012345678901234 \
+	+ enable --iccid 89440012345678901242 --rollback
+step eim submit "${eids[1]}" set-fallback --iccid 89440012345678901259
+step eim submit "${eids[2]}" list-eim
+step eim submit "${eids[3]}" get-euicc-data --tags euicc-certificate,eum-certificate
+step eim queue --state queued --limit 5
+
+say "the eIM listens: coaps (DTLS 1.2 + Connection ID), results checked against the test CI"
+printf '\033[1m$ eim serve --listen 127.0.0.1:0 --ci-root pki/ci.pem &\033[0m\n'
+"$eim" serve --listen 127.0.0.1:0 --ci-root pki/ci.pem >serve.out 2>serve.log &
 server=$!
 for _ in $(seq 50); do
-	[ -s "$work/serve.out" ] && break
+	[ -s serve.out ] && break
 	sleep 0.1
 done
-cat "$work/serve.out"
-port=$(sed -nE 's/.*127\.0\.0\.1:([0-9]+),.*/\1/p' "$work/serve.out")
+cat serve.out
+port=$(sed -nE 's/.*127\.0\.0\.1:([0-9]+),.*/\1/p' serve.out)
 
-for i in 0 1 2; do
-	printf '\n\033[1m# device %s wakes up, opens DTLS as sensor-%s and polls (GetEimPackage)\033[0m\n' "${eids[$i]}" "$i"
-	printf 'bf4f125a10%s' "${eids[$i]}" | xxd -r -p >"$work/req.bin"
-	coap-client-openssl -u "sensor-$i" -k "$psk" -m post -f "$work/req.bin" \
-		-o "$work/resp.bin" -B 10 "coaps://127.0.0.1:$port/gsma/rsp2/asn1" 2>/dev/null
-	"$eim" decode "$work/resp.bin" | head -n 14
-done
+say "the devices sleep and wake 3 times, each wake from a new UDP port (NAT rebinding)"
+step eim-device run --fleet fleet --server "127.0.0.1:$port" --wakes 3 --interval 1500
 
-printf '\n\033[1m# sensor-1 asks for sensor-0'"'"'s package: refused\033[0m\n'
-printf 'bf4f125a10%s' "${eids[0]}" | xxd -r -p >"$work/req.bin"
-coap-client-openssl -u sensor-1 -k "$psk" -m post -f "$work/req.bin" -B 10 \
-	"coaps://127.0.0.1:$port/gsma/rsp2/asn1" 2>&1 | grep -v WARN || true
-
-printf '\n\033[1m# the server log: one line per request\033[0m\n'
-cat "$work/serve.log"
-step eim queue
+say "what the eIM recorded"
+step eim queue --state 'done' --limit 5
+step eim results "${eids[0]}"
+step eim device show "${eids[2]}"
+# One line per package / result in the text listings.
+states=$("$eim" queue | awk '{print $3}' | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}')
+results=$("$eim" results | wc -l)
+verified=$("$eim" results | grep -c ' verified ' || true)
+printf '\n\033[1mSummary\033[0m\n'
+echo "  packages: ${states%, }"
+echo "  results: $results received, $verified with a verified eUICC signature"
+echo "           (the eUICC data answer is not signed by the eUICC)"
+echo "  server log: $(wc -l <serve.log) lines, e.g.:"
+grep -m3 'getEimPackageRequest: package' serve.log | sed 's/^/    /'
 cat <<MSG
 
-Every package was delivered (state 'sent'): each device now runs it on its
-eUICC and reports a signed result with provideEimPackageResult.
 Explore further:
   eim help                     all commands
   eim submit --help            every operation (PSMOs, eCOs, download, data)
+  eim-device help              the simulator (pki, fleet, run, init, load, ...)
   eim serve --help             the server and its config file
   scripts/test.sh              every test suite
 MSG
