@@ -19,6 +19,7 @@
 
 #include "tests/dtls/dtls_world.h"
 
+#include "common/eim_bytes.h"
 #include "common/eim_err.h"
 #include "transport/eim_dtls_hs.h"
 #include "transport/eim_dtls_int.h"
@@ -393,6 +394,154 @@ START_TEST(renegotiation_refused_with_warning)
 }
 END_TEST
 
+/*
+ * Sends a hand-made ClientHello offering only ECDHE-ECDSA-AES128-CCM8 with
+ * the extensions block ext[0..n) (n == 0: none), through the cookie
+ * exchange; leaves the server's answer to the second hello in w->to_cli.
+ */
+static void raw_hello(struct world *w, const uint8_t *ext, size_t n)
+{
+	uint8_t cookie[64] = {0}, d[256];
+	size_t clen = 0;
+
+	for (int round = 0; round < 2; round++) {
+		size_t body = 2 + 32 + 1 + 1 + clen + 2 + 2 + 2 + (n ? 2 + n : 0);
+		size_t o = 0;
+
+		d[o++] = EIM_DTLS_CT_HANDSHAKE;
+		d[o++] = 0xfe;
+		d[o++] = 0xfd;
+		memset(d + o, 0, 8); /* epoch 0, sequence = round */
+		d[o + 7] = (uint8_t)round;
+		o += 8;
+		eim_put_be16(d + o, (uint16_t)(12 + body));
+		o += 2;
+		d[o++] = EIM_DTLS_HS_CLIENT_HELLO;
+		eim_put_be24(d + o, (uint32_t)body);
+		eim_put_be16(d + o + 3, (uint16_t)round);
+		eim_put_be24(d + o + 5, 0);
+		eim_put_be24(d + o + 8, (uint32_t)body);
+		o += 11;
+		d[o++] = 0xfe;
+		d[o++] = 0xfd;
+		memset(d + o, 0x42, 32);
+		o += 32;
+		d[o++] = 0; /* session id */
+		d[o++] = (uint8_t)clen;
+		memcpy(d + o, cookie, clen);
+		o += clen;
+		eim_put_be16(d + o, 2);
+		eim_put_be16(d + o + 2, EIM_DTLS_ECDHE_ECDSA_AES128_CCM8);
+		o += 4;
+		d[o++] = 1;
+		d[o++] = 0;
+		if (n) {
+			eim_put_be16(d + o, (uint16_t)n);
+			memcpy(d + o + 2, ext, n);
+			o += 2 + n;
+		}
+		w->n_to_cli = 0;
+		eim_dtls_server_input(w->srv, (struct sockaddr *)&w->cli_addr,
+				      sizeof(w->cli_addr), d, o, w->now);
+		ck_assert_uint_eq(w->n_to_cli, 1);
+		if (round == 0) {
+			/* HelloVerifyRequest: 13 + 12 + version 2, cookie */
+			const uint8_t *h = w->to_cli[0].b + 13 + 12 + 2;
+
+			ck_assert_uint_eq(w->to_cli[0].b[13],
+					  EIM_DTLS_HS_HELLO_VERIFY_REQUEST);
+			clen = h[0];
+			ck_assert_uint_le(clen, sizeof(cookie));
+			memcpy(cookie, h + 1, clen);
+		}
+	}
+}
+
+/* A server with the fixture key only, as a raw public key (RFC 7250). */
+static void rpk_only_world(struct world *w)
+{
+	struct eim_dtls_server_config sc;
+	size_t kl;
+	char *key = fixture("test-dtls-server.key.pem", &kl);
+
+	memset(w, 0, sizeof(*w));
+	w->now = 1000000;
+	w->cli_addr = loop_addr(40000);
+	eim_dtls_server_config_init(&sc);
+	sc.ctx = w;
+	sc.send = srv_send;
+	sc.on_app_data = srv_app;
+	sc.on_closed = on_closed;
+	sc.key_pem = key;
+	sc.key_pem_len = kl;
+	ck_assert_int_eq(eim_dtls_server_new(&sc, w->now, &w->srv), 0);
+	free(key);
+}
+
+START_TEST(raw_key_server_sends_spki)
+{
+	/* server_certificate_type {X.509, RawPublicKey} */
+	static const uint8_t ext[] = {0, 20, 0, 3, 2, 0, 2};
+	struct world w;
+	struct eim_dtls_server_hello sh;
+	struct eim_dtls_hs_frag f;
+	const uint8_t *p;
+	size_t used, rest, l1, l2;
+	uint8_t want[32], got[32];
+
+	rpk_only_world(&w);
+	raw_hello(&w, ext, sizeof(ext));
+	/* record 1: ServerHello, choosing the raw key */
+	p = w.to_cli[0].b;
+	ck_assert_uint_eq(p[0], EIM_DTLS_CT_HANDSHAKE);
+	l1 = eim_get_be16(p + 11);
+	ck_assert_int_eq(eim_dtls_hs_parse_frag(p + 13, l1, &f, &used), 0);
+	ck_assert_uint_eq(f.type, EIM_DTLS_HS_SERVER_HELLO);
+	ck_assert_int_eq(eim_dtls_hs_parse_server_hello(f.frag.p, f.frag.len,
+							&sh),
+			 0);
+	ck_assert_uint_eq(sh.suite, EIM_DTLS_ECDHE_ECDSA_AES128_CCM8);
+	ck_assert(sh.ext.server_ctype && !sh.ext.client_ctype);
+	ck_assert_uint_eq(sh.ext.server_ctypes.p[0], 2);
+	/* record 2: Certificate = uint24 length + the SPKI of the key,
+	 * whose SHA-256 is the one of the fixture certificate's SPKI */
+	p += 13 + l1;
+	rest = w.to_cli[0].n - 13 - l1;
+	ck_assert_uint_gt(rest, 13);
+	l2 = eim_get_be16(p + 11);
+	ck_assert_int_eq(eim_dtls_hs_parse_frag(p + 13, l2, &f, &used), 0);
+	ck_assert_uint_eq(f.type, EIM_DTLS_HS_CERTIFICATE);
+	ck_assert_uint_eq(eim_get_be24(f.frag.p), f.frag.len - 3);
+	ck_assert_int_eq(wc_Sha256Hash(f.frag.p + 3, (word32)(f.frag.len - 3),
+				       got),
+			 0);
+	fixture_fp(true, want);
+	ck_assert_mem_eq(got, want, 32);
+	ck_assert_uint_eq(stats(&w).handshaking, 1);
+	world_done(&w);
+}
+END_TEST
+
+START_TEST(raw_key_server_refuses_x509_only_client)
+{
+	/* no extension (X.509 implied), then a list without RawPublicKey */
+	static const uint8_t x509[] = {0, 20, 0, 2, 1, 0};
+	struct world w;
+
+	for (int i = 0; i < 2; i++) {
+		rpk_only_world(&w);
+		raw_hello(&w, x509, i ? sizeof(x509) : 0);
+		/* a plaintext fatal handshake_failure alert, nothing kept */
+		ck_assert_uint_eq(w.to_cli[0].n, 13 + 2);
+		ck_assert_uint_eq(w.to_cli[0].b[0], EIM_DTLS_CT_ALERT);
+		ck_assert_uint_eq(w.to_cli[0].b[13], 2);
+		ck_assert_uint_eq(w.to_cli[0].b[14], 40);
+		ck_assert_uint_eq(stats(&w).sessions, 0);
+		world_done(&w);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dtls_session_clientauth");
@@ -411,6 +560,8 @@ int main(void)
 	tcase_add_test(tc, raw_key_not_offered_without_pins);
 	tcase_add_test(tc, reordered_flight_is_buffered);
 	tcase_add_test(tc, renegotiation_refused_with_warning);
+	tcase_add_test(tc, raw_key_server_sends_spki);
+	tcase_add_test(tc, raw_key_server_refuses_x509_only_client);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
