@@ -7,7 +7,11 @@
 # usage: interop_dtls_psk.sh ECHO_SERVER CLIENT_PROGRAM CASE
 #   CASE: gnutls-ccm8 | gnutls-gcm | openssl-ccm8 | openssl-gcm |
 #         openssl-chacha | openssl-wrong-psk | gnutls-wrong-psk |
-#         coap-openssl | coap-gnutls | coap-openssl-chacha | coap-gnutls-chacha
+#         coap-openssl | coap-gnutls | coap-openssl-chacha | coap-gnutls-chacha |
+#         openssl-renegotiate
+# openssl-renegotiate has s_client ask for a renegotiation ('R') inside
+# the session: our server answers with a no_renegotiation alert and never
+# starts a second handshake.
 # The coap-* cases run libcoap's coap-client with its own suite list (the
 # *-chacha ones against a server that only allows
 # ECDHE-PSK-CHACHA20-POLY1305); our lab server echoes the CoAP request
@@ -57,6 +61,12 @@ gnutls-*)
 		--priority "NONE:+VERS-DTLS1.2:+PSK:+$cipher:+AEAD:+SIGN-ALL:+COMP-NULL:+GROUP-ALL" \
 		>"$tmp/client.out" 2>&1
 	;;
+openssl-renegotiate)
+	(sleep 0.5; printf 'R\n'; sleep 1) | timeout 5 "$client" s_client \
+		-dtls1_2 -connect "127.0.0.1:$port" -psk "$usekey" \
+		-psk_identity "$id" -cipher PSK-AES128-CCM8 \
+		>"$tmp/client.out" 2>&1
+	;;
 openssl-*)
 	cipher=PSK-AES128-CCM8
 	[ "$case" = openssl-gcm ] && cipher=PSK-AES128-GCM-SHA256
@@ -90,6 +100,13 @@ case $case in
 		fail "failure not counted"
 	;;
 coap-*)
+	;;
+openssl-renegotiate)
+	grep -q "RENEGOTIATING" "$tmp/client.out" || fail "client did not ask"
+	grep -qi "no renegotiation" "$tmp/client.out" ||
+		fail "client did not get no_renegotiation"
+	grep -q "^stat handshakes_completed 1$" "$tmp/server.out" ||
+		fail "a second handshake ran"
 	;;
 *)
 	grep -q "$msg" "$tmp/client.out" || fail "no echo of $msg"
