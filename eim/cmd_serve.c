@@ -400,6 +400,12 @@ int eim_cmd_serve(int argc, char **argv)
 	}
 	int e;
 	char where[96];
+	/* Signals are caught before anyone is told we listen: a SIGTERM sent
+	 * right after the first line must stop us cleanly, not kill us. */
+	if (eim_loop_catch_signals(sv.loop)) {
+		eim_cli_fail("serve", "cannot catch SIGINT/SIGTERM");
+		goto out;
+	}
 	if (cfg.listen[0]) {
 		if ((rc = eim__start_dtls(&sv, &cfg)))
 			goto out;
@@ -430,10 +436,6 @@ int eim_cmd_serve(int argc, char **argv)
 		eim_info("serving coap://%s/gsma/rsp2/asn1", where);
 	}
 	fflush(stdout);
-	if (eim_loop_catch_signals(sv.loop)) {
-		eim_cli_fail("serve", "cannot catch SIGINT/SIGTERM");
-		goto out;
-	}
 	eim_loop_timer_init(&sv.expiry, eim__expire, &sv);
 	eim__expire(sv.loop, &sv);
 
