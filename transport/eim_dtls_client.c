@@ -511,6 +511,7 @@ static void hs_records(struct eim_dtls_client *c, uint16_t epoch,
 	while (n > 0 && c->c.hs) {
 		struct eim_dtls_hs_frag f;
 		struct eim_slice msg;
+		const uint8_t *raw = p;
 		size_t used;
 		int rc, alert;
 
@@ -523,8 +524,15 @@ static void hs_records(struct eim_dtls_client *c, uint16_t epoch,
 		if (c->c.state == EIM_DTLS_ST_C_WAIT_SERVER_HELLO &&
 		    f.msg_seq > c->c.hs->rx_seq)
 			c->c.hs->rx_seq = f.msg_seq;
+		if (f.msg_seq > c->c.hs->rx_seq) {
+			/* e.g. the ServerKeyExchange overtook the
+			 * Certificate: kept (bounded), else resent */
+			(void)eim_dtls_conn_keep_future(&c->c, epoch, &f, raw,
+							used);
+			continue;
+		}
 		if (f.msg_seq != c->c.hs->rx_seq)
-			continue; /* old (retransmitted) or too new */
+			continue; /* old (retransmitted) */
 		rc = eim_dtls_reasm_add(&c->c.hs->reasm, &f,
 					EIM_DTLS_HS_MSG_MAX, &msg);
 		if (rc < 0) {
@@ -543,6 +551,16 @@ static void hs_records(struct eim_dtls_client *c, uint16_t epoch,
 		}
 		if (c->c.hs)
 			c->c.hs->rx_seq++;
+	}
+	/* kept fragments whose turn has come (depth bounded by
+	 * EIM_DTLS_FUTURE_AHEAD) */
+	if (c->c.hs && c->c.hs->future.len) {
+		uint8_t more[EIM_DTLS_FUTURE_MAX];
+		uint16_t ep = 0;
+		size_t k = eim_dtls_conn_take_future(&c->c, &ep, more);
+
+		if (k)
+			hs_records(c, ep, more, k, now);
 	}
 }
 

@@ -85,6 +85,62 @@ void eim_dtls_conn_hs_free(struct eim_dtls_conn *c)
 	c->hs = NULL;
 }
 
+int eim_dtls_conn_keep_future(struct eim_dtls_conn *c, uint16_t epoch,
+			      const struct eim_dtls_hs_frag *f,
+			      const uint8_t *raw, size_t used)
+{
+	struct eim_dtls_hs_state *hs = c->hs;
+	uint8_t h[4];
+
+	if (!hs || f->msg_seq <= hs->rx_seq ||
+	    f->msg_seq - hs->rx_seq > EIM_DTLS_FUTURE_AHEAD ||
+	    used > EIM_DTLS_FUTURE_MAX - 4 ||
+	    hs->future.len > EIM_DTLS_FUTURE_MAX - 4 - used)
+		return EIM_ETOOBIG;
+	eim_put_be16(h, epoch);
+	eim_put_be16(h + 2, (uint16_t)used);
+	eim_buf_append(&hs->future, h, 4);
+	eim_buf_append(&hs->future, raw, used);
+	if (hs->future.err) {
+		int rc = hs->future.err;
+
+		eim_buf_done(&hs->future);
+		return rc;
+	}
+	return 0;
+}
+
+size_t eim_dtls_conn_take_future(struct eim_dtls_conn *c, uint16_t *epoch,
+				 uint8_t out[EIM_DTLS_FUTURE_MAX])
+{
+	struct eim_dtls_hs_state *hs = c->hs;
+	size_t r = 0, w = 0, n = 0;
+	bool have_epoch = false;
+
+	if (!hs)
+		return 0;
+	/* entries are [epoch 2][len 2][fragment], len >= 12 (a header) */
+	while (r + 4 <= hs->future.len) {
+		uint8_t *e = hs->future.p + r;
+		uint16_t ep = eim_get_be16(e), len = eim_get_be16(e + 2);
+		uint16_t seq = eim_get_be16(e + 4 + 4);
+		size_t total = 4u + len;
+
+		if (seq == hs->rx_seq && (!have_epoch || ep == *epoch)) {
+			*epoch = ep;
+			have_epoch = true;
+			memcpy(out + n, e + 4, len);
+			n += len;
+		} else if (seq > hs->rx_seq) {
+			memmove(hs->future.p + w, e, total);
+			w += total;
+		}
+		r += total;
+	}
+	hs->future.len = w;
+	return n;
+}
+
 void eim_dtls_conn_done(struct eim_dtls_conn *c)
 {
 	eim_dtls_conn_hs_free(c);

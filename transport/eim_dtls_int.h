@@ -175,6 +175,24 @@ void eim_dtls_conn_hs_free(struct eim_dtls_conn *c);
 /* Wipes keys and frees everything the conn owns (not the conn itself). */
 void eim_dtls_conn_done(struct eim_dtls_conn *c);
 
+/*
+ * RFC 6347 4.2.2: keeps a handshake fragment of a later message than the
+ * next expected one (raw[0..used) with its header, received at `epoch`)
+ * until its turn, at most EIM_DTLS_FUTURE_AHEAD messages ahead and
+ * EIM_DTLS_FUTURE_MAX bytes in all. Returns 0, or EIM_ETOOBIG (not kept:
+ * the peer will retransmit it), EIM_ENOMEM.
+ */
+int eim_dtls_conn_keep_future(struct eim_dtls_conn *c, uint16_t epoch,
+			      const struct eim_dtls_hs_frag *f,
+			      const uint8_t *raw, size_t used);
+/*
+ * Moves every kept fragment of the message now expected (hs->rx_seq), of
+ * one epoch, into out, concatenated as in a record, and drops stale ones.
+ * Returns the bytes written (0: none) and sets *epoch.
+ */
+size_t eim_dtls_conn_take_future(struct eim_dtls_conn *c, uint16_t *epoch,
+				 uint8_t out[EIM_DTLS_FUTURE_MAX]);
+
 /* Adds a full handshake message (header built here with tx_seq++) to the
  * transcript and to the flight. epoch: 0 plain, 1 protected. */
 void eim_dtls_conn_flight_hs(struct eim_dtls_conn *c, uint16_t epoch,

@@ -722,65 +722,6 @@ static int hs_dispatch(struct eim_dtls_session *s, uint16_t epoch,
 	}
 }
 
-/*
- * RFC 6347 4.2.2: a fragment of a later message than the next expected
- * one is kept (bounded in distance and bytes) instead of dropped, so a
- * reordered flight completes without waiting for a retransmission.
- */
-static void keep_future(struct eim_dtls_session *s, uint16_t epoch,
-			const struct eim_dtls_hs_frag *f, const uint8_t *raw,
-			size_t used)
-{
-	struct eim_dtls_hs_state *hs = s->c.hs;
-	uint8_t h[4];
-
-	if (f->msg_seq - hs->rx_seq > EIM_DTLS_FUTURE_AHEAD ||
-	    used > EIM_DTLS_FUTURE_MAX - 4 ||
-	    hs->future.len > EIM_DTLS_FUTURE_MAX - 4 - used) {
-		s->srv->st.records_unexpected++; /* the peer will resend */
-		return;
-	}
-	eim_put_be16(h, epoch);
-	eim_put_be16(h + 2, (uint16_t)used);
-	eim_buf_append(&hs->future, h, 4);
-	eim_buf_append(&hs->future, raw, used);
-	if (hs->future.err) {
-		eim_buf_done(&hs->future);
-		s->srv->st.records_unexpected++;
-		return;
-	}
-	s->srv->st.hs_buffered++;
-}
-
-/* Takes every kept fragment of the now expected message out of the
- * buffer (dropping stale ones) into out; returns its length, 0 if none. */
-static size_t take_future(struct eim_dtls_hs_state *hs, uint16_t *epoch,
-			  uint8_t out[EIM_DTLS_FUTURE_MAX])
-{
-	size_t r = 0, w = 0, n = 0;
-	bool have_epoch = false;
-
-	while (r + 4 <= hs->future.len) {
-		uint8_t *e = hs->future.p + r;
-		uint16_t ep = eim_get_be16(e), len = eim_get_be16(e + 2);
-		uint16_t seq = eim_get_be16(e + 4 + 4);
-		size_t total = 4u + len;
-
-		if (seq == hs->rx_seq && (!have_epoch || ep == *epoch)) {
-			*epoch = ep;
-			have_epoch = true;
-			memcpy(out + n, e + 4, len);
-			n += len;
-		} else if (seq > hs->rx_seq) {
-			memmove(hs->future.p + w, e, total);
-			w += total;
-		}
-		r += total;
-	}
-	hs->future.len = w;
-	return n;
-}
-
 /* Handshake fragments of one record (plaintext at `epoch`). */
 void eim_dtls_srv__hs_records(struct eim_dtls_session *s, uint16_t epoch,
 		       const uint8_t *p, size_t n, uint64_t now)
@@ -825,7 +766,12 @@ void eim_dtls_srv__hs_records(struct eim_dtls_session *s, uint16_t epoch,
 			continue;
 		}
 		if (f.msg_seq > s->c.hs->rx_seq) {
-			keep_future(s, epoch, &f, raw, used);
+			/* kept for its turn, else the peer resends it */
+			if (eim_dtls_conn_keep_future(&s->c, epoch, &f, raw,
+						      used))
+				s->srv->st.records_unexpected++;
+			else
+				s->srv->st.hs_buffered++;
 			continue;
 		}
 		rc = eim_dtls_reasm_add(&s->c.hs->reasm, &f,
@@ -852,7 +798,7 @@ void eim_dtls_srv__hs_records(struct eim_dtls_session *s, uint16_t epoch,
 	if (!s->dead && s->c.hs && s->c.hs->future.len) {
 		uint8_t more[EIM_DTLS_FUTURE_MAX];
 		uint16_t ep = 0;
-		size_t k = take_future(s->c.hs, &ep, more);
+		size_t k = eim_dtls_conn_take_future(&s->c, &ep, more);
 
 		if (k)
 			eim_dtls_srv__hs_records(s, ep, more, k, now);

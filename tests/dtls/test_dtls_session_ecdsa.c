@@ -96,6 +96,43 @@ START_TEST(ecdsa_bad_signature_refused)
 }
 END_TEST
 
+START_TEST(ecdsa_reordered_server_flight_is_buffered)
+{
+	struct world w;
+	struct dgram d[QMAX];
+	size_t n;
+
+	/* 300-byte datagrams: the certificate flight spans several; the
+	 * client gets the first (ServerHello) and then the rest last first,
+	 * so the ServerKeyExchange and ServerHelloDone overtake the
+	 * Certificate fragments and must be kept, not dropped */
+	ecdsa_world(&w, EIM_DTLS_ECDHE_ECDSA_AES128_CCM8, 300,
+		    "test-dtls-ca.cert.pem");
+	ck_assert_int_eq(eim_dtls_client_start(w.cli, w.now), 0);
+	hop(&w, w.cli); /* CH -> HVR -> CH(cookie) queued */
+	{
+		struct dgram g = w.to_srv[0];
+
+		w.n_to_srv = 0;
+		eim_dtls_server_input(w.srv, (struct sockaddr *)&g.addr,
+				      sizeof(g.addr), g.b, g.n, w.now);
+	}
+	n = w.n_to_cli;
+	ck_assert_uint_ge(n, 3);
+	memcpy(d, w.to_cli, n * sizeof(d[0]));
+	w.n_to_cli = 0;
+	eim_dtls_client_input(w.cli, d[0].b, d[0].n, w.now);
+	for (size_t i = n; i-- > 1;)
+		eim_dtls_client_input(w.cli, d[i].b, d[i].n, w.now);
+	pump(&w); /* the clock stands still: no retransmission */
+	ck_assert_int_eq(eim_dtls_client_state(w.cli),
+			 EIM_DTLS_CLIENT_ESTABLISHED);
+	ck_assert_uint_eq(stats(&w).retransmissions, 0);
+	roundtrip(&w, "reordered flight 2");
+	world_done(&w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dtls_session_ecdsa");
@@ -107,6 +144,7 @@ int main(void)
 	tcase_add_test(tc, ecdsa_certificate_flight_fragmented);
 	tcase_add_test(tc, ecdsa_untrusted_server_refused);
 	tcase_add_test(tc, ecdsa_bad_signature_refused);
+	tcase_add_test(tc, ecdsa_reordered_server_flight_is_buffered);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
