@@ -175,6 +175,46 @@ int eim_sim_euicc_find_eim(const struct eim_sim_euicc *e, const uint8_t *id,
 	return -1;
 }
 
+bool eim_sim__text_ok(struct eim_slice s)
+{
+	size_t i = 0;
+
+	while (i < s.len) {
+		uint8_t c = s.p[i];
+		uint32_t cp;
+		size_t n;
+
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		for (size_t k = 1; k <= n; k++) {
+			if (i + k >= s.len || (s.p[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s.p[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
 /* The SKID the configuration names must be our CI's (when we know it). */
 static bool ci_known(const struct eim_sim_euicc *e, struct eim_slice pkid)
 {
@@ -203,7 +243,9 @@ int eim_sim_euicc_add_eim(struct eim_sim_euicc *e,
 	struct eim_sim_eim m;
 
 	if (!e || !cfg || !cfg->eim_id.p || cfg->eim_id.len < 1 ||
-	    cfg->eim_id.len > EIM_SIM_EIM_ID_MAX)
+	    cfg->eim_id.len > EIM_SIM_EIM_ID_MAX ||
+	    !eim_sim__text_ok(cfg->eim_id) ||
+	    (cfg->fqdn.p && !eim_sim__text_ok(cfg->fqdn)))
 		return ADD_COMMAND_ERROR;
 	if (eim_sim_euicc_find_eim(e, cfg->eim_id.p, cfg->eim_id.len) >= 0)
 		return ADD_ALREADY_EXISTS;
@@ -408,7 +450,8 @@ static int eco_update(struct eim_sim_euicc *e, const struct eim_eim_config *c)
 	n = e->eims[i];
 	n.key = NULL;
 	if (c->fqdn.p) {
-		if (c->fqdn.len > EIM_SIM_FQDN_MAX)
+		if (c->fqdn.len > EIM_SIM_FQDN_MAX ||
+		    !eim_sim__text_ok(c->fqdn))
 			return UPD_COMMAND_ERROR;
 		changed |= strlen(n.fqdn) != c->fqdn.len ||
 			   memcmp(n.fqdn, c->fqdn.p, c->fqdn.len) != 0;

@@ -40,6 +40,13 @@ struct eim_epr_result *eim_sim__result(struct eim_sim_exec *x, uint32_t tag);
 int eim_sim__store_result(struct eim_sim_euicc *e, int64_t seq,
 			  const uint8_t *der, size_t len);
 
+/*
+ * True when s is text the card keeps as a string: valid UTF-8 (shortest
+ * forms, no surrogates) without NUL. UTF8String fields that fail this are
+ * refused rather than stored truncated.
+ */
+bool eim_sim__text_ok(struct eim_slice s);
+
 /* Index of the enabled profile, or -1. */
 int eim_sim__enabled(const struct eim_sim_euicc *e);
 

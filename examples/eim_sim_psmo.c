@@ -35,7 +35,9 @@ enum {
 	FB_NOT_ALLOWED = 2,
 	FB_ENABLED = 3,
 	FB_NONE = 2,
-	FB_CMD_ERROR = 7
+};
+enum {
+	CMD_ERROR = 7 /* commandError */
 };
 enum {
 	LIST_INCORRECT_INPUT = 1
@@ -304,6 +306,11 @@ int eim_sim__run_psmos(struct eim_sim_euicc *e, const struct eim_pkg *pkg,
 				r->code = 1; /* insufficientMemory */
 				break;
 			}
+			if (o->smdp_address.p &&
+			    !eim_sim__text_ok(o->smdp_address)) {
+				r->code = CMD_ERROR;
+				break;
+			}
 			e->immediate_enable = o->immediate_enable;
 			e->immediate_smdp_oid_len = 0;
 			if (o->smdp_oid.p) {
@@ -345,7 +352,9 @@ int eim_sim__run_psmos(struct eim_sim_euicc *e, const struct eim_pkg *pkg,
 			break;
 		case EIM_PSMO_SET_DEFAULT_DP:
 			r = eim_sim__result(x, EIM_RES_SET_DEFAULT_DP);
-			if (o->dp_address.len > EIM_SIM_ADDR_MAX) {
+			if (o->dp_address.len > EIM_SIM_ADDR_MAX ||
+			    (o->dp_address.p &&
+			     !eim_sim__text_ok(o->dp_address))) {
 				r->code = P_UNDEFINED;
 				break;
 			}

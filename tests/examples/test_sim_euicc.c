@@ -680,6 +680,13 @@ START_TEST(rat_immediate_enable_default_dp)
 	ck_assert_uint_eq(res.results[0].tag, EIM_RES_SET_DEFAULT_DP);
 	ck_assert_int_eq(res.results[0].code, 0);
 	ck_assert_str_eq(e->default_smdp, "dp.example");
+	o.dp_address = (struct eim_slice){(const uint8_t *)"dp\0x", 4};
+	psmo(5, &o, 1);
+	ck_assert_int_eq(res.results[0].code, 127);
+	ck_assert_str_eq(e->default_smdp, "dp.example");
+	o = op(EIM_PSMO_CONFIGURE_IMMEDIATE_ENABLE, NULL);
+	o.smdp_address = (struct eim_slice){(const uint8_t *)"\xff", 1};
+	ck_assert_int_eq(one(6, o), 7);
 }
 END_TEST
 
@@ -756,18 +763,30 @@ START_TEST(add_and_list_eim)
 	c.cfg.ci_pkid = S("not our CI's id");
 	ck_assert_int_eq(eco1(5, c), 3); /* ciPKUnknown */
 	c.cfg.ci_pkid = (struct eim_slice){e->ci_pkid, e->ci_pkid_len};
+	/* An eimId with a NUL or broken UTF-8 is not kept truncated. */
+	c.cfg.eim_id = (struct eim_slice){(const uint8_t *)"eim\0c", 5};
+	ck_assert_int_eq(eco1(10, c), 7);
+	c.cfg.eim_id = (struct eim_slice){(const uint8_t *)"eim\xc3", 4};
+	ck_assert_int_eq(eco1(11, c), 7);
+	c.cfg.eim_id =
+		(struct eim_slice){(const uint8_t *)"eim\xe0\x80\x80", 6};
+	ck_assert_int_eq(eco1(12, c), 7); /* overlong */
+	c.cfg.eim_id = S("eim-\xc3\xa9"); /* U+00E9 is fine */
+	c.cfg.fqdn = (struct eim_slice){(const uint8_t *)"a\0b", 3};
+	ck_assert_int_eq(eco1(13, c), 7);
+	c.cfg.fqdn = (struct eim_slice){NULL, 0};
 	c.cfg.pk_kind = EIM_KEYDATA_NONE;
 	c.cfg.pk = (struct eim_slice){NULL, 0};
-	ck_assert_int_eq(eco1(6, c), 7); /* nothing to verify with */
+	ck_assert_int_eq(eco1(14, c), 7); /* nothing to verify with */
 	/* listEim: both, with eimIdType when known; stop at a failure. */
 	memset(ops, 0, sizeof(ops));
 	ops[0].kind = EIM_ECO_LIST_EIM;
-	ck_assert_int_eq(eco1(7, ops[0]), -1);
+	ck_assert_int_eq(eco1(15, ops[0]), -1);
 	ck_assert_uint_eq(res.results[0].tag, EIM_RES_LIST_EIM);
 	ck_assert(eim_test_contains_mem(res.results[0].data, B));
 	ops[0] = add_b(&pk);
 	ops[1].kind = EIM_ECO_LIST_EIM;
-	send(A, key_a, eid, 8, true, ops, 2);
+	send(A, key_a, eid, 16, true, ops, 2);
 	ck_assert_uint_eq(res.n_results, 1);
 	ck_assert_int_eq(res.results[0].code, 2);
 	/* B manages the device with its own counter and token. */
@@ -775,7 +794,7 @@ START_TEST(add_and_list_eim)
 	send(B, key_b, eid, 1, false, &g, 1);
 	ck_assert_int_eq(res.kind, EIM_EPR_RESULT_SIGNED);
 	ck_assert_int_eq(e->eims[1].counter, 1);
-	ck_assert_int_eq(e->eims[0].counter, 8);
+	ck_assert_int_eq(e->eims[0].counter, 16);
 	eim_buf_done(&pk);
 }
 END_TEST
