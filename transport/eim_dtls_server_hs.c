@@ -165,7 +165,8 @@ static uint16_t pick_suite(const struct eim_dtls_server *srv,
 		if (kx == EIM_DTLS_KX_ECDHE_ECDSA && ch->ext.sigalgs &&
 		    !ch->ext.sig_ecdsa_sha256)
 			continue;
-		if (kx == EIM_DTLS_KX_ECDHE_ECDSA && !pick_ctypes(srv, ch, &st, &ct))
+		if (kx == EIM_DTLS_KX_ECDHE_ECDSA &&
+		    !pick_ctypes(srv, ch, &st, &ct))
 			continue;
 		if (eim_dtls_hs_offers(ch, suite))
 			return suite;
@@ -286,7 +287,8 @@ static int server_hello_flight(struct eim_dtls_session *s,
 			    /* RFC 7250 4.2: answer only what was asked */
 			    .server_ctype = ecdsa && ch->ext.server_ctype,
 			    .server_ctype_value = hs->server_ctype,
-			    .client_ctype = hs->cert_req && ch->ext.client_ctype,
+			    .client_ctype = hs->cert_req &&
+					    ch->ext.client_ctype,
 			    .client_ctype_value = hs->client_ctype,
 		    });
 	if (b.err) {
@@ -746,8 +748,8 @@ void eim_dtls_srv__hs_records(struct eim_dtls_session *s, uint16_t epoch,
 			/* RFC 5746 4.4 / RFC 5246 7.2.2: we do not
 			 * renegotiate; a warning lets the session go on */
 			s->srv->st.renegotiation_refused++;
-			eim_dtls_conn_send_alert(&s->c, 1,
-						 EIM_DTLS_ALERT_NO_RENEGOTIATION);
+			eim_dtls_conn_send_alert(
+				&s->c, 1, EIM_DTLS_ALERT_NO_RENEGOTIATION);
 			continue;
 		}
 		if (!s->c.hs) {

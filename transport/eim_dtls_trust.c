@@ -152,9 +152,10 @@ int eim_dtls_trust_client(struct eim_dtls_trust *t, bool rpk,
 		rc = first_cert(msg, len, &der, &der_len);
 		if (rc)
 			return rc;
-		if (t && wolfSSL_CertManagerVerifyBuffer(
-				 t->cm, der, (long)der_len,
-				 WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS)
+		if (t &&
+		    wolfSSL_CertManagerVerifyBuffer(t->cm, der, (long)der_len,
+						    WOLFSSL_FILETYPE_ASN1) !=
+			    WOLFSSL_SUCCESS)
 			return EIM_ECERT;
 		rc = leaf_key(der, der_len, k);
 	}
@@ -178,7 +179,8 @@ int eim_dtls_trust_check(struct eim_dtls_trust *t, const uint8_t *msg,
 		return EIM_EINVAL;
 	rc = first_cert(msg, len, &leaf, &leaf_len);
 	if (rc)
-		return rc == EIM_ENOTFOUND ? EIM_ECERT : rc; /* no certificate */
+		/* an empty list: the server sent no certificate */
+		return rc == EIM_ENOTFOUND ? EIM_ECERT : rc;
 	if (wolfSSL_CertManagerVerifyBuffer(t->cm, leaf, (long)leaf_len,
 					    WOLFSSL_FILETYPE_ASN1) !=
 	    WOLFSSL_SUCCESS)

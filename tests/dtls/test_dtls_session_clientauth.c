@@ -364,13 +364,16 @@ START_TEST(renegotiation_refused_with_warning)
 	uint8_t ch[EIM_DTLS_HS_HDR_LEN + 2] = {EIM_DTLS_HS_CLIENT_HELLO, 0, 0,
 					       2, 0, 0, 0, 0, 0, 0, 0, 2,
 					       0xfe, 0xfd};
+	struct eim_dtls_conn *conn;
 
 	auth_world(&w, "test-dtls-ca.cert.pem", false, CRED_CERT);
 	handshake(&w);
 	roundtrip(&w, "before");
 	/* the client object starts with its struct eim_dtls_conn */
-	ck_assert_int_eq(eim_dtls_conn_send_record((struct eim_dtls_conn *)w.cli,
-						   1, EIM_DTLS_CT_HANDSHAKE, ch,
+	conn = (struct eim_dtls_conn *)w.cli;
+
+	ck_assert_int_eq(eim_dtls_conn_send_record(conn, 1,
+						   EIM_DTLS_CT_HANDSHAKE, ch,
 						   sizeof(ch)),
 			 0);
 	ck_assert_uint_eq(w.n_to_srv, 1);
@@ -405,7 +408,8 @@ static void raw_hello(struct world *w, const uint8_t *ext, size_t n)
 	size_t clen = 0;
 
 	for (int round = 0; round < 2; round++) {
-		size_t body = 2 + 32 + 1 + 1 + clen + 2 + 2 + 2 + (n ? 2 + n : 0);
+		size_t body = 2 + 32 + 1 + 1 + clen + 2 + 2 + 2 +
+			      (n ? 2 + n : 0);
 		size_t o = 0;
 
 		d[o++] = EIM_DTLS_CT_HANDSHAKE;
