@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -65,6 +66,30 @@ static int eim__psk_lookup(void *ctx, const uint8_t *identity, size_t len,
 	return 0;
 }
 
+/*
+ * DTLS asks whether a client certificate or raw public key (by SHA-256
+ * fingerprint) belongs to a device: the store knows them (eim device add
+ * --cert-fingerprint / --rpk).
+ */
+static int eim__cert_check(void *ctx, enum eim_dtls_identity_kind kind,
+			   const uint8_t fp[32])
+{
+	struct eim__serve *sv = ctx;
+	struct eim_store_cred_lookup l;
+	enum eim_store_cred_kind k = kind == EIM_DTLS_ID_CERT
+					     ? EIM_STORE_CRED_CERT
+					     : EIM_STORE_CRED_RPK;
+	int rc;
+
+	if (kind != EIM_DTLS_ID_CERT && kind != EIM_DTLS_ID_RPK)
+		return EIM_EPERM;
+	memset(&l, 0, sizeof(l));
+	rc = eim_store_credential_lookup(sv->store, k, fp, 32, &l);
+	if (rc == 0)
+		eim_store_cred_lookup_done(&l);
+	return rc;
+}
+
 /* DEBUG ONLY: NSS key log lines for Wireshark (explicitly configured). */
 static void eim__keylog(void *ctx, const char *line)
 {
@@ -87,8 +112,8 @@ static int eim__read_pem(const char *what, const char *path, uint8_t **buf,
 static int eim__start_dtls(struct eim__serve *sv, const struct eim_config *cfg)
 {
 	struct eim_dtls_server_config d;
-	uint8_t *cert = NULL, *key = NULL, prefix[20];
-	size_t cert_len = 0, key_len = 0, prefix_len = 0;
+	uint8_t *cert = NULL, *key = NULL, *ca = NULL, prefix[20];
+	size_t cert_len = 0, key_len = 0, ca_len = 0, prefix_len = 0;
 	int rc = EIM_EXIT_FAIL;
 
 	eim_dtls_server_config_init(&d);
@@ -104,20 +129,40 @@ static int eim__start_dtls(struct eim__serve *sv, const struct eim_config *cfg)
 	d.max_handshakes = (size_t)cfg->dtls.max_handshakes;
 	d.idle_timeout_ms = (uint32_t)(cfg->dtls.idle_timeout_s * 1000);
 	d.require_ems = cfg->dtls.require_ems;
-	if (!cfg->dtls.certificate != !cfg->dtls.private_key)
+	if (cfg->dtls.certificate && !cfg->dtls.private_key)
 		return eim_cli_fail("serve",
-				    "dtls.certificate and dtls.private_key go "
-				    "together");
+				    "dtls.certificate needs dtls.private_key");
+	/* A private key alone: the server presents a raw public key. */
+	if (cfg->dtls.private_key) {
+		if ((rc = eim__read_pem("private key", cfg->dtls.private_key,
+					&key, &key_len)))
+			goto out;
+		d.key_pem = (const char *)key;
+		d.key_pem_len = key_len;
+		/* Devices may then authenticate by certificate or raw key,
+		 * checked against the store (and client_ca when given). */
+		d.cert_check = eim__cert_check;
+	}
 	if (cfg->dtls.certificate) {
 		if ((rc = eim__read_pem("certificate", cfg->dtls.certificate,
-					&cert, &cert_len)) ||
-		    (rc = eim__read_pem("private key", cfg->dtls.private_key,
-					&key, &key_len)))
+					&cert, &cert_len)))
 			goto out;
 		d.cert_pem = (const char *)cert;
 		d.cert_pem_len = cert_len;
-		d.key_pem = (const char *)key;
-		d.key_pem_len = key_len;
+	}
+	if (cfg->dtls.client_ca) {
+		if (!d.key_pem) {
+			rc = eim_cli_fail("serve",
+					  "dtls.client_ca needs the server's "
+					  "dtls.private_key (certificate "
+					  "suites)");
+			goto out;
+		}
+		if ((rc = eim__read_pem("client CA", cfg->dtls.client_ca, &ca,
+					&ca_len)))
+			goto out;
+		d.ca_pem = (const char *)ca;
+		d.ca_pem_len = ca_len;
 	}
 	if (cfg->dtls.keylog_file && cfg->dtls.keylog_file[0]) {
 		/* Session keys: created 0600 like the database and the
@@ -156,6 +201,7 @@ static int eim__start_dtls(struct eim__serve *sv, const struct eim_config *cfg)
 out:
 	eim_free_secret(key, key_len);
 	eim_free(cert);
+	eim_free(ca);
 	return rc;
 }
 
@@ -181,9 +227,33 @@ static int eim__esipa_handler(void *ctx, const struct eim_coap_request *req,
 	char addr[INET6_ADDRSTRLEN + 8];
 
 	/* Plain CoAP carries no identity (peer_user is NULL); over DTLS the
-	 * session authenticated a PSK identity and knows the address. */
-	if (req->identity_len) {
-		peer.kind = EIM_STORE_CRED_PSK;
+	 * session knows what authenticated the device (a PSK identity, or
+	 * the SHA-256 of its certificate or raw public key) and its address. */
+	if (req->peer_user && !req->identity_len) {
+		/* A DTLS session that authenticated no device (a certificate
+		 * suite without client authentication) must never reach the
+		 * service as "no identity", which means a plain-CoAP lab. */
+		static const char msg[] = "no device identity authenticated";
+		resp->code = EIM_SVC_FORBIDDEN;
+		eim_buf_append(&resp->body, msg, sizeof(msg) - 1);
+		eim_warn("refused a request over DTLS without a device "
+			 "identity");
+		return resp->body.err;
+	}
+	if (req->peer_user && req->identity_len) {
+		switch (eim_dtls_session_identity_kind(req->peer_user)) {
+		case EIM_DTLS_ID_PSK:
+			peer.kind = EIM_STORE_CRED_PSK;
+			break;
+		case EIM_DTLS_ID_CERT:
+			peer.kind = EIM_STORE_CRED_CERT;
+			break;
+		case EIM_DTLS_ID_RPK:
+			peer.kind = EIM_STORE_CRED_RPK;
+			break;
+		default:
+			return EIM_EPERM; /* never treat it as "no identity" */
+		}
 		peer.ident = req->identity;
 		peer.ident_len = req->identity_len;
 	}
@@ -318,6 +388,12 @@ int eim_cmd_serve(int argc, char **argv)
 	if (eim_config_init(&cfg))
 		return eim_cli_fail("serve", "out of memory");
 	rc = EIM_EXIT_USAGE;
+	/* Precedence: defaults < $EIM_DB < config file < command line. */
+	if (getenv("EIM_DB") && *getenv("EIM_DB") &&
+	    eim_config_set_str(&cfg.db_path, getenv("EIM_DB"))) {
+		rc = eim_cli_fail("serve", "out of memory");
+		goto out;
+	}
 	if (config && eim_config_load_file(&cfg, config, &err)) {
 		rc = eim_cli_fail("serve", "%s", err.msg);
 		goto out;
@@ -328,8 +404,6 @@ int eim_cmd_serve(int argc, char **argv)
 		rc = eim_cli_fail("serve", "out of memory");
 		goto out;
 	}
-	if (!db && !config)
-		eim_config_set_str(&cfg.db_path, eim_cli_db_path(NULL));
 	if (level && eim_log_level_parse(level, &cfg.log_level)) {
 		rc = eim_cli_usage_error(
 			"serve",
@@ -414,7 +488,9 @@ int eim_cmd_serve(int argc, char **argv)
 			   where, sizeof(where));
 		/* The first lines of stdout say where we listen (scripts and
 		 * tests read them). */
-		printf("eim serve: coaps (DTLS 1.2, PSK) on %s, database %s\n",
+		printf("eim serve: coaps (DTLS 1.2, devices by PSK%s) on %s, "
+		       "database %s\n",
+		       cfg.dtls.private_key ? ", certificate or raw key" : "",
 		       where, cfg.db_path);
 		eim_info("serving coaps://%s/gsma/rsp2/asn1", where);
 	}
