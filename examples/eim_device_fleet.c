@@ -379,6 +379,13 @@ struct eim__run {
 
 static void eim__schedule(struct eim__dev *d);
 
+/* The eUICC's state reaches its file before any result leaves. */
+static int eim__save(void *ctx, struct eim_sim_euicc *e)
+{
+	struct eim__dev *d = ctx;
+	return eim_sim_state_save(e, d->state);
+}
+
 static void eim__woke(void *ctx, struct eim_sim_ipa *ipa, int status)
 {
 	struct eim__dev *d = ctx;
@@ -573,6 +580,7 @@ int eim_device_cmd_run(int argc, char **argv)
 			rc = eim__fail("%s: %s", eid, eim_strerror(e));
 			goto out;
 		}
+		eim_sim_ipa_on_persist(d->ipa, eim__save, d);
 		d->wakes_left = (int)wakes;
 		d->first = true;
 		eim_loop_timer_init(&d->timer, eim__wake_timer, d);

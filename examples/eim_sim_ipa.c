@@ -26,7 +26,21 @@ struct eim_sim_ipa {
 	size_t pending_off;
 	struct eim_buf req; /* the request being sent */
 	char errmsg[160];
+	eim_sim_ipa_persist_fn persist;
+	void *persist_ctx;
 };
+
+void eim_sim_ipa_on_persist(struct eim_sim_ipa *ipa, eim_sim_ipa_persist_fn fn,
+			    void *ctx)
+{
+	ipa->persist = fn;
+	ipa->persist_ctx = ctx;
+}
+
+static int eim__persist(struct eim_sim_ipa *ipa)
+{
+	return ipa->persist ? ipa->persist(ipa->persist_ctx, ipa->euicc) : 0;
+}
 
 static void eim__step(struct eim_sim_ipa *ipa);
 
@@ -118,6 +132,8 @@ static int eim__run_package(struct eim_sim_ipa *ipa,
 						p->euicc_package.len, &out,
 						NULL);
 		if (rc == 0)
+			rc = eim__persist(ipa); /* before the result leaves */
+		if (rc == 0)
 			rc = eim__provide(ipa, EIM_RESULT_EPR, out.p, out.len);
 		break;
 	case EIM_EPKG_IPA_DATA: {
@@ -192,6 +208,11 @@ static void eim__on_response(void *ctx, int status,
 			ipa->stats.acked += m.provide.acks.n;
 			eim_sim_euicc_ack(ipa->euicc, m.provide.acks.seq,
 					  m.provide.acks.n);
+			if (eim__persist(ipa)) {
+				eim__finish(ipa, EIM_EIO,
+					    "could not save the state");
+				return;
+			}
 		}
 		eim__step(ipa); /* more to resend, or the next poll */
 		return;

@@ -66,6 +66,17 @@ void eim_sim_ipa_free(struct eim_sim_ipa *ipa);
 int eim_sim_ipa_wake(struct eim_sim_ipa *ipa, bool rebind,
 		     eim_sim_ipa_done_fn done, void *ctx);
 
+/*
+ * Called after every change of the eUICC's state (a package run, results
+ * acknowledged), BEFORE the result leaves the device: a real eUICC commits
+ * its counter before it answers, so the simulator must save its state file
+ * there too, or a device killed mid-wake would forget a counter it used.
+ * A nonzero return fails the wake.
+ */
+typedef int (*eim_sim_ipa_persist_fn)(void *ctx, struct eim_sim_euicc *e);
+void eim_sim_ipa_on_persist(struct eim_sim_ipa *ipa, eim_sim_ipa_persist_fn fn,
+			    void *ctx);
+
 void eim_sim_ipa_stats(const struct eim_sim_ipa *ipa,
 		       struct eim_sim_ipa_stats *ret);
 /* The transport under the IPA (handshake and rebind counters). */
