@@ -513,6 +513,16 @@ static int eim__epr(struct eim_service *svc, const uint8_t eid[16],
 	size_t n = e.eim_id.len < 129 ? e.eim_id.len : 129;
 	memcpy(eim_id, e.eim_id.p ? (const char *)e.eim_id.p : "", n);
 	eim_id[n] = 0;
+	/* No eIM identity has control bytes, so such a result matches no
+	 * package; stopping here keeps the device's bytes out of the log
+	 * lines and audit entries that quote the eimId. */
+	for (size_t i = 0; i < n; i++)
+		if ((uint8_t)eim_id[i] < 0x20 || eim_id[i] == 0x7f) {
+			rc = eim__svc_bad_request(resp, code, log,
+						  "eimId contains control "
+						  "characters");
+			goto out;
+		}
 	if ((rc = eim__find_inflight(svc, eid, &f))) {
 		if (rc == EIM_ENOTFOUND)
 			rc = eim__unknown_eid(resp, code, log);

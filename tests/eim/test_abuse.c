@@ -109,6 +109,8 @@ static void get_request(const uint8_t eid[16], struct eim_buf *out)
  * unsigned error form (the eUICC refused it), wrapped as a
  * provideEimPackageResult (eid may be NULL: no eidValue) or, with
  * as_notification, as handleNotification. */
+static const char *result_eim_id = "eim-one";
+
 static void result_msg(const uint8_t *eid, bool unsigned_error,
 		       bool as_notification, struct eim_buf *out)
 {
@@ -123,8 +125,8 @@ static void result_msg(const uint8_t *eid, bool unsigned_error,
 	memset(&e, 0, sizeof(e));
 	e.kind =
 		unsigned_error ? EIM_EPR_ERROR_UNSIGNED : EIM_EPR_RESULT_SIGNED;
-	e.eim_id.p = (const uint8_t *)"eim-one";
-	e.eim_id.len = 7;
+	e.eim_id.p = (const uint8_t *)result_eim_id;
+	e.eim_id.len = strlen(result_eim_id);
 	e.counter = 1;
 	e.txid.p = txid;
 	e.txid.len = 1;
@@ -180,20 +182,19 @@ static int rows(const char *table, const uint8_t eid[16], const char *extra)
 	return n;
 }
 
-static int audit_denied(void)
+static int audit_count(const char *where)
 {
+	char sql[256];
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
 	int n = -1;
 
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE %s",
+		 where);
 	ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY,
 					 NULL),
 			 SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db,
-					    "SELECT count(*) FROM audit"
-					    " WHERE action = 'denied'",
-					    -1, &q, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
 	if (sqlite3_step(q) == SQLITE_ROW)
 		n = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
@@ -272,7 +273,7 @@ START_TEST(other_identity_cannot_answer_or_refuse)
 	result_msg(eid1, true, false, &msg);
 	ck_assert_uint_eq(handle("stranger", msg.p, msg.len, &resp), 0x83);
 	dev_one_untouched();
-	ck_assert_int_eq(audit_denied(), 4);
+	ck_assert_int_eq(audit_count("action = 'denied'"), 4);
 	eim_buf_done(&msg);
 	eim_buf_done(&resp);
 }
@@ -402,6 +403,39 @@ START_TEST(fuzz_result_for_unknown_eid_is_bad_request)
 	result_msg(unknown, false, false, &msg);
 	ck_assert_uint_eq(handle(NULL, msg.p, msg.len, &resp), 0x80);
 	dev_one_untouched();
+	eim_buf_done(&msg);
+	eim_buf_done(&resp);
+}
+END_TEST
+
+/*
+ * fuzz_service finding: an eimId with a carriage return in a device's
+ * result reached a log line (and, through a refusal, could reach the audit
+ * trail) verbatim. Such an eimId matches no identity: 4.00, nothing stored,
+ * no audit entry quoting it.
+ */
+START_TEST(fuzz_eim_id_with_control_bytes_is_bad_request)
+{
+	static const char *const bad[] = {"e:m\rone", "eim-one\n", "\x1b[2J"};
+	struct eim_buf msg, resp;
+
+	eim_buf_init(&msg);
+	eim_buf_init(&resp);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		result_eim_id = bad[i];
+		result_msg(eid1, false, false, &msg);
+		result_eim_id = "eim-one";
+		ck_assert_uint_eq(handle("dev-one", msg.p, msg.len, &resp),
+				  0x80);
+		eim_buf_append_byte(&resp, 0);
+		ck_assert_str_eq((const char *)resp.p,
+				 "eimId contains control characters");
+	}
+	dev_one_untouched();
+	ck_assert_int_eq(audit_count("instr(detail, char(13)) OR "
+				     "instr(detail, char(10)) OR "
+				     "instr(detail, char(27))"),
+			 0);
 	eim_buf_done(&msg);
 	eim_buf_done(&resp);
 }
@@ -717,6 +751,7 @@ static Suite *abuse_suite(void)
 	tcase_add_test(a, notification_lands_on_the_callers_device);
 	tcase_add_test(a, replayed_result_changes_nothing);
 	tcase_add_test(a, fuzz_result_for_unknown_eid_is_bad_request);
+	tcase_add_test(a, fuzz_eim_id_with_control_bytes_is_bad_request);
 	suite_add_tcase(s, a);
 	tcase_add_checked_fixture(c, setup, teardown);
 	tcase_set_timeout(c, 300);
