@@ -455,18 +455,30 @@ static void eim__record_notifs(struct eim_service *svc, const uint8_t eid[16],
 	}
 }
 
-/* Answers with eimAcknowledgements for every unacknowledged seqNumber. */
+/*
+ * Answers with eimAcknowledgements for every unacknowledged seqNumber, plus
+ * `again` (>= 0) when the device sent a result we already had: its earlier
+ * acknowledgement was lost, and without a new one it would keep the result
+ * and send it at every wake.
+ */
 static int eim__ack(struct eim_service *svc, const uint8_t eid[16],
-		    struct eim_buf *resp)
+		    int64_t again, struct eim_buf *resp)
 {
-	int64_t seqs[EIM__MAX_ACKS];
+	int64_t seqs[EIM__MAX_ACKS + 1];
 	size_t n = 0;
 	int rc = eim_store_acks_pending(svc->store, eid, seqs, EIM__MAX_ACKS,
 					&n);
 
 	if (rc)
 		return rc;
+	bool listed = false;
+	for (size_t i = 0; i < n; i++)
+		listed |= seqs[i] == again;
+	size_t pending = n;
+	if (again >= 0 && !listed)
+		seqs[n++] = again;
 	rc = eim_esipa_provide_response_acks(seqs, n, resp);
+	n = pending; /* `again` was acknowledged in the store already */
 	if (rc == 0 && n)
 		rc = eim_store_acks_done(svc->store, eid, seqs, n);
 	return rc;
@@ -617,7 +629,12 @@ static int eim__epr(struct eim_service *svc, const uint8_t eid[16],
 		 "%s%s for package %lld (%s)", eim_epr_kind_name(e.kind),
 		 out.duplicate ? " again" : "", (long long)out.package_id,
 		 verified ? "verified" : "NOT verified");
-	rc = respond ? eim__ack(svc, eid, resp) : 0;
+	rc = respond ? eim__ack(svc, eid,
+				out.duplicate && e.kind == EIM_EPR_RESULT_SIGNED
+					? e.seq
+					: -1,
+				resp)
+		     : 0;
 out:
 	eim_sig_key_free(key);
 	eim_free(a.chain);
@@ -756,7 +773,7 @@ static int eim__other_result(struct eim_service *svc, const uint8_t eid[16],
 	snprintf(log->outcome, sizeof(log->outcome), "%s for package %lld",
 		 cJSON_GetObjectItem(sum, "type")->valuestring,
 		 (long long)out.package_id);
-	rc = respond ? eim__ack(svc, eid, resp) : 0;
+	rc = respond ? eim__ack(svc, eid, -1, resp) : 0;
 out:
 	eim_free(f.bytes);
 	cJSON_Delete(sum);
