@@ -479,20 +479,12 @@ int eim_epr_decode(const uint8_t *buf, size_t n, struct eim_der_diag *diag,
 int eim_epr_verify(const struct eim_epr *e, int64_t token,
 		   const struct eim_sig_key *euicc_pub)
 {
-	uint8_t tok[12];
-	struct eim_buf tb = {.p = tok, .cap = sizeof(tok), .max = sizeof(tok)};
-	struct eim_slice parts[2];
-
 	if (!e || !euicc_pub)
 		return EIM_EINVAL;
 	if (e->kind == EIM_EPR_ERROR_UNSIGNED || !e->signed_raw.p)
 		return EIM_ESTATE;
-	eim_pkg_token_do(token, &tb);
-	parts[0] = e->signed_raw;
-	parts[1].p = tok;
-	parts[1].len = tb.len;
-	return eim_sig_verify(euicc_pub, parts, 2, e->signature.p,
-			      e->signature.len);
+	return eim_pkg_verify_signed(e->signed_raw, e->signature, token,
+				     euicc_pub);
 }
 
 /* ----- encoding (the eUICC side: simulator and tests) ----- */

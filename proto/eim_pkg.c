@@ -758,21 +758,27 @@ int eim_pkg_decode(const uint8_t *buf, size_t n, struct eim_der_diag *diag,
 	return eim_pkg_decode_tlv(&c, &t, ret);
 }
 
-int eim_pkg_verify(const struct eim_pkg_view *v, int64_t token,
-		   const struct eim_sig_key *eim_pub)
+int eim_pkg_verify_signed(struct eim_slice signed_raw, struct eim_slice sig,
+			  int64_t token, const struct eim_sig_key *key)
 {
 	uint8_t tok[12];
 	struct eim_buf tb = {.p = tok, .cap = sizeof(tok), .max = sizeof(tok)};
 	struct eim_slice parts[2];
 
-	if (!v || !eim_pub)
-		return EIM_EINVAL;
 	eim_pkg_token_do(token, &tb);
-	parts[0] = v->signed_raw;
+	parts[0] = signed_raw;
 	parts[1].p = tok;
 	parts[1].len = tb.len;
-	return eim_sig_verify(eim_pub, parts, 2, v->signature.p,
-			      v->signature.len);
+	return eim_sig_verify(key, parts, 2, sig.p, sig.len);
+}
+
+int eim_pkg_verify(const struct eim_pkg_view *v, int64_t token,
+		   const struct eim_sig_key *eim_pub)
+{
+	if (!v || !eim_pub)
+		return EIM_EINVAL;
+	return eim_pkg_verify_signed(v->signed_raw, v->signature, token,
+				     eim_pub);
 }
 
 int eim_pkg_keydata_der(struct eim_slice keydata, struct eim_buf *out)

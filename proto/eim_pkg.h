@@ -153,6 +153,14 @@ int eim_pkg_build(const struct eim_pkg *pkg, int64_t token,
 /* Appends the associationToken DO (84 L INTEGER) to out. */
 void eim_pkg_token_do(int64_t token, struct eim_buf *out);
 
+/*
+ * The one signing rule of SGP.32 packages and results: checks `sig` (raw
+ * r||s) over `signed_raw` exactly as received followed by the
+ * associationToken DO of `token`. 0 or EIM_EVERIFY (see eim_sig_verify).
+ */
+int eim_pkg_verify_signed(struct eim_slice signed_raw, struct eim_slice sig,
+			  int64_t token, const struct eim_sig_key *key);
+
 /* A decoded EuiccPackageRequest. Owns `psmo`/`eco` arrays only. */
 struct eim_pkg_view {
 	struct eim_pkg pkg;
