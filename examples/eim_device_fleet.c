@@ -1,6 +1,7 @@
 /* eim_device_fleet.c - `eim-device fleet` and `eim-device run` (see
  * eim_device_fleet.h). */
 #include "examples/eim_device_fleet.h"
+#include "examples/eim_device_live.h"
 
 #include "common/eim_alloc.h"
 #include "common/eim_bytes.h"
@@ -44,7 +45,8 @@ const char eim_device_fleet_usage[] =
 
 const char eim_device_run_usage[] =
 	"usage: eim-device run --fleet DIR --server ADDR:PORT [--wakes N]\n"
-	"                      [--interval MS] [--no-cid] [--json]\n\n"
+	"                      [--interval MS] [--no-cid] [--live]\n"
+	"                      [--json] [--report FILE]\n\n"
 	"Wakes every device of the fleet N times (default 1), --interval ms\n"
 	"apart (default 1000, with up to 50% random jitter): each wake comes\n"
 	"from a new UDP source port, as after a NAT rebinding; with a DTLS\n"
@@ -53,8 +55,10 @@ const char eim_device_run_usage[] =
 	"noEimPackageAvailable, runs each package on the eUICC and reports "
 	"the\n"
 	"result. State files are saved after every wake. Prints one line per\n"
-	"wake and a summary (--json: a JSON report). Exit 1 if a wake "
-	"failed.\n";
+	"wake and a summary (--json: a JSON report instead; --report FILE:\n"
+	"the JSON report to FILE as well; --live: a table of the devices\n"
+	"that refreshes in place while they sleep and wake, when stdout is a\n"
+	"terminal, and the final table otherwise). Exit 1 if a wake failed.\n";
 
 static const char *eim__cmd = "fleet";
 
@@ -365,19 +369,52 @@ struct eim__dev {
 	bool first;
 	uint64_t handshakes_seen;
 	struct eim_sim_ipa_stats last;
+	struct eim_device_live_row *row; /* in run->rows */
 };
 
 struct eim__run {
 	struct eim_loop *loop;
 	struct eim__dev *devs;
+	struct eim_device_live_row *rows; /* one per device, for --live */
 	size_t n, running;
 	int interval_ms;
 	bool json;
+	bool live, tty; /* --live; redraw in place (stdout is a terminal) */
+	int lines;	/* lines of the last drawing */
+	struct eim_loop_timer redraw;
 	int failures;
 	uint64_t new_handshakes, resumed;
 };
 
+#define EIM__LIVE_ROWS 20
+#define EIM__LIVE_REFRESH_MS 200
+
+static void eim__draw(struct eim__run *r)
+{
+	eim_device_live_draw(stdout, r->rows, r->n, EIM__LIVE_ROWS,
+			     eim_loop_now(r->loop), &r->lines);
+}
+
+static void eim__redraw_timer(struct eim_loop *l, void *ctx)
+{
+	struct eim__run *r = ctx;
+	eim__draw(r);
+	eim_loop_timer_start(l, &r->redraw,
+			     eim_loop_now(l) + EIM__LIVE_REFRESH_MS);
+}
+
 static void eim__schedule(struct eim__dev *d);
+
+static int eim__write_report(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	int rc = fputs(text, f) < 0 ? -1 : 0;
+	if (fclose(f) != 0)
+		rc = -1;
+	return rc;
+}
 
 /* The eUICC's state reaches its file before any result leaves. */
 static int eim__save(void *ctx, struct eim_sim_euicc *e)
@@ -409,7 +446,20 @@ static void eim__woke(void *ctx, struct eim_sim_ipa *ipa, int status)
 			 strerror(errno));
 		r->failures++;
 	}
-	if (!r->json) {
+	d->row->wakes++;
+	d->row->port =
+		eim_coap_dtls_client_local_port(eim_sim_ipa_transport(ipa));
+	d->row->last_handshake = handshake;
+	d->row->handshakes += handshake;
+	d->row->resumed += !handshake;
+	d->row->packages = st.packages + st.data_requests;
+	d->row->results = st.acked;
+	d->row->state = status || err[0]    ? EIM_DEVICE_LIVE_FAILED
+			: d->wakes_left > 1 ? EIM_DEVICE_LIVE_ASLEEP
+					    : EIM_DEVICE_LIVE_DONE;
+	/* --live: the table is redrawn by its timer, not per event, so that
+	 * a large fleet does not flood the terminal */
+	if (!r->live && !r->json) {
 		printf("%s  port %-5d %-18s %llu package(s), %llu result(s) "
 		       "acknowledged%s%s%s\n",
 		       d->eid,
@@ -440,6 +490,7 @@ static void eim__wake_timer(struct eim_loop *l, void *ctx)
 
 	(void)l;
 	d->first = false;
+	d->row->state = EIM_DEVICE_LIVE_AWAKE;
 	if (rc) {
 		fprintf(stderr, "eim-device run: %s: cannot wake: %s\n", d->eid,
 			eim_strerror(rc));
@@ -454,8 +505,8 @@ static void eim__schedule(struct eim__dev *d)
 	int iv = d->run->interval_ms;
 	uint64_t delay =
 		(uint64_t)iv / 2 + (iv ? (uint64_t)rand() % (uint64_t)iv : 0);
-	eim_loop_timer_start(d->run->loop, &d->timer,
-			     eim_loop_now(d->run->loop) + delay);
+	d->row->next_wake_ms = eim_loop_now(d->run->loop) + delay;
+	eim_loop_timer_start(d->run->loop, &d->timer, d->row->next_wake_ms);
 }
 
 int eim_device_cmd_run(int argc, char **argv)
@@ -464,9 +515,10 @@ int eim_device_cmd_run(int argc, char **argv)
 		{"fleet", 1, NULL, 'f'},  {"server", 1, NULL, 's'},
 		{"wakes", 1, NULL, 'w'},  {"interval", 1, NULL, 'i'},
 		{"no-cid", 0, NULL, 'N'}, {"json", 0, NULL, 'j'},
+		{"live", 0, NULL, 'L'},	  {"report", 1, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *fleet = NULL, *server = NULL;
+	const char *fleet = NULL, *server = NULL, *report = NULL;
 	long wakes = 1, interval = 1000;
 	bool cid = true;
 	struct eim__run r;
@@ -494,6 +546,12 @@ int eim_device_cmd_run(int argc, char **argv)
 		case 'j':
 			r.json = true;
 			break;
+		case 'L':
+			r.live = true;
+			break;
+		case 'R':
+			report = optarg;
+			break;
 		case 'w':
 			wakes = strtol(optarg, &end, 10);
 			if (*end || wakes < 1 || wakes > 1000000)
@@ -520,6 +578,10 @@ int eim_device_cmd_run(int argc, char **argv)
 		return eim__usage("unexpected argument '%s'", argv[optind]);
 	if (!fleet || !server)
 		return eim__usage("--fleet and --server are required");
+	if (r.live && r.json)
+		return eim__usage("--live and --json exclude each other (use "
+				  "--report FILE for a JSON report)");
+	r.tty = r.live && isatty(STDOUT_FILENO);
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/fleet.json", fleet);
 	if (eim__read(path, &mbuf, &mlen))
@@ -534,7 +596,8 @@ int eim_device_cmd_run(int argc, char **argv)
 	r.n = (size_t)cJSON_GetArraySize(m);
 	r.interval_ms = (int)interval;
 	r.devs = eim_calloc(r.n, sizeof(*r.devs));
-	if (!r.devs || eim_loop_new(&r.loop)) {
+	r.rows = eim_calloc(r.n, sizeof(*r.rows));
+	if (!r.devs || !r.rows || eim_loop_new(&r.loop)) {
 		rc = eim__fail("out of memory");
 		goto out;
 	}
@@ -560,6 +623,7 @@ int eim_device_cmd_run(int argc, char **argv)
 			goto out;
 		}
 		d->run = &r;
+		d->row = &r.rows[i];
 		snprintf(d->eid, sizeof(d->eid), "%s", eid);
 		snprintf(d->state, sizeof(d->state), "%s", st);
 		if (eim_sim_state_load(st, &d->euicc, err, sizeof(err))) {
@@ -583,19 +647,31 @@ int eim_device_cmd_run(int argc, char **argv)
 		eim_sim_ipa_on_persist(d->ipa, eim__save, d);
 		d->wakes_left = (int)wakes;
 		d->first = true;
+		d->row->eid = d->eid;
+		d->row->wakes_total = (unsigned)wakes;
+		d->row->state = EIM_DEVICE_LIVE_WAITING;
 		eim_loop_timer_init(&d->timer, eim__wake_timer, d);
 		/* the first wakes spread over the interval */
-		eim_loop_timer_start(r.loop, &d->timer,
-				     eim_loop_now(r.loop) +
-					     (interval
-						      ? (uint64_t)rand() %
-								(uint64_t)
-									interval
-						      : 0));
+		d->row->next_wake_ms =
+			eim_loop_now(r.loop) +
+			(interval ? (uint64_t)rand() % (uint64_t)interval : 0);
+		eim_loop_timer_start(r.loop, &d->timer, d->row->next_wake_ms);
 		r.running++;
 	}
+	eim_loop_timer_init(&r.redraw, eim__redraw_timer, &r);
+	if (r.tty)
+		eim__redraw_timer(r.loop, &r);
 	if (eim_loop_catch_signals(r.loop) == 0)
 		eim_loop_run(r.loop);
+	eim_loop_timer_stop(r.loop, &r.redraw);
+	if (r.live) {
+		eim__draw(&r);
+		for (size_t i = 0; i < r.n; i++)
+			if (r.rows[i].state == EIM_DEVICE_LIVE_FAILED)
+				printf("%s: last wake failed: %s\n",
+				       r.devs[i].eid,
+				       eim_sim_ipa_errmsg(r.devs[i].ipa));
+	}
 	uint64_t packages = 0, acked = 0, rebinds = 0;
 	for (size_t i = 0; i < r.n; i++) {
 		struct eim_sim_ipa_stats st;
@@ -610,16 +686,23 @@ int eim_device_cmd_run(int argc, char **argv)
 			rebinds += cs.rebinds;
 		}
 	}
+	char js[512];
+	snprintf(js, sizeof(js),
+		 "{\"devices\":%zu,\"wakes\":%llu,\"packages\":%llu,"
+		 "\"acknowledged\":%llu,\"rebinds\":%llu,"
+		 "\"handshakes\":%llu,\"resumed_by_cid\":%llu,"
+		 "\"failures\":%d}\n",
+		 r.n, (unsigned long long)(r.new_handshakes + r.resumed),
+		 (unsigned long long)packages, (unsigned long long)acked,
+		 (unsigned long long)rebinds,
+		 (unsigned long long)r.new_handshakes,
+		 (unsigned long long)r.resumed, r.failures);
+	if (report && eim__write_report(report, js)) {
+		rc = eim__fail("%s: %s", report, strerror(errno));
+		goto out;
+	}
 	if (r.json) {
-		printf("{\"devices\":%zu,\"wakes\":%llu,\"packages\":%llu,"
-		       "\"acknowledged\":%llu,\"rebinds\":%llu,"
-		       "\"handshakes\":%llu,\"resumed_by_cid\":%llu,"
-		       "\"failures\":%d}\n",
-		       r.n, (unsigned long long)(r.new_handshakes + r.resumed),
-		       (unsigned long long)packages, (unsigned long long)acked,
-		       (unsigned long long)rebinds,
-		       (unsigned long long)r.new_handshakes,
-		       (unsigned long long)r.resumed, r.failures);
+		fputs(js, stdout);
 	} else {
 		printf("\n%zu device(s), %llu wake(s): %llu package(s) run, "
 		       "%llu result(s) acknowledged; %llu DTLS handshake(s), "
@@ -640,6 +723,7 @@ out:
 		eim_sim_euicc_free(r.devs[i].euicc);
 	}
 	eim_free(r.devs);
+	eim_free(r.rows);
 	eim_loop_free(r.loop);
 	cJSON_Delete(m);
 	if (mbuf)

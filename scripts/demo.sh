@@ -79,20 +79,34 @@ cat serve.out
 port=$(sed -nE 's/.*127\.0\.0\.1:([0-9]+),.*/\1/p' serve.out)
 
 say "the devices sleep and wake 3 times, each wake from a new UDP port (NAT rebinding)"
-step eim-device run --fleet fleet --server "127.0.0.1:$port" --wakes 3 --interval 1500
+step eim-device run --fleet fleet --server "127.0.0.1:$port" --wakes 3 \
+	--interval 1500 --live --report run.json
 
 say "what the eIM recorded"
 step eim queue --state 'done' --limit 5
 step eim results "${eids[0]}"
 step eim device show "${eids[2]}"
-# One line per package / result in the text listings.
-states=$("$eim" queue | awk '{print $3}' | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}')
+# The summary comes from the eIM's own listings (one line per package or
+# result), then is checked against what the devices say they ran.
+state_count() { "$eim" queue --state "$1" | wc -l; }
+done_=$(state_count done)
+queued=$(state_count queued)
+sent=$(state_count sent)
 results=$("$eim" results | wc -l)
-verified=$("$eim" results | grep -c ' verified ' || true)
+verified=$("$eim" results | awk '$5 == "verified"' | wc -l)
+run_field() { sed -nE "s/.*\"$1\":([0-9]+).*/\1/p" run.json; }
 printf '\n\033[1mSummary\033[0m\n'
-echo "  packages: ${states%, }"
+echo "  packages delivered and answered: $done_ (still queued: $queued, in flight: $sent)"
 echo "  results: $results received, $verified with a verified eUICC signature"
 echo "           (the eUICC data answer is not signed by the eUICC)"
+echo "  devices: $(run_field devices), wakes: $(run_field wakes), DTLS handshakes: $(run_field handshakes),"
+echo "           handshakes saved by Connection ID: $(run_field resumed_by_cid) (each wake came from a new UDP port)"
+if [ "$(run_field packages)" != "$done_" ] || [ "$results" != "$done_" ] ||
+	[ "$queued" != 0 ] || [ "$sent" != 0 ] || [ "$(run_field failures)" != 0 ]; then
+	echo "  MISMATCH: the devices ran $(run_field packages) package(s), the eIM has $done_ done and $results result(s)" >&2
+	exit 1
+fi
+echo "  consistent: the devices ran exactly the $done_ packages the eIM marks done, each with its result"
 echo "  server log: $(wc -l <serve.log) lines, e.g.:"
 grep -m3 'getEimPackageRequest: package' serve.log | sed 's/^/    /'
 cat <<MSG
