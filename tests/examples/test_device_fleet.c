@@ -11,6 +11,7 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,16 +28,18 @@ static struct eim_test_proc eim_ok(struct eim_test_proc p)
 	return p;
 }
 
-/* eim-device with up to 11 words (a NULL ends them early). */
-static struct eim_test_proc
-device(const char *a0, const char *a1, const char *a2, const char *a3,
-       const char *a4, const char *a5, const char *a6, const char *a7,
-       const char *a8, const char *a9, const char *a10)
+/* eim-device with up to 15 words; a NULL ends them. */
+#define device(...) device_run(__VA_ARGS__, NULL)
+static struct eim_test_proc device_run(const char *a0, ...)
 {
-	char *argv[] = {device_bin, (char *)a0, (char *)a1, (char *)a2,
-			(char *)a3, (char *)a4, (char *)a5, (char *)a6,
-			(char *)a7, (char *)a8, (char *)a9, (char *)a10,
-			NULL};
+	char *argv[17] = {device_bin, (char *)a0};
+	va_list ap;
+	int n = 2;
+	va_start(ap, a0);
+	while (a0 && n < 16 && (argv[n] = va_arg(ap, char *)) != NULL)
+		n++;
+	va_end(ap);
+	ck_assert_msg(n < 16, "too many words");
 	struct eim_test_proc p;
 	ck_assert_int_eq(eim_test_run(argv, NULL, NULL, 0, &p), 0);
 	return p;
@@ -173,6 +176,62 @@ START_TEST(fleet_with_and_without_cid)
 }
 END_TEST
 
+/* --live without a terminal: no line per wake, the final table (a row per
+ * device with its counts, a totals line) and the JSON report in a file. */
+START_TEST(live_table_and_report)
+{
+	char fleet[700], eids[700], report[700], cmd[1600];
+	snprintf(fleet, sizeof(fleet), "%s/fleet", dir);
+	snprintf(eids, sizeof(eids), "%s/eids.txt", dir);
+	snprintf(report, sizeof(report), "%s/run.json", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "grep -v '^#' '%s/fleet/devices.csv' | cut -d, -f1 > '%s'",
+		 dir, eids);
+	ck_assert_int_eq(system(cmd), 0);
+	struct eim_test_proc p =
+		eim("submit", "--devices", eids, "list-eim", NULL);
+	eim_test_proc_done(&p);
+
+	p = device("run", "--fleet", fleet, "--server", server, "--wakes", "2",
+		   "--interval", "50", "--live", "--report", report);
+	ck_assert_msg(p.status == 0, "eim-device run: %s", p.err);
+	ck_assert(eim_test_contains(p.out, "device (EID)"));
+	ck_assert(!eim_test_contains(p.out, "session resumed"));
+	/* every device done, two wakes, one package and one acked result */
+	int rows = 0;
+	for (const char *at = p.out; (at = strstr(at, "  done ")); at++)
+		rows++;
+	ck_assert_int_eq(rows, 5);
+	ck_assert(eim_test_contains(p.out, "  2/2 "));
+	ck_assert(eim_test_contains(p.out,
+				    "wakes 10/10  packages 5  results 5  "
+				    "handshakes 5  resumed by CID 5"));
+	eim_test_proc_done(&p);
+
+	char *argv[] = {(char *)"/bin/cat", report, NULL};
+	ck_assert_int_eq(eim_test_run(argv, NULL, NULL, 0, &p), 0);
+	cJSON *j = cJSON_Parse(p.out);
+	ck_assert_msg(j != NULL, "%s", p.out);
+	ck_assert_int_eq(num(j, "wakes"), 10);
+	ck_assert_int_eq(num(j, "packages"), 5);
+	ck_assert_int_eq(num(j, "resumed_by_cid"), 5);
+	ck_assert_int_eq(num(j, "failures"), 0);
+	cJSON_Delete(j);
+	eim_test_proc_done(&p);
+
+	p = device("run", "--fleet", fleet, "--server", server, "--live",
+		   "--json", NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(p.status, 2);
+	ck_assert(eim_test_contains(p.err, "--live and --json exclude"));
+	eim_test_proc_done(&p);
+	p = device("run", "--fleet", fleet, "--server", server, "--report",
+		   "/nonexistent/r.json", NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(p.status, 1);
+	ck_assert(eim_test_contains(p.err, "/nonexistent/r.json"));
+	eim_test_proc_done(&p);
+}
+END_TEST
+
 START_TEST(usage_errors)
 {
 	struct eim_test_proc p = device("run", NULL, NULL, NULL, NULL, NULL,
@@ -202,6 +261,7 @@ static Suite *fleet_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, fleet_with_and_without_cid);
+	tcase_add_test(tc, live_table_and_report);
 	tcase_add_test(tc, usage_errors);
 	suite_add_tcase(s, tc);
 	return s;
