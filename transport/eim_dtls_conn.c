@@ -292,17 +292,30 @@ static size_t record_overhead(const struct eim_dtls_conn *c, uint16_t epoch)
 int eim_dtls_conn_flight_send(struct eim_dtls_conn *c, uint64_t now_ms,
 			      bool arm)
 {
-	uint8_t dgram[2048];
 	struct eim_dtls_hs_state *hs = c->hs;
+	int rc;
+
+	if (hs->flight.err)
+		return hs->flight.err;
+	rc = eim_dtls_conn_entries_send(c, hs->flight.p, hs->flight.len);
+	if (rc)
+		return rc;
+	hs->last_flight_ms = now_ms;
+	hs->rtx_at_ms = arm ? now_ms + hs->rtx_ms : 0;
+	return 0;
+}
+
+int eim_dtls_conn_entries_send(struct eim_dtls_conn *c, const uint8_t *fl,
+			       size_t fl_len)
+{
+	uint8_t dgram[2048];
 	size_t mtu = c->mtu < 256 ? 256 : c->mtu > sizeof(dgram) ? sizeof(dgram)
 								   : c->mtu;
 	size_t off = 0, used = 0;
 	int rc = 0;
 
-	if (hs->flight.err)
-		return hs->flight.err;
-	while (off + 6 <= hs->flight.len) {
-		const uint8_t *e = hs->flight.p + off;
+	while (off + 6 <= fl_len) {
+		const uint8_t *e = fl + off;
 		uint16_t epoch = eim_get_be16(e);
 		uint8_t kind = e[2];
 		size_t len = eim_get_be24(e + 3);
@@ -355,8 +368,6 @@ int eim_dtls_conn_flight_send(struct eim_dtls_conn *c, uint64_t now_ms,
 	}
 	if (used && (rc = c->out(c, dgram, used)))
 		return rc;
-	hs->last_flight_ms = now_ms;
-	hs->rtx_at_ms = arm ? now_ms + hs->rtx_ms : 0;
 	return 0;
 }
 

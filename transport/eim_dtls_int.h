@@ -206,6 +206,11 @@ void eim_dtls_conn_flight_reset(struct eim_dtls_conn *c);
  * retransmission timer when `arm`. */
 int eim_dtls_conn_flight_send(struct eim_dtls_conn *c, uint64_t now_ms,
 			      bool arm);
+/* Sends flight entries fl[0..fl_len) (the format of hs->flight, e.g. a
+ * copy kept after the handshake state is gone) as flight_send does,
+ * without touching timers. */
+int eim_dtls_conn_entries_send(struct eim_dtls_conn *c, const uint8_t *fl,
+			       size_t fl_len);
 /* Feeds a received complete handshake message into the transcript. */
 void eim_dtls_conn_transcript_msg(struct eim_dtls_conn *c, uint8_t type,
 				  uint16_t msg_seq, const uint8_t *body,

@@ -17,6 +17,8 @@
 
 #define LINGER_MS 30000u /* keep the final flight for retransmission */
 #define ADDR_KEY_MAX EIM_DTLS_ADDR_KEY_MAX
+#define TABLE_MIN 64u          /* buckets of each table at creation */
+#define TABLE_MAX ((size_t)1 << 24)
 
 /* RFC 7925's mandatory suites first, then what other peers ask for.
  * Suites whose credentials are not configured are left out at creation. */
@@ -134,6 +136,50 @@ static void unlink_chain(struct eim_dtls_session **head,
 		}
 }
 
+/*
+ * The two tables start small and double when they hold more sessions than
+ * buckets, so memory follows the sessions present rather than
+ * max_sessions (whose table pages would otherwise become resident as
+ * entries land on them). Every session is on the LRU list, which is the
+ * walk used to rehash. Without memory for a bigger table the old one
+ * stays: chains get longer, nothing is lost.
+ */
+static void tables_grow(struct eim_dtls_server *srv)
+{
+	size_t nb = srv->nbuckets * 2;
+	struct eim_dtls_session **na, **nc;
+
+	if (srv->nsessions <= srv->nbuckets || nb > TABLE_MAX)
+		return;
+	na = eim_calloc(nb, sizeof(*na));
+	nc = eim_calloc(nb, sizeof(*nc));
+	if (!na || !nc) {
+		eim_free(na);
+		eim_free(nc);
+		return;
+	}
+	eim_free(srv->by_addr);
+	eim_free(srv->by_cid);
+	srv->by_addr = na;
+	srv->by_cid = nc;
+	srv->nbuckets = nb;
+	for (struct eim_dtls_session *s = srv->lru_head; s; s = s->lru_next) {
+		uint8_t k[ADDR_KEY_MAX];
+		size_t b = bucket(srv, k,
+				  eim_dtls_srv__addr_key(&s->c.addr.sa,
+							 s->c.addr_len, k));
+
+		s->next_addr = na[b];
+		na[b] = s;
+		if (s->c.cid_len) {
+			b = bucket(srv, s->c.cid, s->c.cid_len);
+			s->next_cid = nc[b];
+			nc[b] = s;
+		}
+	}
+	srv->st.table_resizes++;
+}
+
 static void addr_link(struct eim_dtls_server *srv, struct eim_dtls_session *s)
 {
 	uint8_t k[ADDR_KEY_MAX];
@@ -196,14 +242,82 @@ static void hs_unlink(struct eim_dtls_server *srv, struct eim_dtls_session *s)
 	s->hs_prev = s->hs_next = NULL;
 }
 
-/* Frees the handshake state once the peer proved it has our final flight
- * (or the linger time passed). */
-static void hs_release(struct eim_dtls_session *s)
+static void linger_drop(struct eim_dtls_session *s)
 {
-	if (!s->c.hs)
+	struct eim_dtls_server *srv = s->srv;
+	struct eim_dtls_linger *l = s->linger;
+
+	if (!l)
 		return;
-	hs_unlink(s->srv, s);
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		srv->linger_head = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	else
+		srv->linger_tail = l->prev;
+	s->linger = NULL;
+	eim_free_secret(l, sizeof(*l) + l->len);
+}
+
+/* Counts a handshake state as gone; the memory itself is freed here or,
+ * for a killed session, when it is reaped (callers up the stack may
+ * still look at it). */
+static void hs_count_freed(struct eim_dtls_server *srv)
+{
+	srv->nhs_states--;
+	srv->st.hs_freed++;
+}
+
+void eim_dtls_srv__established(struct eim_dtls_session *s, uint64_t now)
+{
+	struct eim_dtls_server *srv = s->srv;
+	struct eim_dtls_hs_state *hs = s->c.hs;
+	struct eim_dtls_linger *l = NULL;
+
+	if (!hs)
+		return;
+	/* Without memory for the copy the last flight is not resent: a
+	 * client that lost it times out and handshakes again. */
+	if (!hs->flight.err && hs->flight.len <= UINT16_MAX)
+		l = eim_malloc(sizeof(*l) + hs->flight.len);
+	if (l) {
+		l->s = s;
+		l->until_ms = now + LINGER_MS;
+		l->sent_ms = hs->last_flight_ms;
+		l->rx_seq = hs->rx_seq;
+		l->len = (uint16_t)hs->flight.len;
+		memcpy(l->flight, hs->flight.p, hs->flight.len);
+		/* expiry times only increase: the list stays in order */
+		l->next = NULL;
+		l->prev = srv->linger_tail;
+		if (srv->linger_tail)
+			srv->linger_tail->next = l;
+		else
+			srv->linger_head = l;
+		srv->linger_tail = l;
+		s->linger = l;
+	}
+	hs_unlink(srv, s);
 	eim_dtls_conn_hs_free(&s->c);
+	hs_count_freed(srv);
+}
+
+bool eim_dtls_srv__linger_resend(struct eim_dtls_session *s, uint16_t msg_seq,
+				 uint64_t now, bool *resent)
+{
+	struct eim_dtls_linger *l = s->linger;
+
+	if (!l || msg_seq >= l->rx_seq)
+		return false;
+	if (!*resent && now >= l->sent_ms + 100) {
+		*resent = true;
+		s->srv->st.retransmissions++;
+		l->sent_ms = now;
+		(void)eim_dtls_conn_entries_send(&s->c, l->flight, l->len);
+	}
+	return true;
 }
 
 void eim_dtls_srv__register(struct eim_dtls_session *s)
@@ -224,7 +338,9 @@ void eim_dtls_srv__register(struct eim_dtls_session *s)
 	srv->hs_head = s;
 	srv->nsessions++;
 	srv->nhandshakes++;
+	srv->nhs_states++;
 	srv->st.handshakes_started++;
+	tables_grow(srv);
 }
 
 /* Ends a session: unlinked at once so nothing finds it again, freed when
@@ -249,6 +365,9 @@ void eim_dtls_srv__kill(struct eim_dtls_session *s, enum eim_dtls_close_reason w
 			     s, true);
 	lru_unlink(srv, s);
 	hs_unlink(srv, s);
+	linger_drop(s);
+	if (s->c.hs)
+		hs_count_freed(srv);
 	srv->nsessions--;
 	if (srv->cfg.on_closed)
 		srv->cfg.on_closed(srv->cfg.ctx, s, why);
@@ -403,7 +522,7 @@ static void session_record(struct eim_dtls_session *s,
 			srv->st.records_unexpected++;
 			return;
 		}
-		hs_release(s); /* the client has our Finished */
+		linger_drop(s); /* the client has our Finished */
 		if (srv->cfg.on_app_data)
 			srv->cfg.on_app_data(srv->cfg.ctx, s, srv->pt, len);
 		return;
@@ -424,7 +543,7 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 {
 	struct eim_dtls_server *srv = NULL;
 	uint8_t secret[32];
-	size_t nb = 64, ndef = sizeof(default_suites) / sizeof(default_suites[0]);
+	size_t nb = TABLE_MIN, ndef = sizeof(default_suites) / sizeof(default_suites[0]);
 	int rc = EIM_EINVAL;
 
 	if (!cfg || !ret || !cfg->send ||
@@ -510,8 +629,6 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 	eim_dtls_cookie_init(&srv->cookie, secret, srv->cfg.cookie_period_ms,
 			     now_ms);
 	eim_wipe(secret, sizeof(secret));
-	while (nb < cfg->max_sessions && nb < ((size_t)1 << 22))
-		nb <<= 1;
 	srv->nbuckets = nb;
 	rc = EIM_ENOMEM;
 	srv->by_addr = eim_calloc(nb, sizeof(*srv->by_addr));
@@ -605,16 +722,14 @@ uint64_t eim_dtls_server_next_timeout(const struct eim_dtls_server *srv)
 		const struct eim_dtls_hs_state *hs = s->c.hs;
 		uint64_t d;
 
-		if (s->c.state == EIM_DTLS_ST_ESTABLISHED) {
-			d = hs->last_flight_ms + LINGER_MS;
-		} else {
-			d = hs->started_ms + srv->cfg.handshake_timeout_ms;
-			if (hs->rtx_at_ms && hs->rtx_at_ms < d)
-				d = hs->rtx_at_ms;
-		}
+		d = hs->started_ms + srv->cfg.handshake_timeout_ms;
+		if (hs->rtx_at_ms && hs->rtx_at_ms < d)
+			d = hs->rtx_at_ms;
 		if (d < t)
 			t = d;
 	}
+	if (srv->linger_head && srv->linger_head->until_ms < t)
+		t = srv->linger_head->until_ms;
 	if (srv->lru_tail && srv->cfg.idle_timeout_ms) {
 		uint64_t d = srv->lru_tail->c.last_ms + srv->cfg.idle_timeout_ms;
 
@@ -634,11 +749,6 @@ void eim_dtls_server_tick(struct eim_dtls_server *srv, uint64_t now_ms)
 		struct eim_dtls_hs_state *hs = s->c.hs;
 
 		next = s->hs_next;
-		if (s->c.state == EIM_DTLS_ST_ESTABLISHED) {
-			if (now_ms >= hs->last_flight_ms + LINGER_MS)
-				hs_release(s);
-			continue;
-		}
 		if (now_ms >= hs->started_ms + srv->cfg.handshake_timeout_ms) {
 			eim_dtls_srv__kill(s, EIM_DTLS_CLOSE_HANDSHAKE_FAILED);
 			continue;
@@ -655,6 +765,8 @@ void eim_dtls_server_tick(struct eim_dtls_server *srv, uint64_t now_ms)
 			eim_dtls_conn_flight_send(&s->c, now_ms, true);
 		}
 	}
+	while (srv->linger_head && now_ms >= srv->linger_head->until_ms)
+		linger_drop(srv->linger_head->s);
 	while (srv->cfg.idle_timeout_ms && srv->lru_tail &&
 	       now_ms >= srv->lru_tail->c.last_ms + srv->cfg.idle_timeout_ms) {
 		srv->st.sessions_idle_evicted++;
@@ -671,6 +783,7 @@ void eim_dtls_server_stats(const struct eim_dtls_server *srv,
 	*ret = srv->st;
 	ret->sessions = srv->nsessions;
 	ret->handshaking = srv->nhandshakes;
+	ret->hs_states = srv->nhs_states;
 }
 
 int eim_dtls_session_send(struct eim_dtls_session *s, const uint8_t *data,

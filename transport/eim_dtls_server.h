@@ -127,7 +127,9 @@ struct eim_dtls_server_config {
 	 * copied. */
 	const uint8_t *psk_hint;
 	size_t psk_hint_len;
-	size_t max_sessions;     /* established + handshaking */
+	/* established + handshaking; a limit only: the session tables
+	 * start small and grow with the sessions present */
+	size_t max_sessions;
 	size_t max_handshakes;   /* handshaking at the same time */
 	uint32_t idle_timeout_ms;
 	uint32_t handshake_timeout_ms;
@@ -204,6 +206,9 @@ struct eim_dtls_server_stats {
 	uint64_t sessions_idle_evicted;
 	uint64_t address_changes;
 	uint64_t send_errors;
+	uint64_t table_resizes; /* session tables doubled (they grow with use) */
+	uint64_t hs_freed;      /* handshake states released */
+	uint64_t hs_states;     /* current: sessions still holding one */
 	uint64_t sessions;   /* current */
 	uint64_t handshaking; /* current */
 };

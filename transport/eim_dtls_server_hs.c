@@ -753,7 +753,9 @@ void eim_dtls_srv__hs_records(struct eim_dtls_session *s, uint16_t epoch,
 			continue;
 		}
 		if (!s->c.hs) {
-			s->srv->st.records_unexpected++;
+			if (!eim_dtls_srv__linger_resend(s, f.msg_seq, now,
+							 &resent))
+				s->srv->st.records_unexpected++;
 			continue;
 		}
 		if (f.msg_seq < s->c.hs->rx_seq) {
@@ -794,6 +796,8 @@ void eim_dtls_srv__hs_records(struct eim_dtls_session *s, uint16_t epoch,
 			return;
 		}
 		s->c.hs->rx_seq++;
+		if (s->c.state == EIM_DTLS_ST_ESTABLISHED)
+			eim_dtls_srv__established(s, now);
 	}
 	/* kept fragments that are now next: processed as if just received
 	 * (recursion depth is bounded by EIM_DTLS_FUTURE_AHEAD) */

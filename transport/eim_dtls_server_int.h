@@ -19,6 +19,25 @@
 /* Canonical address key: family tag, port, IPv4 or IPv6 address. */
 #define EIM_DTLS_ADDR_KEY_MAX 19
 
+/*
+ * What an established session keeps of its handshake: our last flight
+ * (ChangeCipherSpec and Finished, in the entry format of hs->flight), to
+ * resend when the client repeats its own final flight because ours was
+ * lost (RFC 6347 4.2.4). The full handshake state is freed as soon as the
+ * handshake completes; this goes when the client's first non-handshake
+ * epoch-1 record shows it has our Finished, or LINGER_MS after the
+ * handshake. Linger records are on one FIFO list in expiry order.
+ */
+struct eim_dtls_linger {
+	struct eim_dtls_session *s;
+	struct eim_dtls_linger *prev, *next;
+	uint64_t until_ms;
+	uint64_t sent_ms;
+	uint16_t rx_seq; /* peer messages below this are repeats */
+	uint16_t len;
+	uint8_t flight[];
+};
+
 struct eim_dtls_session {
 	struct eim_dtls_conn c; /* first: conn callbacks cast back */
 	struct eim_dtls_server *srv;
@@ -28,6 +47,7 @@ struct eim_dtls_session {
 	struct eim_dtls_session *lru_prev, *lru_next; /* all, newest first */
 	struct eim_dtls_session *hs_prev, *hs_next;   /* with c.hs != NULL */
 	struct eim_dtls_session *dead_next;
+	struct eim_dtls_linger *linger; /* established, final flight kept */
 };
 
 struct eim_dtls_server {
@@ -43,7 +63,8 @@ struct eim_dtls_server {
 	struct eim_dtls_session **by_addr, **by_cid;
 	size_t nbuckets; /* power of two */
 	struct eim_dtls_session *lru_head, *lru_tail, *hs_head, *dead;
-	size_t nsessions, nhandshakes;
+	struct eim_dtls_linger *linger_head, *linger_tail;
+	size_t nsessions, nhandshakes, nhs_states;
 	struct eim_dtls_server_stats st;
 	uint8_t pt[EIM_DTLS_MAX_CIPHERTEXT]; /* decrypted record */
 };
@@ -70,6 +91,14 @@ void eim_dtls_srv__register(struct eim_dtls_session *s);
 /* Ends a session (unlinked now, freed when the current call unwinds). */
 void eim_dtls_srv__kill(struct eim_dtls_session *s,
 			enum eim_dtls_close_reason why);
+/* The handshake of s just completed (hs->rx_seq counts the client's
+ * Finished): frees the handshake state, keeping only the last flight. */
+void eim_dtls_srv__established(struct eim_dtls_session *s, uint64_t now);
+/* s has no handshake state: a repeated client flight (message_seq
+ * below the kept flight's) gets the last flight again, at most every
+ * 100 ms. Returns false when the fragment was not such a repeat. */
+bool eim_dtls_srv__linger_resend(struct eim_dtls_session *s, uint16_t msg_seq,
+				 uint64_t now, bool *resent);
 /* Fails the handshake with a fatal alert at epoch 0, then kills. */
 void eim_dtls_srv__fail(struct eim_dtls_session *s, uint8_t alert);
 /* conn output: sends to the session's current address. */
