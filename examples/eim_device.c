@@ -11,6 +11,7 @@
 #include "common/eim_bytes.h"
 #include "common/eim_err.h"
 #include "examples/eim_device_fleet.h"
+#include "examples/eim_device_scenario.h"
 #include "examples/eim_sim_euicc.h"
 #include "examples/eim_sim_pki.h"
 #include "examples/eim_sim_state.h"
@@ -842,6 +843,9 @@ static const struct cmd cmds[] = {
 	{"run", eim_device_cmd_run,
 	 "wake a fleet against an eIM (DTLS, NAT rebinding)",
 	 eim_device_run_usage},
+	{"scenario", eim_device_cmd_scenario,
+	 "run a device-lab scenario file against a fresh eim serve",
+	 eim_device_scenario_usage},
 	{NULL, NULL, NULL, NULL},
 };
 
