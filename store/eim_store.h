@@ -418,6 +418,48 @@ int eim_store_enqueue_many(struct eim_store *s,
 			   eim_store_progress_fn progress, void *progress_ctx,
 			   struct eim_store_enqueued *rets, size_t *ret_done);
 
+/*
+ * Signs n packages at once, outside any transaction (so it may take its
+ * time and use threads): for every i, do what an eim_store_sign_fn does
+ * with in[i] and out[i] and put its result (0 or a negative EIM_E*) in
+ * errs[i]. The views in `in` are valid during the call; out[i].bytes are
+ * distinct buffers, each to be written by one thread only. Returns 0, or an
+ * error that fails the whole batch.
+ */
+typedef int (*eim_store_sign_many_fn)(void *ctx,
+				      const struct eim_store_sign_in *in,
+				      struct eim_store_sign_out *out,
+				      int *errs, size_t n);
+
+/*
+ * Like eim_store_enqueue_many, but the signatures are made between two
+ * transactions per batch, so that a slow signer (ECDSA, on several
+ * threads) does not hold the database's write lock:
+ *   1. one transaction reserves the next counterValue of every request of
+ *      the batch (the association's counter is advanced and committed);
+ *   2. sign_many signs them, outside any transaction;
+ *   3. one transaction stores the packages. A package is stored with its
+ *      reserved counter only while that is still safe: same association
+ *      generation and token, the association's counter not below it, and
+ *      no package with that counter or a higher one queued meanwhile
+ *      (another process enqueued in between). Otherwise it takes a fresh
+ *      counter there and is signed again with `sign` inside the
+ *      transaction, as eim_store_enqueue does.
+ * A counter value is therefore signed at most once per association
+ * generation, packages of a device keep increasing counters in queue
+ * order, and a crash between steps 1 and 3 leaves only unused counter
+ * values (a gap, which the eUICC accepts; a repeat it would refuse).
+ * Errors, *ret_done, rets and progress as for eim_store_enqueue_many; a
+ * batch that fails in step 2 or 3 stores nothing, its reserved counters
+ * stay unused.
+ */
+int eim_store_enqueue_bulk(struct eim_store *s,
+			   const struct eim_store_enqueue_req *reqs, size_t n,
+			   size_t batch, eim_store_sign_many_fn sign_many,
+			   eim_store_sign_fn sign, void *ctx,
+			   eim_store_progress_fn progress, void *progress_ctx,
+			   struct eim_store_enqueued *rets, size_t *ret_done);
+
 /* A package as stored. Pointers are views (see the file comment). */
 struct eim_store_package {
 	int64_t id;

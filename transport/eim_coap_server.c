@@ -4,8 +4,13 @@
  * Per-peer state lives in a hash table keyed by the peer key bytes, with an
  * LRU list threaded through it so that the oldest peer can be evicted when
  * max_peers is reached and idle peers can be expired from the tail in
- * order. Each peer holds a small ring of (message ID, response bytes) for
- * deduplication and at most one cached multi-block response body.
+ * order. The table starts small and doubles when it holds more peers than
+ * buckets, so its memory follows the peers present, not max_peers. Each
+ * peer holds a small ring of (message ID, response bytes) for
+ * deduplication, which starts with one slot and grows (up to
+ * dedup_per_peer) only when the slot to reuse still holds a live
+ * exchange, and, only while a multi-block response is being fetched, a
+ * copy of that response: an idle peer is a few dozen bytes.
  *
  * The response to every request is first built in one scratch buffer owned
  * by the server, then copied into the peer's dedup slot (whose buffer is
@@ -22,12 +27,23 @@
 #include <string.h>
 
 struct dslot {
-	bool used;
-	uint16_t mid;
 	uint64_t t_ms;
 	uint8_t *resp;
-	size_t resp_len;
-	size_t resp_cap;
+	uint16_t resp_len; /* responses fit in out_cap (< 64 KiB) */
+	uint16_t resp_cap;
+	uint16_t mid;
+	bool used;
+};
+
+/* Cached multi-block response (RFC 7959 2.4), while it is fetched. */
+struct b2cache {
+	uint8_t method;
+	uint8_t code;
+	int cf;
+	uint32_t etag;
+	uint64_t ms;
+	char path[EIM_COAP_BLOCK_PATH_MAX];
+	struct eim_buf body;
 };
 
 struct peer {
@@ -35,20 +51,16 @@ struct peer {
 	struct peer *prev; /* LRU: head is the most recently seen */
 	struct peer *next;
 	uint64_t last_ms;
+	struct dslot *slots; /* nslots of them, oldest at slot_next */
+	struct b2cache *b2;  /* NULL unless a Block2 transfer is under way */
+	uint32_t nslots;
 	uint32_t slot_next; /* ring position of the next slot to overwrite */
 	uint8_t key_len;
-	uint8_t key[EIM_COAP_PEER_KEY_MAX];
-	struct dslot *slots;
-	/* Cached multi-block response (RFC 7959 2.4). */
-	bool b2_valid;
-	uint8_t b2_method;
-	uint8_t b2_code;
-	int b2_cf;
-	uint32_t b2_etag;
-	uint64_t b2_ms;
-	char b2_path[EIM_COAP_BLOCK_PATH_MAX];
-	struct eim_buf b2_body;
+	uint8_t key[]; /* key_len bytes */
 };
+
+#define PEER_TABLE_MIN 64u
+#define PEER_TABLE_MAX ((size_t)1 << 24)
 
 struct eim_coap_server {
 	struct eim_coap_server_config cfg;
@@ -120,9 +132,7 @@ int eim_coap_server_new(const struct eim_coap_server_config *cfg,
 			goto fail;
 	}
 	s->nroutes = nroutes;
-	s->nbuckets = 64;
-	while (s->nbuckets < s->cfg.max_peers && s->nbuckets < (1u << 20))
-		s->nbuckets <<= 1;
+	s->nbuckets = PEER_TABLE_MIN;
 	s->buckets = eim_calloc(s->nbuckets, sizeof(*s->buckets));
 	if (!s->buckets)
 		goto fail;
@@ -133,7 +143,8 @@ int eim_coap_server_new(const struct eim_coap_server_config *cfg,
 		goto fail;
 	rc = EIM_ENOMEM;
 	/* Header, token and the few options a response carries, plus one
-	 * block (or a whole body that fits in one block). */
+	 * block (or a whole body that fits in one block): at most 1120
+	 * bytes, which the dedup slots' 16-bit lengths rely on. */
 	s->out_cap = 96 + eim_coap_szx_size(s->cfg.block_szx);
 	s->out = eim_malloc(s->out_cap);
 	if (!s->out)
@@ -147,15 +158,23 @@ fail:
 	return rc;
 }
 
-static void peer_free(struct peer *p, size_t nslots)
+static void b2_drop(struct peer *p)
+{
+	if (!p->b2)
+		return;
+	eim_buf_done(&p->b2->body);
+	eim_free(p->b2);
+	p->b2 = NULL;
+}
+
+static void peer_free(struct peer *p)
 {
 	if (!p)
 		return;
-	if (p->slots)
-		for (size_t i = 0; i < nslots; i++)
-			eim_free(p->slots[i].resp);
+	for (size_t i = 0; i < p->nslots; i++)
+		eim_free(p->slots[i].resp);
 	eim_free(p->slots);
-	eim_buf_done(&p->b2_body);
+	b2_drop(p);
 	eim_free(p);
 }
 
@@ -165,7 +184,7 @@ void eim_coap_server_free(struct eim_coap_server *s)
 		return;
 	for (struct peer *p = s->lru_head, *n; p; p = n) {
 		n = p->next;
-		peer_free(p, s->cfg.dedup_per_peer);
+		peer_free(p);
 	}
 	eim_free(s->buckets);
 	eim_free(s->routes);
@@ -234,8 +253,32 @@ static void peer_remove(struct eim_coap_server *s, struct peer *p)
 		*pp = p->hnext;
 	lru_unlink(s, p);
 	eim_coap_block1_drop_peer(s->b1, p->key, p->key_len);
-	peer_free(p, s->cfg.dedup_per_peer);
+	peer_free(p);
 	s->npeers--;
+}
+
+/* Doubles the bucket array once there are more peers than buckets (the
+ * old one stays when there is no memory: longer chains, nothing lost). */
+static void table_grow(struct eim_coap_server *s)
+{
+	size_t nb = s->nbuckets * 2;
+	struct peer **b;
+
+	if (s->npeers <= s->nbuckets || nb > PEER_TABLE_MAX)
+		return;
+	b = eim_calloc(nb, sizeof(*b));
+	if (!b)
+		return;
+	eim_free(s->buckets);
+	s->buckets = b;
+	s->nbuckets = nb;
+	for (struct peer *p = s->lru_head; p; p = p->next) {
+		struct peer **h = bucket_of(s, p->key, p->key_len);
+
+		p->hnext = *h;
+		*h = p;
+	}
+	s->st.table_resizes++;
 }
 
 static struct peer *peer_get(struct eim_coap_server *s,
@@ -253,15 +296,15 @@ static struct peer *peer_get(struct eim_coap_server *s,
 	}
 	if (s->npeers >= s->cfg.max_peers && s->lru_tail)
 		peer_remove(s, s->lru_tail);
-	p = eim_calloc(1, sizeof(*p));
+	p = eim_calloc(1, sizeof(*p) + ep->key_len);
 	if (!p)
 		return NULL;
-	p->slots = eim_calloc(s->cfg.dedup_per_peer, sizeof(*p->slots));
+	p->slots = eim_calloc(1, sizeof(*p->slots));
 	if (!p->slots) {
 		eim_free(p);
 		return NULL;
 	}
-	eim_buf_init(&p->b2_body);
+	p->nslots = 1;
 	p->key_len = (uint8_t)ep->key_len;
 	memcpy(p->key, ep->key, ep->key_len);
 	p->last_ms = now;
@@ -270,19 +313,44 @@ static struct peer *peer_get(struct eim_coap_server *s,
 	*b = p;
 	lru_push_head(s, p);
 	s->npeers++;
+	table_grow(s);
 	return p;
 }
 
 static struct dslot *dedup_find(struct eim_coap_server *s, struct peer *p,
 				uint16_t mid, uint64_t now)
 {
-	for (uint32_t i = 0; i < s->cfg.dedup_per_peer; i++) {
+	for (uint32_t i = 0; i < p->nslots; i++) {
 		struct dslot *d = &p->slots[i];
 		if (d->used && d->mid == mid &&
 		    now - d->t_ms < s->cfg.params.exchange_lifetime_ms)
 			return d;
 	}
 	return NULL;
+}
+
+/*
+ * The slot to reuse still holds a live exchange: more slots, up to
+ * dedup_per_peer. The ring is rotated so that the oldest entry is first
+ * and the new slots follow the newest. Returns the slot to write (the
+ * oldest one again when there is no memory).
+ */
+static struct dslot *dedup_grow(struct eim_coap_server *s, struct peer *p)
+{
+	uint32_t n = p->nslots, k = p->slot_next;
+	uint32_t nn = n * 2 < s->cfg.dedup_per_peer ? n * 2
+						    : s->cfg.dedup_per_peer;
+	struct dslot *ns = eim_calloc(nn, sizeof(*ns));
+
+	if (!ns)
+		return &p->slots[k];
+	memcpy(ns, p->slots + k, (n - k) * sizeof(*ns));
+	memcpy(ns + (n - k), p->slots, k * sizeof(*ns));
+	eim_free(p->slots);
+	p->slots = ns;
+	p->nslots = nn;
+	p->slot_next = n;
+	return &ns[n];
 }
 
 /* Keeps the response for a later duplicate in the oldest slot. */
@@ -292,7 +360,14 @@ static void dedup_store(struct eim_coap_server *s, struct peer *p,
 {
 	struct dslot *d = &p->slots[p->slot_next];
 
-	p->slot_next = (p->slot_next + 1) % s->cfg.dedup_per_peer;
+	if (d->used && now - d->t_ms < s->cfg.params.exchange_lifetime_ms &&
+	    p->nslots < s->cfg.dedup_per_peer)
+		d = dedup_grow(s, p);
+	p->slot_next = (p->slot_next + 1) % p->nslots;
+	if (n > UINT16_MAX) {
+		d->used = false;
+		return;
+	}
 	if (d->resp_cap < n) {
 		uint8_t *nb = eim_realloc(d->resp, n);
 		if (!nb) {
@@ -303,10 +378,10 @@ static void dedup_store(struct eim_coap_server *s, struct peer *p,
 			return;
 		}
 		d->resp = nb;
-		d->resp_cap = n;
+		d->resp_cap = (uint16_t)n;
 	}
 	memcpy(d->resp, r, n);
-	d->resp_len = n;
+	d->resp_len = (uint16_t)n;
 	d->mid = mid;
 	d->t_ms = now;
 	d->used = true;
@@ -441,10 +516,12 @@ static const struct eim_coap_route *route_find(struct eim_coap_server *s,
 static size_t serve_block(struct eim_coap_server *s, struct peer *p,
 			  uint32_t num, uint8_t szx, const struct ropts *extra)
 {
+	struct b2cache *c = p->b2;
 	size_t bs = eim_coap_szx_size(szx);
-	size_t total = p->b2_body.len;
+	size_t total = c->body.len;
 	size_t off = (size_t)num * bs;
-	struct ropts o = {.cf = p->b2_cf};
+	struct ropts o = {.cf = c->cf};
+	size_t ret;
 
 	if (num && off >= total)
 		return build_code(s, EIM_COAP_BAD_REQUEST);
@@ -452,14 +529,19 @@ static size_t serve_block(struct eim_coap_server *s, struct peer *p,
 	bool more = off + n < total;
 	if (extra)
 		o = *extra;
-	o.cf = p->b2_cf;
+	o.cf = c->cf;
 	o.etag = true;
-	o.etag_v = p->b2_etag;
+	o.etag_v = c->etag;
 	o.b2 = true;
 	o.b2_v = eim_coap_block_encode(num, more, szx);
 	o.size2 = true;
 	o.size2_v = (uint32_t)total;
-	return build(s, p->b2_code, &o, p->b2_body.p + off, n);
+	ret = build(s, c->code, &o, c->body.p + off, n);
+	/* The last block went out (and is in the dedup cache for a
+	 * repeat): the transfer is over, the copy goes. */
+	if (!more)
+		b2_drop(p);
+	return ret;
 }
 
 static size_t handle_request(struct eim_coap_server *s, struct peer *p,
@@ -554,9 +636,9 @@ static size_t handle_request(struct eim_coap_server *s, struct peer *p,
 	/* A later block of a response we already produced: serve the copy.
 	 * Only a request without Block1 can ask for it (RFC 7959 2.5). */
 	if (has_b2 && b2.num > 0 && !has_b1) {
-		if (p->b2_valid && p->b2_method == m->code &&
-		    strcmp(p->b2_path, path) == 0 &&
-		    now - p->b2_ms < s->cfg.params.exchange_lifetime_ms)
+		if (p->b2 && p->b2->method == m->code &&
+		    strcmp(p->b2->path, path) == 0 &&
+		    now - p->b2->ms < s->cfg.params.exchange_lifetime_ms)
 			return serve_block(s, p, b2.num, szx, NULL);
 		/* Safe methods may simply run again; for the others the body
 		 * the client wants no longer exists. */
@@ -600,20 +682,24 @@ static size_t handle_request(struct eim_coap_server *s, struct peer *p,
 		return build(s, resp->code, &ro, resp->body.p, resp->body.len);
 
 	/* Too big for one block: keep a copy for the following requests. */
-	eim_buf_reset(&p->b2_body);
-	eim_buf_append(&p->b2_body, resp->body.p, resp->body.len);
-	if (p->b2_body.err) {
-		eim_buf_done(&p->b2_body);
-		p->b2_valid = false;
+	if (!p->b2) {
+		p->b2 = eim_calloc(1, sizeof(*p->b2));
+		if (!p->b2)
+			return build_code(s, EIM_COAP_SERVICE_UNAVAILABLE);
+		eim_buf_init(&p->b2->body);
+	}
+	eim_buf_reset(&p->b2->body);
+	eim_buf_append(&p->b2->body, resp->body.p, resp->body.len);
+	if (p->b2->body.err) {
+		b2_drop(p);
 		return build_code(s, EIM_COAP_SERVICE_UNAVAILABLE);
 	}
-	p->b2_valid = true;
-	p->b2_method = m->code;
-	p->b2_code = resp->code;
-	p->b2_cf = resp->content_format;
-	p->b2_etag = ++s->next_etag;
-	p->b2_ms = now;
-	memcpy(p->b2_path, path, sizeof(path));
+	p->b2->method = m->code;
+	p->b2->code = resp->code;
+	p->b2->cf = resp->content_format;
+	p->b2->etag = ++s->next_etag;
+	p->b2->ms = now;
+	memcpy(p->b2->path, path, sizeof(path));
 	return serve_block(s, p, has_b2 ? b2.num : 0, szx, &ro);
 }
 
@@ -721,4 +807,7 @@ void eim_coap_server_stats(const struct eim_coap_server *s,
 	*ret = s->st;
 	ret->peers = s->npeers;
 	ret->reassemblies = eim_coap_block1_count(s->b1);
+	ret->block2_cached = 0;
+	for (const struct peer *p = s->lru_head; p; p = p->next)
+		ret->block2_cached += p->b2 != NULL;
 }

@@ -32,8 +32,11 @@
  *   - a CON request gets a piggybacked ACK; a NON request gets a NON.
  *
  * Deduplication state is per peer: at most dedup_per_peer recent message IDs
- * (the oldest is evicted), each with its response, for EXCHANGE_LIFETIME.
- * At most max_peers peers are tracked; the least recently seen is evicted.
+ * (the oldest is evicted), each with its response, for EXCHANGE_LIFETIME;
+ * a peer starts with room for one and gets more only while its exchanges
+ * overlap. The Block2 copy exists only while a multi-block response is
+ * being fetched. At most max_peers peers are tracked (a limit: the table
+ * grows with the peers present); the least recently seen is evicted.
  * Buffers are reused, so the steady path does not allocate per message.
  */
 #ifndef EIM_COAP_SERVER_H
@@ -149,6 +152,8 @@ struct eim_coap_server_stats {
 	uint64_t dropped;      /* malformed NON/ACK/RST, stray responses */
 	uint64_t peers;        /* peers currently tracked */
 	uint64_t reassemblies; /* Block1 bodies in progress */
+	uint64_t table_resizes; /* peer table doubled (it grows with use) */
+	uint64_t block2_cached; /* peers holding a Block2 response copy */
 };
 void eim_coap_server_stats(const struct eim_coap_server *srv,
 			   struct eim_coap_server_stats *ret);

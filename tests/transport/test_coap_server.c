@@ -324,6 +324,125 @@ START_TEST(peers_kept_apart_and_bounded)
 }
 END_TEST
 
+START_TEST(peer_table_grows_and_finds_every_peer)
+{
+	struct eim_coap_server_config cfg;
+	struct eim_coap_server *s;
+	struct sent st = {0};
+	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST, .mid = 1, .path = "/gsma/rsp2/asn1", .cf = -1};
+	struct eim_coap_server_stats stats;
+	char keys[1000][16];
+
+	eim_coap_server_config_default(&cfg);
+	cfg.max_peers = 700; /* the oldest 300 are evicted on the way */
+	s = mksrv(&cfg);
+	for (int i = 0; i < 1000; i++) {
+		struct eim_coap_peer p;
+
+		snprintf(keys[i], sizeof(keys[i]), "peer-%d", i);
+		p = mkpeer(keys[i], &st);
+		input(s, &p, &r, (uint64_t)i);
+	}
+	eim_coap_server_stats(s, &stats);
+	ck_assert_uint_eq(stats.peers, 700);
+	/* 64 -> 128 -> 256 -> 512 -> 1024 */
+	ck_assert_uint_eq(stats.table_resizes, 4);
+	ck_assert_int_eq(calls, 1000);
+	/* every remaining peer is found (its retransmission is answered from
+	 * its cache); the evicted ones run the handler again */
+	for (int i = 999; i >= 0; i--) {
+		struct eim_coap_peer p = mkpeer(keys[i], &st);
+		int before = calls;
+
+		input(s, &p, &r, 2000);
+		ck_assert_int_eq(calls, before + (i < 300 ? 1 : 0));
+	}
+	eim_coap_server_stats(s, &stats);
+	ck_assert_uint_eq(stats.duplicates, 700);
+	eim_coap_server_free(s);
+}
+END_TEST
+
+START_TEST(dedup_ring_grows_in_order)
+{
+	struct eim_coap_server *s = mksrv(NULL); /* 8 per peer */
+	struct sent st = {0};
+	struct eim_coap_peer p = mkpeer("peer-a", &st);
+	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST, .mid = 1, .path = "/gsma/rsp2/asn1", .cf = -1};
+
+	/* eight overlapping exchanges: the ring grows 1 -> 2 -> 4 -> 8 and
+	 * keeps them all */
+	for (uint16_t mid = 1; mid <= 8; mid++) {
+		r.mid = mid;
+		input(s, &p, &r, mid);
+	}
+	for (uint16_t mid = 1; mid <= 8; mid++) {
+		r.mid = mid;
+		input(s, &p, &r, 100 + mid);
+	}
+	ck_assert_int_eq(calls, 8);
+	/* a ninth evicts the oldest (1), not any other */
+	r.mid = 9;
+	input(s, &p, &r, 200);
+	r.mid = 2;
+	input(s, &p, &r, 201);
+	ck_assert_int_eq(calls, 9);
+	r.mid = 1;
+	input(s, &p, &r, 202);
+	ck_assert_int_eq(calls, 10);
+	eim_coap_server_free(s);
+
+	/* exchanges that do not overlap reuse one slot (EXCHANGE_LIFETIME
+	 * is 247 s): no allocation after the first */
+	s = mksrv(NULL);
+	r.mid = 100;
+	input(s, &p, &r, 0);
+	{
+		unsigned long before = eim_alloc_count();
+
+		for (uint16_t i = 1; i <= 20; i++) {
+			r.mid = (uint16_t)(100 + i);
+			input(s, &p, &r, (uint64_t)i * 250000);
+		}
+		ck_assert_uint_eq(eim_alloc_count(), before);
+	}
+	r.mid = 120; /* the last one is still deduplicated */
+	input(s, &p, &r, 20 * 250000 + 1);
+	ck_assert_int_eq(calls, 21);
+	eim_coap_server_free(s);
+}
+END_TEST
+
+START_TEST(block2_copy_only_during_transfer)
+{
+	struct eim_coap_server *s = mksrv(NULL);
+	struct sent st = {0};
+	struct eim_coap_peer p = mkpeer("peer-a", &st);
+	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_GET, .mid = 1, .path = "/big", .cf = -1};
+	struct eim_coap_server_stats stats;
+
+	input(s, &p, &r, 0); /* block 0 of 3000 bytes in 1024-byte blocks */
+	eim_coap_server_stats(s, &stats);
+	ck_assert_uint_eq(stats.block2_cached, 1);
+	r.b2 = true;
+	r.b2v = eim_coap_block_encode(1, false, 6);
+	r.mid = 2;
+	input(s, &p, &r, 1);
+	eim_coap_server_stats(s, &stats);
+	ck_assert_uint_eq(stats.block2_cached, 1);
+	r.b2v = eim_coap_block_encode(2, false, 6);
+	r.mid = 3;
+	input(s, &p, &r, 2);
+	eim_coap_server_stats(s, &stats);
+	ck_assert_uint_eq(stats.block2_cached, 0);
+	ck_assert_int_eq(calls, 1);
+	/* the last block again (lost ACK): from the dedup cache */
+	input(s, &p, &r, 3);
+	ck_assert_int_eq(calls, 1);
+	eim_coap_server_free(s);
+}
+END_TEST
+
 START_TEST(malformed_con_gets_rst_others_dropped)
 {
 	struct eim_coap_server *s = mksrv(NULL);
@@ -985,6 +1104,9 @@ int main(void)
 	tcase_add_test(tc, dedup_expires_after_exchange_lifetime);
 	tcase_add_test(tc, dedup_bounded_per_peer);
 	tcase_add_test(tc, peers_kept_apart_and_bounded);
+	tcase_add_test(tc, peer_table_grows_and_finds_every_peer);
+	tcase_add_test(tc, dedup_ring_grows_in_order);
+	tcase_add_test(tc, block2_copy_only_during_transfer);
 	tcase_add_test(tc, malformed_con_gets_rst_others_dropped);
 	tcase_add_test(tc, option_checks_and_routing);
 	tcase_add_test(tc, block2_default_size);
