@@ -12,6 +12,9 @@
  *   check); CERTFILE/KEYFILE are sent when the server asks for a client
  *   certificate. Prints "suite NAME" and "echo TEXT"; exit 0 on an echo,
  *   1 on any failure (with the Mbed TLS error).
+ *   A MESSAGE "hex:HEX" sends those bytes instead (a CoAP request for
+ *   `eim serve`), prints the answer as "reply HEX" and exits 0 on any
+ *   answer: tests/interop checks what it says.
  */
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
@@ -62,14 +65,27 @@ int main(int argc, char **argv)
 	mbedtls_timing_delay_context timer;
 	mbedtls_x509_crt ca, own;
 	mbedtls_pk_context key;
-	unsigned char psk[64], buf[2048];
-	size_t psk_len = 0;
+	unsigned char psk[64], buf[2048], msg[512];
+	size_t psk_len = 0, msg_len;
+	int binary;
 	int suites[2], rc, ret = 1;
 
 	if (argc < 6 || (strcmp(argv[4], "psk") == 0 && argc != 7) ||
 	    (strcmp(argv[4], "cert") == 0 && argc != 6 && argc != 8)) {
 		fprintf(stderr, "usage: see the file's banner\n");
 		return 2;
+	}
+	binary = strncmp(argv[3], "hex:", 4) == 0;
+	if (binary) {
+		if (unhex(argv[3] + 4, msg, sizeof(msg), &msg_len)) {
+			printf("error bad hex message\n");
+			return 2;
+		}
+	} else {
+		msg_len = strlen(argv[3]);
+		if (msg_len > sizeof(msg))
+			return 2;
+		memcpy(msg, argv[3], msg_len);
 	}
 	suites[0] = mbedtls_ssl_get_ciphersuite_id(argv[2]);
 	suites[1] = 0;
@@ -155,8 +171,7 @@ int main(int argc, char **argv)
 	}
 	printf("suite %s\n", mbedtls_ssl_get_ciphersuite(&ssl));
 	do
-		rc = mbedtls_ssl_write(&ssl, (const unsigned char *)argv[3],
-				       strlen(argv[3]));
+		rc = mbedtls_ssl_write(&ssl, msg, msg_len);
 	while (rc == MBEDTLS_ERR_SSL_WANT_READ ||
 	       rc == MBEDTLS_ERR_SSL_WANT_WRITE);
 	if (rc < 0) {
@@ -171,9 +186,17 @@ int main(int argc, char **argv)
 		ret = fail("read", rc);
 		goto out;
 	}
-	buf[rc] = 0;
-	printf("echo %s\n", (const char *)buf);
-	ret = strcmp((const char *)buf, argv[3]) == 0 ? 0 : 1;
+	if (binary) {
+		printf("reply ");
+		for (int i = 0; i < rc; i++)
+			printf("%02x", buf[i]);
+		printf("\n");
+		ret = 0;
+	} else {
+		buf[rc] = 0;
+		printf("echo %s\n", (const char *)buf);
+		ret = strcmp((const char *)buf, argv[3]) == 0 ? 0 : 1;
+	}
 	mbedtls_ssl_close_notify(&ssl);
 out:
 	fflush(stdout);

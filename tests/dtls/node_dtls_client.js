@@ -6,6 +6,9 @@
 // usage: node node_dtls_client.js PORT IDENTITY KEYTEXT SUITE MESSAGE
 //   SUITE: an IANA name, e.g. TLS_PSK_WITH_AES_128_CCM_8. Prints
 //   "echo TEXT" and exits 0 on an echo, 1 on an error or after 10 s.
+// A MESSAGE "hex:HEX" sends those bytes instead (a CoAP request for
+// `eim serve`), prints the answer as "reply HEX" and exits 0 on any answer:
+// tests/interop checks what it says.
 // The package is found through NODE_PATH (scripts/setup.sh installs it).
 "use strict";
 const { dtls } = require("node-dtls-client");
@@ -25,11 +28,18 @@ const socket = dtls.createSocket({
 	timeout: 1000,
 	ciphers: [suite],
 });
-socket.on("connected", () => socket.send(Buffer.from(message)));
+const binary = message.startsWith("hex:");
+const data = binary ? Buffer.from(message.slice(4), "hex")
+	: Buffer.from(message);
+socket.on("connected", () => socket.send(data));
 socket.on("message", (msg) => {
-	console.log("echo " + msg.toString());
 	clearTimeout(timer);
 	socket.close();
+	if (binary) {
+		console.log("reply " + msg.toString("hex"));
+		process.exit(0);
+	}
+	console.log("echo " + msg.toString());
 	process.exit(msg.toString() === message ? 0 : 1);
 });
 socket.on("error", (e) => {
