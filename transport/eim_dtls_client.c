@@ -35,6 +35,10 @@ struct eim_dtls_client {
 	bool failed, closed;
 	uint64_t auth_failures;
 	struct eim_dtls_trust *trust; /* NULL without CAs */
+	/* server pins (RFC 7250 SPKI / certificate DER SHA-256) and name */
+	bool have_cert_pin, have_rpk_pin, server_rpk;
+	uint8_t cert_pin[32], rpk_pin[32];
+	char server_name[256];
 	struct eim_dtls_cred *cred;   /* client credential, or NULL */
 	WC_RNG rng;
 	uint8_t pt[EIM_DTLS_MAX_CIPHERTEXT];
@@ -117,6 +121,9 @@ static int send_client_hello(struct eim_dtls_client *c, uint64_t now)
 			    .cid_len = c->cfg.use_cid ? c->cfg.cid_len : 0,
 			    .client_ctype = ecdsa && c->cfg.client_rpk,
 			    .client_ctype_value = EIM_DTLS_CTYPE_RPK,
+			    /* a raw key pin: we take the server's raw key */
+			    .server_ctype = ecdsa && c->have_rpk_pin,
+			    .server_ctype_value = EIM_DTLS_CTYPE_RPK,
 			    .ctype_lists = true,
 		    });
 	if ((rc = b.err))
@@ -165,7 +172,15 @@ static int on_server_hello(struct eim_dtls_client *c, const uint8_t *body,
 	     (!c->cfg.client_rpk ||
 	      sh.ext.client_ctypes.p[0] != EIM_DTLS_CTYPE_RPK)) ||
 	    (sh.ext.server_ctype &&
-	     sh.ext.server_ctypes.p[0] != EIM_DTLS_CTYPE_X509))
+	     sh.ext.server_ctypes.p[0] !=
+		     (c->have_rpk_pin ? EIM_DTLS_CTYPE_RPK
+				      : EIM_DTLS_CTYPE_X509)))
+		return EIM_DTLS_ALERT_UNSUPPORTED_CERTIFICATE;
+	/* a server that ignores server_certificate_type sends X.509, which
+	 * a client configured with a raw key pin only cannot judge */
+	c->server_rpk = sh.ext.server_ctype;
+	if (eim_dtls_suite_kx(sh.suite) == EIM_DTLS_KX_ECDHE_ECDSA &&
+	    !c->server_rpk && !c->trust && !c->have_cert_pin)
 		return EIM_DTLS_ALERT_UNSUPPORTED_CERTIFICATE;
 	hs->client_ctype = sh.ext.client_ctype ? EIM_DTLS_CTYPE_RPK
 					       : EIM_DTLS_CTYPE_X509;
@@ -186,6 +201,43 @@ static int on_server_hello(struct eim_dtls_client *c, const uint8_t *body,
 		c->c.peer_cid_len = (uint8_t)sh.ext.cid_value.len;
 	}
 	return 0;
+}
+
+/*
+ * The server's Certificate (RFC 5246 7.4.2, RFC 7250 section 3): a raw
+ * key must hash to our pin; a chain must pass eim_dtls_trust_chain()
+ * against our CAs (with the server name when set) and/or hash to our
+ * certificate pin. Returns 0 or the alert.
+ */
+static int check_server_cert(struct eim_dtls_client *c, const uint8_t *body,
+			     size_t len)
+{
+	uint8_t fp[32];
+	unsigned flags = EIM_DTLS_TRUST_SERVER;
+	int rc;
+
+	if (c->cfg.pinned_allow_expired)
+		flags |= EIM_DTLS_TRUST_ALLOW_EXPIRED;
+	if (c->server_rpk) {
+		rc = eim_dtls_trust_rpk(body, len, fp, c->c.hs->peer_pub);
+		if (!rc && !eim_ct_equal(fp, c->rpk_pin, 32))
+			rc = EIM_EPERM;
+	} else {
+		rc = eim_dtls_trust_chain(c->trust, flags,
+					  c->server_name[0] ? c->server_name
+							    : NULL,
+					  body, len, fp, c->c.hs->peer_pub);
+		if (!rc && c->have_cert_pin &&
+		    !eim_ct_equal(fp, c->cert_pin, 32))
+			rc = EIM_EPERM;
+	}
+	if (!rc)
+		return 0;
+	eim_debug("dtls client: server certificate refused: %s",
+		  eim_strerror(rc));
+	/* an empty list: the server has no certificate for us */
+	return rc == EIM_ENOTFOUND ? EIM_DTLS_ALERT_BAD_CERTIFICATE
+				   : eim_dtls_trust_alert(rc);
 }
 
 /*
@@ -444,14 +496,9 @@ static int hs_dispatch(struct eim_dtls_client *c, uint16_t epoch,
 		if (type == EIM_DTLS_HS_CERTIFICATE) {
 			if (hs->kx != EIM_DTLS_KX_ECDHE_ECDSA || hs->have_cert)
 				return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
-			rc = eim_dtls_trust_check(c->trust, body, len,
-						  hs->peer_pub);
-			if (rc == EIM_ECERT)
-				return 48; /* unknown_ca */
-			if (rc == EIM_EUNSUPPORTED)
-				return 43; /* unsupported_certificate */
+			rc = check_server_cert(c, body, len);
 			if (rc)
-				return EIM_DTLS_ALERT_DECODE_ERROR;
+				return rc;
 			hs->have_cert = true;
 			eim_dtls_conn_transcript_msg(&c->c, type, msg_seq, body,
 						     len);
@@ -631,8 +678,14 @@ int eim_dtls_client_new(const struct eim_dtls_client_config *cfg,
 	struct eim_dtls_client *c;
 
 	bool has_psk = cfg && cfg->psk_identity;
+	/* anything that can authenticate a server's ECDSA key */
+	bool srv_auth = cfg && (cfg->ca_pem || cfg->server_cert_sha256 ||
+				cfg->server_rpk_sha256);
 
-	if (!cfg || !ret || !cfg->send || (!has_psk && !cfg->ca_pem) ||
+	if (!cfg || !ret || !cfg->send || (!has_psk && !srv_auth) ||
+	    (cfg->server_name &&
+	     (!cfg->server_name[0] ||
+	      strlen(cfg->server_name) >= sizeof(c->server_name))) ||
 	    (cfg->cert_pem && !cfg->key_pem) ||
 	    (cfg->client_rpk && !cfg->key_pem) ||
 	    (has_psk &&
@@ -648,7 +701,7 @@ int eim_dtls_client_new(const struct eim_dtls_client_config *cfg,
 	for (size_t i = 0; i < cfg->n_suites; i++) {
 		int kx = eim_dtls_suite_kx(cfg->suites[i]);
 
-		if (!kx || (kx == EIM_DTLS_KX_ECDHE_ECDSA && !cfg->ca_pem) ||
+		if (!kx || (kx == EIM_DTLS_KX_ECDHE_ECDSA && !srv_auth) ||
 		    (kx != EIM_DTLS_KX_ECDHE_ECDSA && !has_psk))
 			return EIM_EINVAL;
 	}
@@ -666,7 +719,7 @@ int eim_dtls_client_new(const struct eim_dtls_client_config *cfg,
 			       sizeof(default_psk_suites));
 			n += 2;
 		}
-		if (cfg->ca_pem) {
+		if (srv_auth) {
 			memcpy(c->suites + n, default_cert_suites,
 			       sizeof(default_cert_suites));
 			n += 2;
@@ -675,6 +728,15 @@ int eim_dtls_client_new(const struct eim_dtls_client_config *cfg,
 	}
 	c->cfg.suites = c->suites;
 	c->cfg.ca_pem = c->cfg.cert_pem = c->cfg.key_pem = NULL; /* not kept */
+	c->cfg.server_name = NULL;
+	c->cfg.server_cert_sha256 = c->cfg.server_rpk_sha256 = NULL;
+	if (cfg->server_name)
+		memcpy(c->server_name, cfg->server_name,
+		       strlen(cfg->server_name) + 1);
+	if ((c->have_cert_pin = cfg->server_cert_sha256 != NULL))
+		memcpy(c->cert_pin, cfg->server_cert_sha256, 32);
+	if ((c->have_rpk_pin = cfg->server_rpk_sha256 != NULL))
+		memcpy(c->rpk_pin, cfg->server_rpk_sha256, 32);
 	if (cfg->ca_pem) {
 		int rc = eim_dtls_trust_from_pem(cfg->ca_pem, cfg->ca_pem_len,
 						 &c->trust);

@@ -12,10 +12,15 @@
  * Implemented so far: TLS_PSK_WITH_AES_128_CCM_8,
  * TLS_PSK_WITH_AES_128_GCM_SHA256,
  * TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256 and the three
- * TLS_ECDHE_ECDSA suites (server certificate checked against configured
- * CAs; a client certificate or raw public key when the server asks), all
- * on P-256; extended_master_secret, renegotiation_info (SCSV),
- * connection_id, record_size_limit, client_certificate_type.
+ * TLS_ECDHE_ECDSA suites (the server authenticated by a certificate chain
+ * checked against configured CAs, optionally for a host name, and/or
+ * pinned by SHA-256, or by a raw public key pinned by SPKI SHA-256; a
+ * client certificate or raw public key when the server asks), all on
+ * P-256; extended_master_secret, renegotiation_info (SCSV),
+ * connection_id, record_size_limit, client_certificate_type,
+ * server_certificate_type. An untrusted server ends the handshake with the
+ * alert of eim_dtls_trust_alert() (unknown_ca, bad_certificate,
+ * certificate_expired, unsupported_certificate).
  */
 #ifndef EIM_DTLS_CLIENT_H
 #define EIM_DTLS_CLIENT_H
@@ -49,10 +54,26 @@ struct eim_dtls_client_config {
 	size_t psk_identity_len;     /* 1..128 */
 	const uint8_t *psk;          /* copied, wiped on free */
 	size_t psk_len;              /* 1..64 */
-	/* CAs (PEM, copied) that must have issued the server certificate
-	 * for the ECDHE_ECDSA suites; see eim_dtls_trust.h for the limits. */
+	/* How the server is authenticated on the ECDHE_ECDSA suites (at
+	 * least one of ca_pem, server_cert_sha256, server_rpk_sha256):
+	 * ca_pem: CAs (PEM, copied) the server's chain must lead to (leaf,
+	 * intermediates sent by the server; see eim_dtls_trust.h).
+	 * server_name: optional (copied, < 256 bytes), a DNS name or IP
+	 * address the server certificate must carry (subjectAltName).
+	 * server_cert_sha256: optional, 32 bytes (copied): SHA-256 of the
+	 * server certificate's DER; alone it is the only trust (validity still
+	 * checked unless pinned_allow_expired), with ca_pem both must hold.
+	 * server_rpk_sha256: 32 bytes (copied): SHA-256 of the SPKI DER of a
+	 * raw public key (RFC 7250); the client then offers
+	 * server_certificate_type RawPublicKey only and takes no X.509 chain
+	 * (a server that ignores the extension gets unsupported_certificate).
+	 */
 	const char *ca_pem;
 	size_t ca_pem_len;
+	const char *server_name;
+	const uint8_t *server_cert_sha256;
+	const uint8_t *server_rpk_sha256;
+	bool pinned_allow_expired;
 	/* Optional client credential for a CertificateRequest on the
 	 * ECDHE_ECDSA suites: PEM chain (leaf first; NULL with client_rpk)
 	 * and P-256 key, copied. client_rpk offers client_certificate_type
@@ -64,7 +85,7 @@ struct eim_dtls_client_config {
 	size_t key_pem_len;
 	bool client_rpk;
 	/* offer order; NULL = PSK CCM-8 and GCM when a PSK is set, then
-	 * ECDHE-ECDSA CCM-8 and GCM when CAs are set */
+	 * ECDHE-ECDSA CCM-8 and GCM when a server authentication is set */
 	const uint16_t *suites;
 	size_t n_suites;
 	bool use_cid;   /* offer the connection_id extension */
@@ -83,7 +104,8 @@ struct eim_dtls_client_config {
 void eim_dtls_client_config_init(struct eim_dtls_client_config *cfg);
 
 /* Creates a client (config and key material copied). Errors: EIM_EINVAL
- * (neither a PSK nor CAs, a suite without its credentials, bad lengths,
+ * (neither a PSK nor a server authentication, a suite without its
+ * credentials, bad lengths, an empty or too long server_name,
  * cert_pem without key_pem, client_rpk without key_pem), EIM_ECERT (CA PEM
  * unusable), the errors of eim_dtls_cred_from_pem(), EIM_ENOMEM,
  * EIM_ECRYPTO (RNG). */

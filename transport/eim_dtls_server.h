@@ -122,6 +122,10 @@ struct eim_dtls_server_config {
 	size_t ca_pem_len;
 	int (*cert_check)(void *ctx, enum eim_dtls_identity_kind kind,
 			  const uint8_t fp[32]);
+	/* Without ca_pem a certificate is trusted by its pin alone; its
+	 * validity period is still checked (certificate_expired) unless this
+	 * is set. Certificates checked against ca_pem always are. */
+	bool pinned_allow_expired;
 	/* PSK identity hint sent in the ServerKeyExchange of ECDHE_PSK
 	 * suites (RFC 4279 section 2; plain PSK sends none), 0..128 bytes,
 	 * copied. */

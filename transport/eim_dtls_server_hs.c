@@ -491,7 +491,9 @@ static int set_identity(struct eim_dtls_session *s, uint8_t kind,
 /*
  * The client's Certificate (RFC 5246 7.4.6; RFC 7250 for a raw key):
  * checked against the CAs and/or the owner's pin list before anything
- * else happens, so that an unknown client gets its alert at once.
+ * else happens, so that an unknown client gets its alert at once. The
+ * alert says why (eim_dtls_trust_alert); a well-formed certificate or key
+ * that the pin list does not know gets certificate_unknown.
  */
 static int on_client_certificate(struct eim_dtls_session *s,
 				 const uint8_t *body, size_t len)
@@ -500,36 +502,27 @@ static int on_client_certificate(struct eim_dtls_session *s,
 	struct eim_dtls_hs_state *hs = s->c.hs;
 	bool rpk = hs->client_ctype == EIM_DTLS_CTYPE_RPK;
 	uint8_t kind = rpk ? EIM_DTLS_ID_RPK : EIM_DTLS_ID_CERT;
+	unsigned flags = srv->cfg.pinned_allow_expired
+				 ? EIM_DTLS_TRUST_ALLOW_EXPIRED
+				 : 0;
 	uint8_t fp[32];
 	int rc;
 
-	rc = eim_dtls_trust_client(rpk ? NULL : srv->trust, rpk, body, len, fp,
-				   hs->peer_pub);
-	if (rc == 0 && srv->cfg.cert_check &&
-	    srv->cfg.cert_check(srv->cfg.ctx, (enum eim_dtls_identity_kind)kind,
-				fp) != 0)
-		rc = EIM_EPERM;
-	if (rc == 0 && set_identity(s, kind, fp, sizeof(fp)))
-		return EIM_DTLS_ALERT_INTERNAL_ERROR;
-	if (rc)
+	rc = eim_dtls_trust_client(rpk ? NULL : srv->trust, rpk, flags, body,
+				   len, fp, hs->peer_pub);
+	if (rc) {
 		srv->st.client_auth_failed++;
-	switch (rc) {
-	case 0:
-		return 0;
-	case EIM_ENOTFOUND: /* no certificate, but we require one */
-		return EIM_DTLS_ALERT_HANDSHAKE_FAILURE;
-	case EIM_ETRUNC:
-	case EIM_EMALFORMED:
-		return EIM_DTLS_ALERT_DECODE_ERROR;
-	case EIM_EUNSUPPORTED:
-		return EIM_DTLS_ALERT_UNSUPPORTED_CERTIFICATE;
-	case EIM_EPERM: /* well-formed, but not one we know */
-		return EIM_DTLS_ALERT_CERTIFICATE_UNKNOWN;
-	case EIM_ECERT:
-		return EIM_DTLS_ALERT_BAD_CERTIFICATE;
-	default:
-		return EIM_DTLS_ALERT_INTERNAL_ERROR;
+		return eim_dtls_trust_alert(rc);
 	}
+	if (srv->cfg.cert_check &&
+	    srv->cfg.cert_check(srv->cfg.ctx, (enum eim_dtls_identity_kind)kind,
+				fp) != 0) {
+		srv->st.client_auth_failed++;
+		return EIM_DTLS_ALERT_CERTIFICATE_UNKNOWN;
+	}
+	if (set_identity(s, kind, fp, sizeof(fp)))
+		return EIM_DTLS_ALERT_INTERNAL_ERROR;
+	return 0;
 }
 
 /*

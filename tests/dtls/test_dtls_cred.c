@@ -275,7 +275,7 @@ START_TEST(client_certificate_and_raw_key)
 
 	/* issued by the CA: accepted, fingerprint = SHA-256 of the DER, and
 	 * the returned key verifies what the certificate's key signs */
-	ck_assert_int_eq(eim_dtls_trust_client(t, false, m, n, fp, pub), 0);
+	ck_assert_int_eq(eim_dtls_trust_client(t, false, 0, m, n, fp, pub), 0);
 	ck_assert_mem_eq(fp, want, 32);
 	ck_assert_int_eq(wc_InitRng(&rng), 0);
 	memset(h, 0x5a, sizeof(h));
@@ -283,28 +283,35 @@ START_TEST(client_certificate_and_raw_key)
 	ck_assert_int_eq(eim_dtls_ecdsa_verify(pub, h, sig, siglen), 0);
 	/* pinning only (no CA): the same fingerprint */
 	memset(fp, 0, sizeof(fp));
-	ck_assert_int_eq(eim_dtls_trust_client(NULL, false, m, n, fp, pub), 0);
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, false, 0, m, n, fp, pub), 0);
 	ck_assert_mem_eq(fp, want, 32);
-	/* a trust store without the issuer */
-	ck_assert_int_eq(eim_dtls_trust_from_pem(srv, sl, &wrong), 0);
-	ck_assert_int_eq(eim_dtls_trust_client(wrong, false, m, n, fp, pub),
-			 EIM_ECERT);
+	/* a trust store without the issuer: unknown CA */
+	{
+		size_t ol;
+		char *other = fixture("test-pki-root.cert.pem", &ol);
+
+		ck_assert_int_eq(eim_dtls_trust_from_pem(other, ol, &wrong),
+				 0);
+		free(other);
+	}
+	ck_assert_int_eq(eim_dtls_trust_client(wrong, false, 0, m, n, fp, pub),
+			 EIM_EPERM);
 	/* no certificate at all, and broken framing */
-	ck_assert_int_eq(eim_dtls_trust_client(t, false,
+	ck_assert_int_eq(eim_dtls_trust_client(t, false, 0,
 					       (const uint8_t *)"\0\0\0", 3,
 					       fp, pub),
 			 EIM_ENOTFOUND);
-	ck_assert_int_eq(eim_dtls_trust_client(t, false, m, 2, fp, pub),
+	ck_assert_int_eq(eim_dtls_trust_client(t, false, 0, m, 2, fp, pub),
 			 EIM_ETRUNC);
-	ck_assert_int_eq(eim_dtls_trust_client(t, false, m, n - 1, fp, pub),
+	ck_assert_int_eq(eim_dtls_trust_client(t, false, 0, m, n - 1, fp, pub),
 			 EIM_EMALFORMED);
 	memcpy(msg, m, 10);
 	eim_put_be24(msg, 2);
-	ck_assert_int_eq(eim_dtls_trust_client(t, false, msg, 5, fp, pub),
+	ck_assert_int_eq(eim_dtls_trust_client(t, false, 0, msg, 5, fp, pub),
 			 EIM_ETRUNC);
 	eim_put_be24(msg, 7);
 	eim_put_be24(msg + 3, 0); /* an empty ASN.1Cert */
-	ck_assert_int_eq(eim_dtls_trust_client(t, false, msg, 10, fp, pub),
+	ck_assert_int_eq(eim_dtls_trust_client(t, false, 0, msg, 10, fp, pub),
 			 EIM_EMALFORMED);
 
 	/* raw public key: our SPKI equals the certificate's, independently
@@ -318,7 +325,7 @@ START_TEST(client_certificate_and_raw_key)
 	ck_assert_uint_eq(eim_get_be24(r), spki_len);
 	ck_assert_mem_eq(r + 3, spki, spki_len);
 	ck_assert_int_eq(wc_Sha256Hash(spki, spki_len, want), 0);
-	ck_assert_int_eq(eim_dtls_trust_client(t, true, r, rn, fp, pub), 0);
+	ck_assert_int_eq(eim_dtls_trust_client(t, true, 0, r, rn, fp, pub), 0);
 	ck_assert_mem_eq(fp, want, 32);
 	ck_assert_int_eq(eim_dtls_ecdsa_verify(pub, h, sig, siglen), 0);
 	/* a raw-key-only credential: no chain, the same raw key */
@@ -328,31 +335,31 @@ START_TEST(client_certificate_and_raw_key)
 	ck_assert_mem_eq(eim_dtls_cred_rpk(rpk_only, &n), r, rn);
 	/* raw key errors: empty, length mismatch, trailing byte, not a key,
 	 * another curve */
-	ck_assert_int_eq(eim_dtls_trust_client(NULL, true,
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, 0,
 					       (const uint8_t *)"\0\0\0", 3,
 					       fp, pub),
 			 EIM_ENOTFOUND);
-	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, r, 2, fp, pub),
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, 0, r, 2, fp, pub),
 			 EIM_ETRUNC);
-	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, r, rn - 1, fp, pub),
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, 0, r, rn - 1, fp, pub),
 			 EIM_EMALFORMED);
 	memcpy(msg, r, rn);
 	msg[rn] = 0;
 	eim_put_be24(msg, (uint32_t)(rn - 2));
-	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, msg, rn + 1, fp,
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, 0, msg, rn + 1, fp,
 					       pub),
 			 EIM_ECERT);
 	memcpy(msg, r, rn);
 	msg[3 + 20] ^= 0xff; /* inside the algorithm identifier */
-	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, msg, rn, fp, pub),
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, 0, msg, rn, fp, pub),
 			 EIM_ECERT);
 	eim_dtls_cred_free(rpk_only);
 	rpk_only = NULL;
 	ck_assert_int_eq(eim_dtls_cred_from_pem(NULL, 0, p384, k3l, &rpk_only),
 			 EIM_EUNSUPPORTED);
-	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, NULL, 0, fp, pub),
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, 0, NULL, 0, fp, pub),
 			 EIM_ETRUNC);
-	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, r, rn, NULL, pub),
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, 0, r, rn, NULL, pub),
 			 EIM_EINVAL);
 
 	wc_FreeRng(&rng);

@@ -266,7 +266,7 @@ START_TEST(certificate_from_unknown_ca_refused)
 
 	/* the server's "CA" is the leaf itself: the issuer is unknown */
 	auth_world(&w, "test-dtls-server.cert.pem", false, CRED_CERT);
-	refused(&w, 42); /* bad_certificate */
+	refused(&w, 48); /* unknown_ca */
 	world_done(&w);
 }
 END_TEST
