@@ -7,8 +7,12 @@
  * counter can never be used twice, whatever happens to this process.
  * A fresh random 16-byte eimTransactionId is given to every package.
  *
- * Fleets are queued with eim_store_enqueue_many in transactions of 1,000
- * packages, with a progress line on a terminal.
+ * Fleets (--devices) are queued with eim_store_enqueue_bulk in batches of
+ * EIM__BATCH: the counters of a batch are reserved in one transaction, the
+ * packages signed on --jobs threads (default: one per CPU) with no
+ * transaction open, and stored in a second transaction that re-checks
+ * every counter (a crash in between leaves only unused counter values,
+ * which the eUICC accepts as gaps). A progress line goes to a terminal.
  */
 #include "common/eim_alloc.h"
 #include "common/eim_bytes.h"
@@ -30,6 +34,10 @@
 #include <unistd.h>
 
 #define EIM__DEFAULT_VALIDITY_S (7 * 24 * 3600)
+/* Packages per reserve/sign/store round of --devices: large enough that
+ * the two commits per batch are cheap, small enough for a live progress
+ * line and little lost work on an error. */
+#define EIM__BATCH 2000
 
 /* One package to queue: its operations and where they came from. */
 struct eim__job {
@@ -216,21 +224,38 @@ static void eim__progress(void *ctx, size_t done, size_t total)
 		fputc('\n', stderr);
 }
 
+/* Signing threads for --devices when --jobs is not given: one per CPU. */
+static unsigned eim__default_jobs(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > 64 ? 64 : (unsigned)n;
+}
+
 /* --devices: the same operations for every EID of a file. */
 static int eim__submit_fleet(struct eim_store *s, struct eim_signer *g,
 			     struct eim__job *job, const char *devices,
 			     const char *eim_id, int64_t valid_until,
-			     struct eim__out *o)
+			     unsigned jobs, struct eim__out *o)
 {
 	uint8_t(*eids)[16] = NULL;
 	struct eim_store_enqueue_req *reqs = NULL;
 	struct eim_store_enqueued *rets = NULL;
+	struct eim_signer_pool *pool = NULL;
 	char *summary = NULL;
 	size_t n = 0, done = 0;
 	int rc;
 
 	if ((rc = eim__read_devices(devices, &eids, &n)))
 		return rc;
+	if ((rc = eim_signer_pool_new(g, jobs, &pool))) {
+		rc = eim_cli_fail("submit",
+				  "cannot start %u signing threads: %s", jobs,
+				  eim_strerror(rc));
+		goto out;
+	}
 	summary = eim__summary_text(&job->ops);
 	reqs = eim_calloc(n, sizeof(*reqs));
 	rets = eim_calloc(n, sizeof(*rets));
@@ -247,7 +272,9 @@ static int eim__submit_fleet(struct eim_store *s, struct eim_signer *g,
 		reqs[i].sign_ctx = &job->ops;
 	}
 	bool tty = isatty(2);
-	int e = eim_store_enqueue_many(s, reqs, n, 1000, eim_signer_sign, g,
+	int e = eim_store_enqueue_bulk(s, reqs, n, EIM__BATCH,
+				       eim_signer_sign_many,
+				       eim_signer_pool_sign, pool,
 				       tty ? eim__progress : NULL, NULL, rets,
 				       &done);
 	for (size_t i = 0; i < done; i++)
@@ -270,6 +297,7 @@ static int eim__submit_fleet(struct eim_store *s, struct eim_signer *g,
 		printf("queued %zu packages (%s) for %zu devices\n", done,
 		       eim_ops_kind_name(job->ops.kind), n);
 out:
+	eim_signer_pool_free(pool);
 	cJSON_free(summary);
 	eim_free(reqs);
 	eim_free(rets);
@@ -450,7 +478,8 @@ out:
 
 /* Global options of submit; everything else is the EID and operations. */
 static const char *const eim__global[] = {"--db",   "--eim",	 "--valid-for",
-					  "--file", "--devices", NULL};
+					  "--file", "--devices", "--jobs",
+					  NULL};
 
 static int eim__take_global(int argc, char **argv, int *i, const char **vals,
 			    bool *json)
@@ -484,12 +513,12 @@ static int eim__take_global(int argc, char **argv, int *i, const char **vals,
 
 int eim_cmd_submit(int argc, char **argv)
 {
-	const char *vals[6] = {NULL};
+	const char *vals[7] = {NULL};
 	char **words = NULL;
 	int nwords = 0, rc;
 	bool json = false;
 	struct eim_store *s = NULL;
-	struct eim_signer g;
+	struct eim_signer g = {0};
 	struct eim__out o = {0};
 	struct eim__job job;
 	bool job_init = false;
@@ -508,7 +537,26 @@ int eim_cmd_submit(int argc, char **argv)
 			words[nwords++] = argv[i];
 	}
 	const char *db = vals[0], *eim_id = vals[1], *vf = vals[2],
-		   *file = vals[3], *devices = vals[4];
+		   *file = vals[3], *devices = vals[4], *jobs_s = vals[5];
+	unsigned jobs = eim__default_jobs();
+	if (jobs_s) {
+		char *end = NULL;
+		long v = strtol(jobs_s, &end, 10);
+		if (!devices) {
+			rc = eim_cli_usage_error("submit",
+						 "--jobs applies to --devices "
+						 "only");
+			goto out;
+		}
+		if (end == jobs_s || *end || v < 1 || v > EIM_SIGNER_JOBS_MAX) {
+			rc = eim_cli_usage_error("submit",
+						 "--jobs '%s' is not a number "
+						 "of threads in 1..%d",
+						 jobs_s, EIM_SIGNER_JOBS_MAX);
+			goto out;
+		}
+		jobs = (unsigned)v;
+	}
 	if (vf) {
 		int e = eim__parse_validity(vf, &valid_s);
 		if (e) {
@@ -578,7 +626,7 @@ int eim_cmd_submit(int argc, char **argv)
 		}
 		if (devices)
 			rc = eim__submit_fleet(s, &g, &job, devices, eim_id,
-					       valid_until, &o);
+					       valid_until, jobs, &o);
 		else
 			rc = eim__submit_one(s, &g, &job, eid, eim_id,
 					     valid_until, &o);

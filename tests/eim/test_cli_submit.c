@@ -12,6 +12,7 @@
 
 #include <check.h>
 #include <cjson/cJSON.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,6 +313,117 @@ START_TEST(counter_exhausted)
 }
 END_TEST
 
+/*
+ * --devices on several signing threads: 300 devices, three packages each
+ * (--jobs 3, 1 and the default), every package signed over its own counter
+ * and verifying with the identity's key, counters 1, 2, 3 per device in
+ * queue order, and the --json lines matching the database.
+ */
+START_TEST(fleet_on_signing_threads)
+{
+	char devs[600], csv[600], keypath[600], dbq[700];
+	FILE *f, *g;
+
+	snprintf(devs, sizeof(devs), "%s/eids.txt", dir);
+	snprintf(csv, sizeof(csv), "%s/fleet.csv", dir);
+	f = fopen(devs, "w");
+	g = fopen(csv, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(g);
+	for (int i = 0; i < 300; i++) {
+		char prefix[31];
+		snprintf(prefix, sizeof(prefix), "8904903200000000000000%08d",
+			 i + 1000);
+		unsigned r = 0;
+		for (int k = 0; k < 30; k++)
+			r = (r * 10 + (unsigned)(prefix[k] - '0')) % 97;
+		r = (r * 100) % 97;
+		fprintf(f, "%s%02u\n", prefix, 98 - r);
+		fprintf(g, "%s%02u,jobs%d,%s\n", prefix, 98 - r, i, PSK);
+	}
+	fclose(f);
+	fclose(g);
+	ok("device", "import", csv, NULL);
+
+	struct eim_test_proc p = eim("submit", "--devices", devs, "--jobs", "3",
+				     "list-profiles", "--json", NULL);
+	ck_assert_msg(p.status == 0, "%s", p.err);
+	cJSON *a = cJSON_Parse(p.out);
+	ck_assert_int_eq(cJSON_GetArraySize(a), 300);
+	for (int i = 0; i < 300; i++)
+		ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(a, i),
+						     "counter")
+					 ->valueint,
+				 1);
+	cJSON_Delete(a);
+	eim_test_proc_done(&p);
+	ok("submit", "--devices", devs, "--jobs", "1", "get-rat", NULL);
+	ok("submit", "--devices", devs, "enable", "--iccid", ICCID, NULL);
+	p = eim("submit", EID1, "--jobs", "2", "get-rat", NULL);
+	EXPECT_ERR(p, 2, "--jobs applies to --devices only");
+	p = eim("submit", "--devices", devs, "--jobs", "0", "get-rat", NULL);
+	EXPECT_ERR(p, 2, "--jobs '0' is not a number of threads in 1..256");
+	p = eim("submit", "--devices", devs, "--jobs", "2x", "get-rat", NULL);
+	EXPECT_ERR(p, 2, "--jobs '2x' is not a number of threads");
+	ck_assert_int_eq(queue_len(), 900);
+
+	/* every package, straight from the database, in queue order */
+	snprintf(keypath, sizeof(keypath), "%s/eim-one.key.pem", dir);
+	struct eim_sig_key *key = load_key(keypath);
+	sqlite3 *db3 = NULL;
+	sqlite3_stmt *st = NULL;
+	snprintf(dbq, sizeof(dbq), "%s", db);
+	ck_assert_int_eq(sqlite3_open_v2(dbq, &db3, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_prepare_v2(db3,
+				   "SELECT d.eid, p.counter, p.bytes, p.txid"
+				   " FROM package p JOIN device d ON d.id ="
+				   " p.device_id ORDER BY p.id",
+				   -1, &st, NULL),
+		SQLITE_OK);
+	int n = 0, per[300] = {0};
+	uint8_t prev_txid[16] = {0};
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct eim_pkg_view v;
+		const uint8_t *eid = sqlite3_column_blob(st, 0);
+		int counter = sqlite3_column_int(st, 1);
+		ck_assert_int_eq(eim_pkg_decode(sqlite3_column_blob(st, 2),
+						(size_t)sqlite3_column_bytes(st,
+									     2),
+						NULL, &v),
+				 0);
+		ck_assert_int_eq(v.pkg.counter, counter);
+		ck_assert_mem_eq(v.pkg.eid, eid, 16);
+		ck_assert_int_eq(eim_pkg_verify(&v, 0, key), 0);
+		ck_assert_uint_eq(v.pkg.txid.len, 16);
+		ck_assert_mem_eq(v.pkg.txid.p, sqlite3_column_blob(st, 3), 16);
+		ck_assert(memcmp(v.pkg.txid.p, prev_txid, 16) != 0);
+		memcpy(prev_txid, v.pkg.txid.p, 16);
+		eim_pkg_view_done(&v);
+		/* the devices are the last 300 rows of the device table */
+		int dev = n % 300;
+		per[dev]++;
+		ck_assert_int_eq(counter, per[dev]);
+		n++;
+	}
+	ck_assert_int_eq(n, 900);
+	ck_assert_int_eq(sqlite3_finalize(st), SQLITE_OK);
+	st = NULL;
+	/* no two packages share a transaction id */
+	ck_assert_int_eq(sqlite3_prepare_v2(db3,
+					    "SELECT count(DISTINCT txid) FROM"
+					    " package",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 900);
+	sqlite3_finalize(st);
+	sqlite3_close(db3);
+	eim_sig_key_free(key);
+}
+END_TEST
+
 static Suite *submit_suite(void)
 {
 	Suite *s = suite_create("cli_submit");
@@ -323,6 +435,7 @@ static Suite *submit_suite(void)
 	tcase_add_test(tc, file_and_fleet);
 	tcase_add_test(tc, errors_change_nothing);
 	tcase_add_test(tc, counter_exhausted);
+	tcase_add_test(tc, fleet_on_signing_threads);
 	suite_add_tcase(s, tc);
 	return s;
 }
