@@ -704,10 +704,42 @@ const char *eim_store_open_errmsg(void)
 	return open_errmsg;
 }
 
+int eim_store_data_version(struct eim_store *s, uint64_t *ret)
+{
+	int err = 0, rc;
+	sqlite3_stmt *st;
+
+	if (!s || !ret)
+		return EIM_EINVAL;
+	st = eim__store_stmt(s, ST_DATA_VERSION, &err);
+	if (!st)
+		return err;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return eim__store_dberr(s, rc, "reading the data version");
+	}
+	*ret = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
+uint64_t eim_store_local_changes(const struct eim_store *s)
+{
+	/* Rows changed by INSERT/UPDATE/DELETE on this connection, which
+	 * PRAGMA data_version does not see. */
+	return (uint64_t)sqlite3_total_changes64(s->db);
+}
+
 void eim_store_close(struct eim_store *s)
 {
 	if (!s)
 		return;
+	/* Attempts counted in memory are informational; write them if the
+	 * file lets us, lose them quietly if not. */
+	if (s->db && s->rd_len)
+		(void)eim_store_flush(s);
+	eim__store_redeliv_free(s);
 	for (int i = 0; i < EIM__ST_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	if (s->db)

@@ -121,6 +121,18 @@ unsigned eim_store_schema_version(struct eim_store *s);
 int eim_store_check(struct eim_store *s);
 
 /*
+ * Change detection, for caches kept above the store (eim serve):
+ *   eim_store_data_version() gives a number that differs from the last one
+ *   it gave whenever another connection (any process) committed a change
+ *   in between. It costs one short read transaction (PRAGMA data_version).
+ *   eim_store_local_changes() counts the rows this handle changed (no I/O).
+ * Together they see every change: a cache valid for (version, local) is
+ * valid while neither moves. 0 or EIM_EDB.
+ */
+int eim_store_data_version(struct eim_store *s, uint64_t *ret);
+uint64_t eim_store_local_changes(const struct eim_store *s);
+
+/*
  * Parses 32 decimal digits (spaces allowed between groups) into 16 bytes.
  * Returns 0, or EIM_EMALFORMED (wrong length or a non-digit).
  */
@@ -287,6 +299,19 @@ int eim_store_device_remove(struct eim_store *s,
 int eim_store_device_seen(struct eim_store *s,
 			  const uint8_t eid[EIM_STORE_EID_LEN],
 			  const char *addr);
+/* One contact, for eim_store_device_seen_many(). */
+struct eim_store_seen {
+	uint8_t eid[EIM_STORE_EID_LEN];
+	int64_t at_ms;	  /* when (Unix ms) */
+	const char *addr; /* NULL keeps the last one */
+};
+/*
+ * Records n contacts in one transaction (a server batches them: each
+ * separate write would cost a commit). Unknown EIDs are skipped; a contact
+ * never moves last_seen backwards.
+ */
+int eim_store_device_seen_many(struct eim_store *s,
+			       const struct eim_store_seen *v, size_t n);
 /* Stores the eIM list / profile list (text, e.g. JSON); NULL keeps one. */
 int eim_store_device_set_lists(struct eim_store *s,
 			       const uint8_t eid[EIM_STORE_EID_LEN],
@@ -485,9 +510,24 @@ struct eim_store_package {
  * is false when nothing is to be delivered; an empty queue costs one
  * indexed SELECT and no write. Views in *ret stay valid until the next
  * eim_store_next() on `s`. EIM_ENOTFOUND for an unknown EID.
+ *
+ * A re-delivery of the package in flight writes nothing either: it is one
+ * read transaction, and the extra attempt is counted in this handle's
+ * memory (ret->attempts includes it). The counts reach the file with the
+ * package's result (same transaction), at eim_store_flush(), at
+ * eim_store_close(), or when a few thousand packages have uncounted
+ * attempts. A crash loses the counts not yet written (and their
+ * "redeliver" audit entries): attempts are informational, nothing decides
+ * on them, and the send, the counter and the result are written at once.
  */
 int eim_store_next(struct eim_store *s, const uint8_t eid[EIM_STORE_EID_LEN],
 		   struct eim_store_package *ret, bool *ret_found);
+/*
+ * Writes the re-delivery counts held in memory (see eim_store_next) in one
+ * transaction, with one "redeliver" audit entry per package ("N more
+ * deliveries"). No-op when there are none.
+ */
+int eim_store_flush(struct eim_store *s);
 /* Cancels a queued package. EIM_ESTATE if already sent or finished. */
 int eim_store_cancel(struct eim_store *s, int64_t package_id);
 /* Expires every queued package past its validity; *ret_n may be NULL. */

@@ -862,6 +862,43 @@ int eim_store_device_seen(struct eim_store *s,
 	return device_update(s, eid, st, "recording device contact");
 }
 
+int eim_store_device_seen_many(struct eim_store *s,
+			       const struct eim_store_seen *v, size_t n)
+{
+	sqlite3_stmt *st;
+	int err = 0, rc = SQLITE_DONE;
+
+	if (!s || (n && !v))
+		return EIM_EINVAL;
+	if (n == 0)
+		return 0;
+	st = eim__store_prepare(s,
+				"UPDATE device SET last_seen_ms = ?2,"
+				" last_addr = coalesce(?3, last_addr)"
+				" WHERE eid = ?1 AND (last_seen_ms IS NULL"
+				" OR last_seen_ms <= ?2)",
+				&err);
+	if (!st)
+		return err;
+	err = eim__store_begin(s);
+	for (size_t i = 0; err == 0 && i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_blob(st, 1, v[i].eid, EIM_STORE_EID_LEN,
+				  SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, v[i].at_ms);
+		eim__bind_text(st, 3, v[i].addr);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE)
+			err = eim__store_dberr(s, rc, "recording contacts");
+	}
+	sqlite3_finalize(st);
+	if (err) {
+		eim__store_rollback(s);
+		return err;
+	}
+	return eim__store_commit(s);
+}
+
 int eim_store_device_set_lists(struct eim_store *s,
 			       const uint8_t eid[EIM_STORE_EID_LEN],
 			       const char *eim_list, const char *profile_list)

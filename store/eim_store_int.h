@@ -67,13 +67,24 @@
 			  " UNION ALL SELECT NULL, d.eid FROM credential c"    \
 			  " JOIN credential_grant g ON g.credential_id = c.id" \
 			  " JOIN device d ON d.id = g.device_id"               \
-			  " WHERE c.kind = ?1 AND c.ident = ?2")
+			  " WHERE c.kind = ?1 AND c.ident = ?2")           \
+	X(ST_BEGIN_READ, "BEGIN")                                              \
+	X(ST_DATA_VERSION, "PRAGMA data_version")                              \
+	X(ST_PKG_ADD_ATTEMPTS,                                                 \
+	  "UPDATE package SET attempts = attempts + ?2 WHERE id = ?1")
 
 enum eim__store_stmt_id {
 #define EIM__STMT_ENUM(id, sql) id,
 	EIM__STORE_STMTS(EIM__STMT_ENUM)
 #undef EIM__STMT_ENUM
 	EIM__ST_COUNT
+};
+
+/* Deliveries of an in-flight package counted in memory (eim_store_next). */
+struct eim__redeliv {
+	int64_t id; /* package id, 0 = free slot */
+	uint32_t n; /* deliveries not yet added to package.attempts */
+	uint8_t eid[EIM_STORE_EID_LEN];
 };
 
 struct eim_store {
@@ -86,6 +97,10 @@ struct eim_store {
 	sqlite3_stmt *stmt[EIM__ST_COUNT];
 	struct eim_buf sign_buf; /* signer output, reused */
 	struct eim_buf view;	 /* backing store of eim_store_next() views */
+	/* Re-deliveries not yet written (eim_store_flush): an open-addressing
+	 * table keyed by package id, rd_cap a power of two (0 = none yet). */
+	struct eim__redeliv *rd;
+	size_t rd_cap, rd_len;
 	char errmsg[512];
 };
 
@@ -151,6 +166,17 @@ static inline int eim__bind_text(sqlite3_stmt *st, int i, const char *t)
 		return sqlite3_bind_null(st, i);
 	return sqlite3_bind_text(st, i, t, -1, SQLITE_STATIC);
 }
+
+/*
+ * Inside the caller's write transaction: adds the re-deliveries counted in
+ * memory for package `id` to its attempts (nothing if none). The memory
+ * count stays until eim__store_redeliv_forget(), called after the COMMIT,
+ * so that a rollback loses nothing.
+ */
+int eim__store_redeliv_write(struct eim_store *s, int64_t id);
+void eim__store_redeliv_forget(struct eim_store *s, int64_t id);
+/* Frees the table (close); eim_store_flush() first to keep the counts. */
+void eim__store_redeliv_free(struct eim_store *s);
 
 /* Fills a package view from a row shaped like ST_PKG_GET. */
 void eim__store_package_row(sqlite3_stmt *st, struct eim_store_package *p);

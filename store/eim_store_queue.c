@@ -477,6 +477,184 @@ static int next_locked(struct eim_store *s, const uint8_t *eid,
 	return err;
 }
 
+/* ---- re-deliveries counted in memory ------------------------------------ */
+
+/* Packages with uncounted attempts before eim_store_next writes them all. */
+#define EIM__REDELIV_MAX 4096
+
+static size_t redeliv_slot(const struct eim_store *s, int64_t id)
+{
+	size_t mask = s->rd_cap - 1;
+	size_t i = (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ull >> 32) & mask;
+
+	while (s->rd[i].id != 0 && s->rd[i].id != id)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static struct eim__redeliv *redeliv_find(const struct eim_store *s, int64_t id)
+{
+	if (s->rd_cap == 0)
+		return NULL;
+	struct eim__redeliv *e = &s->rd[redeliv_slot(s, id)];
+	return e->id == id ? e : NULL;
+}
+
+/* Counts one more delivery of package id; EIM_ENOMEM leaves it uncounted. */
+static int redeliv_add(struct eim_store *s, int64_t id, const uint8_t *eid)
+{
+	struct eim__redeliv *e = redeliv_find(s, id);
+
+	if (!e && 2 * (s->rd_len + 1) > s->rd_cap) {
+		size_t cap = s->rd_cap ? 2 * s->rd_cap : 64;
+		struct eim__redeliv *old = s->rd, *t;
+		size_t old_cap = s->rd_cap;
+
+		t = eim_calloc(cap, sizeof(*t));
+		if (!t)
+			return EIM_ENOMEM;
+		s->rd = t;
+		s->rd_cap = cap;
+		for (size_t i = 0; i < old_cap; i++)
+			if (old[i].id)
+				s->rd[redeliv_slot(s, old[i].id)] = old[i];
+		eim_free(old);
+	}
+	if (!e) {
+		e = &s->rd[redeliv_slot(s, id)];
+		e->id = id;
+		e->n = 0;
+		memcpy(e->eid, eid, EIM_STORE_EID_LEN);
+		s->rd_len++;
+	}
+	e->n++;
+	return 0;
+}
+
+int eim__store_redeliv_write(struct eim_store *s, int64_t id)
+{
+	struct eim__redeliv *e = redeliv_find(s, id);
+	int err = 0, rc;
+	sqlite3_stmt *st;
+
+	if (!e || e->n == 0)
+		return 0;
+	st = eim__store_stmt(s, ST_PKG_ADD_ATTEMPTS, &err);
+	if (!st)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, e->n);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return eim__store_dberr(s, rc, "counting deliveries");
+	if (sqlite3_changes(s->db) == 0)
+		return 0; /* the package is gone (device removed) */
+	return eim__store_audit(s, "redeliver", e->eid, id, "%u more deliver%s",
+				e->n, e->n == 1 ? "y" : "ies");
+}
+
+void eim__store_redeliv_forget(struct eim_store *s, int64_t id)
+{
+	struct eim__redeliv *e = redeliv_find(s, id);
+
+	/* The slot keeps its id (no tombstones needed): n = 0 means none. */
+	if (e)
+		e->n = 0;
+}
+
+void eim__store_redeliv_free(struct eim_store *s)
+{
+	eim_free(s->rd);
+	s->rd = NULL;
+	s->rd_cap = s->rd_len = 0;
+}
+
+int eim_store_flush(struct eim_store *s)
+{
+	int err;
+
+	if (!s)
+		return EIM_EINVAL;
+	if (s->rd_len == 0)
+		return 0;
+	err = eim__store_begin(s);
+	if (err)
+		return err;
+	for (size_t i = 0; i < s->rd_cap && err == 0; i++)
+		if (s->rd[i].id)
+			err = eim__store_redeliv_write(s, s->rd[i].id);
+	if (err) {
+		eim__store_rollback(s);
+		return err;
+	}
+	err = eim__store_commit(s);
+	if (err)
+		return err;
+	eim__store_redeliv_free(s);
+	return 0;
+}
+
+/* Ends a read transaction (COMMIT of a read writes nothing). */
+static void end_read(struct eim_store *s)
+{
+	int err = 0;
+	sqlite3_stmt *st = eim__store_stmt(s, ST_COMMIT, &err);
+
+	if (st) {
+		(void)sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	if (sqlite3_get_autocommit(s->db) == 0) {
+		st = eim__store_stmt(s, ST_ROLLBACK, &err);
+		if (st) {
+			(void)sqlite3_step(st);
+			sqlite3_reset(st);
+		}
+	}
+}
+
+/*
+ * In one read transaction: the head of the device's queue. When it is the
+ * package in flight, *ret is filled (a re-delivery: no write needed) and
+ * *ret_id is its id; when it is a queued package, *ret_id is its id and
+ * *ret_found false (the caller moves it in a write transaction); 0 when
+ * the queue is empty.
+ */
+static int read_head(struct eim_store *s, const uint8_t *eid,
+		     struct eim_store_package *ret, bool *ret_found,
+		     int64_t *ret_id)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t id = 0;
+	int err = 0, rc;
+
+	*ret_found = false;
+	st = eim__store_stmt(s, ST_BEGIN_READ, &err);
+	if (!st)
+		return err;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return eim__store_dberr(s, rc, "starting a read transaction");
+	err = probe(s, eid, &id);
+	if (err || id == 0)
+		goto out;
+	err = get_row(s, id, &st);
+	if (err)
+		goto out;
+	if (sqlite3_column_int(st, 8) == EIM_STORE_SENT) {
+		err = keep_view(s, st, ret);
+		*ret_found = err == 0;
+	}
+	sqlite3_reset(st);
+out:
+	end_read(s);
+	if (err == 0)
+		*ret_id = id;
+	return err;
+}
+
 int eim_store_next(struct eim_store *s, const uint8_t eid[EIM_STORE_EID_LEN],
 		   struct eim_store_package *ret, bool *ret_found)
 {
@@ -487,12 +665,26 @@ int eim_store_next(struct eim_store *s, const uint8_t eid[EIM_STORE_EID_LEN],
 
 	if (!s || !eid || !ret || !ret_found)
 		return EIM_EINVAL;
-	/* The common poll: nothing queued. Answer without a write lock. */
-	err = probe(s, eid, &id);
+	/* The common polls: nothing queued, or the package in flight asked
+	 * for again. Both are answered from one read transaction. */
+	err = read_head(s, eid, &p, &found, &id);
 	if (err)
 		return err;
 	if (id == 0) {
 		*ret_found = false;
+		return 0;
+	}
+	if (found) {
+		struct eim__redeliv *e;
+
+		if (s->rd_len >= EIM__REDELIV_MAX && (err = eim_store_flush(s)))
+			return err;
+		if ((err = redeliv_add(s, id, eid)))
+			return eim__store_fail(s, err, "out of memory");
+		e = redeliv_find(s, id);
+		p.attempts += e ? e->n : 0;
+		*ret = p;
+		*ret_found = true;
 		return 0;
 	}
 	err = eim__store_begin(s);

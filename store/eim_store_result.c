@@ -193,6 +193,10 @@ static int record_locked(struct eim_store *s,
 	out->package_id = pkg;
 	if (pkg && state == EIM_STORE_SENT)
 		err = mark_done(s, pkg, now);
+	/* The attempts counted in memory (eim_store_next) are final now:
+	 * they go with the result, in its transaction. */
+	if (pkg && err == 0)
+		err = eim__store_redeliv_write(s, pkg);
 	if (err == 0)
 		err = note_seq(s, device_id, in->seq_number);
 	if (err)
@@ -235,6 +239,8 @@ int eim_store_result_record(struct eim_store *s,
 		err = eim__store_commit(s);
 		if (err)
 			return err;
+		if (out.package_id)
+			eim__store_redeliv_forget(s, out.package_id);
 	}
 	if (ret)
 		*ret = out;

@@ -37,6 +37,12 @@ static int count_audit_cb(void *ctx, const struct eim_store_audit *a)
 	return 0;
 }
 
+static int attempts_cb(void *ctx, const struct eim_store_package *p)
+{
+	*(uint32_t *)ctx = p->attempts;
+	return 0;
+}
+
 static int count_audit(const char *action)
 {
 	struct eim_store_filter f;
@@ -223,6 +229,7 @@ START_TEST(next_delivers_fifo_one_in_flight)
 	struct eim_store_result_in ri;
 	uint8_t eid[16], first[64];
 	bool found = true;
+	uint32_t n = 0;
 	int audits;
 
 	fx_fleet(&F, 1, 0);
@@ -247,18 +254,31 @@ START_TEST(next_delivers_fifo_one_in_flight)
 	memcpy(first, p.bytes, p.bytes_len);
 	ck_assert(eim_test_contains((const char *)first, "|1|tok=-1"));
 
-	/* Re-poll before the result: same bytes, one more attempt. */
+	/* Re-polls before the result: same bytes, one more attempt each,
+	 * counted in memory (no write, no audit entry yet). */
+	audits = count_audit(NULL);
 	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
 	ck_assert_uint_eq(p.counter, 1);
 	ck_assert_uint_eq(p.attempts, 2);
 	ck_assert_mem_eq(p.bytes, first, p.bytes_len);
-	ck_assert_int_eq(count_audit("redeliver"), 1);
+	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
+	ck_assert_uint_eq(p.attempts, 3);
+	ck_assert_mem_eq(p.bytes, first, p.bytes_len);
+	ck_assert_int_eq(count_audit(NULL), audits);
+	ck_assert_int_eq(eim_store_package_get(F.s, p.id, attempts_cb, &n), 0);
+	ck_assert_uint_eq(n, 1); /* the file still says 1 */
 
+	/* The result carries them to the file, in its transaction. */
 	ri = result_for(1, 1, "EPR-1");
 	ck_assert_int_eq(eim_store_result_record(F.s, &ri, &ro), 0);
 	ck_assert(!ro.duplicate);
 	ck_assert_int_eq(ro.package_id, p.id);
 	ck_assert_uint_eq(count_state(eid, EIM_STORE_DONE), 1);
+	ck_assert_int_eq(count_audit("redeliver"), 1);
+	ck_assert_int_eq(eim_store_package_get(F.s, p.id, attempts_cb, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(eim_store_flush(F.s), 0); /* nothing left to add */
+	ck_assert_int_eq(count_audit("redeliver"), 1);
 
 	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
 	ck_assert(found);
@@ -270,6 +290,37 @@ START_TEST(next_delivers_fifo_one_in_flight)
 
 	fx_eid(5, eid);
 	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), EIM_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(redeliveries_are_written_by_flush)
+{
+	struct eim_store_package p;
+	uint8_t eid[16];
+	bool found;
+	uint32_t n = 0;
+
+	fx_fleet(&F, 2, 0);
+	fx_eid(1, eid);
+	enqueue_n(1, 1, 0);
+	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
+	ck_assert_uint_eq(p.attempts, 4);
+	ck_assert_int_eq(count_audit("redeliver"), 0);
+	ck_assert_int_eq(eim_store_flush(F.s), 0);
+	ck_assert_int_eq(eim_store_package_get(F.s, p.id, attempts_cb, &n), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(count_audit("redeliver"), 1);
+	/* counting goes on from the written value, and a second flush
+	 * with nothing new writes nothing */
+	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
+	ck_assert_uint_eq(p.attempts, 5);
+	ck_assert_int_eq(eim_store_flush(F.s), 0);
+	ck_assert_int_eq(eim_store_flush(F.s), 0);
+	ck_assert_int_eq(count_audit("redeliver"), 2);
+	ck_assert_int_eq(eim_store_package_get(F.s, p.id, attempts_cb, &n), 0);
+	ck_assert_uint_eq(n, 5);
 }
 END_TEST
 
@@ -867,6 +918,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, counter_exhaustion_and_warning);
 	tcase_add_test(tc, association_token_reaches_signer);
 	tcase_add_test(tc, next_delivers_fifo_one_in_flight);
+	tcase_add_test(tc, redeliveries_are_written_by_flush);
 	tcase_add_test(tc, expired_packages_are_not_delivered);
 	tcase_add_test(tc, cancel_only_queued);
 	tcase_add_test(tc, results_idempotent_and_checked);
