@@ -48,10 +48,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EIM__PATH 1024
-#define EIM__CMD_TIMEOUT_MS 120000 /* one eim command */
-#define EIM__WAKE_TIMEOUT_MS 60000 /* one wake of the selected devices */
-
 const char eim_device_scenario_usage[] =
 	"usage: eim-device scenario FILE [--eim PATH] [--workdir DIR] "
 	"[--keep]\n"
@@ -72,57 +68,13 @@ const char eim_device_scenario_usage[] =
 	"Exit codes: 0 every step passed, 1 a step failed or the lab could\n"
 	"not be set up, 2 usage error or a bad scenario file.\n";
 
-struct eim__dev {
-	struct eim__scn *s;
-	int index;
-	char eid[EIM_EID_DIGITS + 1];
-	char state[EIM__PATH];
-	char psk_id[130];
-	uint8_t psk[64];
-	size_t psk_len;
-	struct eim_sim_euicc *euicc;
-	struct eim_sim_ipa *ipa;
-	bool first; /* no wake since (re)boot */
-	uint64_t handshakes_seen;
-	struct eim_sim_ipa_stats last;
-	int status; /* of the last wake */
-	bool waking;
-};
-
-struct eim__scn {
-	const char *file;
-	cJSON *doc;
-	char dir[EIM__PATH], db[EIM__PATH + 16], pki[EIM__PATH + 16];
-	char fleet[EIM__PATH + 16], air[EIM__PATH + 16], eids[EIM__PATH + 16];
-	char eim_bin[EIM__PATH + 16], self[EIM__PATH];
-	pid_t srv;
-	char server[64];
-	struct eim_loop *loop;
-	struct eim_loop_timer deadline;
-	bool timed_out;
-	size_t waiting;
-	struct eim__dev *devs;
-	int n;
-	/* the answer to the runner's own ESipa request (replay_last) */
-	bool answered;
-	int answer_status;
-	uint8_t answer_code;
-	struct eim_buf answer;
-};
-
-/* A finished child: exit code (128+signal when killed) and its output. */
-struct eim__proc {
-	int status;
-	struct eim_buf out, err;
-};
-
-static void eim__proc_done(struct eim__proc *p)
+void eim_scn_proc_done(struct eim_scn_proc *p)
 {
 	eim_buf_done(&p->out);
 	eim_buf_done(&p->err);
 }
 
-static const char *eim__text(struct eim_buf *b)
+const char *eim_scn_text(struct eim_buf *b)
 {
 	if (b->len == 0 || b->p[b->len - 1] != 0) {
 		eim_buf_append_byte(b, 0);
@@ -139,8 +91,8 @@ static const char *eim__text(struct eim_buf *b)
  * stdin from /dev/null, capturing stdout and stderr. Killed after `ms`.
  * Returns 0 when it ran (whatever its exit code), EIM_EIO otherwise.
  */
-static int eim__run(const struct eim__scn *s, char *const argv[], int ms,
-		    struct eim__proc *p)
+int eim_scn_run(const struct eim_scn *s, char *const argv[], int ms,
+		struct eim_scn_proc *p)
 {
 	int o[2] = {-1, -1}, e[2] = {-1, -1}, st = 0;
 	uint64_t end = eim_loop_clock_ms() + (uint64_t)ms;
@@ -213,7 +165,7 @@ fail:
 }
 
 /* `eim WORDS...` (NULL-terminated) with the scenario's database. */
-static int eim__eim(const struct eim__scn *s, struct eim__proc *p, ...)
+int eim_scn_eim(const struct eim_scn *s, struct eim_scn_proc *p, ...)
 {
 	char *argv[40];
 	int n = 0;
@@ -225,7 +177,7 @@ static int eim__eim(const struct eim__scn *s, struct eim__proc *p, ...)
 		n++;
 	va_end(ap);
 	argv[n] = NULL;
-	return eim__run(s, argv, EIM__CMD_TIMEOUT_MS, p);
+	return eim_scn_run(s, argv, EIM_SCN_CMD_TIMEOUT_MS, p);
 }
 
 /* ---- set-up ---------------------------------------------------------------
@@ -240,9 +192,9 @@ static bool eim__executable(const char *path)
 
 /* --eim, else $EIM_BIN, else next to us in the build tree or install
  * prefix, else "eim" from PATH. */
-static void eim__find_eim(struct eim__scn *s, const char *opt)
+static void eim__find_eim(struct eim_scn *s, const char *opt)
 {
-	char cand[EIM__PATH + 16], *slash;
+	char cand[EIM_SCN_PATH + 16], *slash;
 	const char *env = getenv("EIM_BIN");
 
 	if (opt || (env && *env)) {
@@ -267,7 +219,7 @@ static void eim__find_eim(struct eim__scn *s, const char *opt)
 	snprintf(s->eim_bin, sizeof(s->eim_bin), "eim");
 }
 
-static int eim__read_file(const char *path, uint8_t **ret, size_t *ret_len)
+int eim_scn_read_file(const char *path, uint8_t **ret, size_t *ret_len)
 {
 	FILE *f = fopen(path, "rb");
 	struct eim_buf b;
@@ -306,14 +258,14 @@ static int eim__write_file(const char *path, const char *text, int mode)
 /* One line for a failed set-up command (its stderr's first line); frees
  * its output. */
 static int eim__setup_fail(char *why, size_t cap, const char *what,
-			   struct eim__proc *p)
+			   struct eim_scn_proc *p)
 {
-	const char *e = eim__text(&p->err);
+	const char *e = eim_scn_text(&p->err);
 	size_t n = strcspn(e, "\n");
 
 	snprintf(why, cap, "%s: exit %d: %.*s", what, p->status,
 		 (int)(n > 200 ? 200 : n), e);
-	eim__proc_done(p);
+	eim_scn_proc_done(p);
 	return -1;
 }
 
@@ -330,7 +282,7 @@ static int eim__set_csv_counter(const char *csv, long counter)
 	char num[24];
 	int rc;
 
-	if ((rc = eim__read_file(csv, &text, &len)))
+	if ((rc = eim_scn_read_file(csv, &text, &len)))
 		return rc;
 	eim_buf_init(&out);
 	snprintf(num, sizeof(num), "%ld", counter);
@@ -365,9 +317,9 @@ static int eim__set_csv_counter(const char *csv, long counter)
 }
 
 /* The fleet's manifest: EIDs, state files and PSKs of the devices. */
-static int eim__load_fleet(struct eim__scn *s, char *why, size_t cap)
+static int eim__load_fleet(struct eim_scn *s, char *why, size_t cap)
 {
-	char path[EIM__PATH + 32];
+	char path[EIM_SCN_PATH + 32];
 	uint8_t *text = NULL;
 	size_t len;
 	cJSON *m;
@@ -375,7 +327,7 @@ static int eim__load_fleet(struct eim__scn *s, char *why, size_t cap)
 	int rc = -1;
 
 	snprintf(path, sizeof(path), "%s/fleet.json", s->fleet);
-	if (eim__read_file(path, &text, &len)) {
+	if (eim_scn_read_file(path, &text, &len)) {
 		snprintf(why, cap, "%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -389,15 +341,15 @@ static int eim__load_fleet(struct eim__scn *s, char *why, size_t cap)
 	eim_buf_init(&eids);
 	for (int i = 0; i < s->n; i++) {
 		cJSON *x = cJSON_GetArrayItem(m, i);
-		struct eim__dev *d = &s->devs[i];
-		const char *eid = cJSON_GetStringValue(
-			cJSON_GetObjectItem(x, "eid"));
-		const char *st = cJSON_GetStringValue(
-			cJSON_GetObjectItem(x, "state"));
+		struct eim_scn_dev *d = &s->devs[i];
+		const char *eid =
+			cJSON_GetStringValue(cJSON_GetObjectItem(x, "eid"));
+		const char *st =
+			cJSON_GetStringValue(cJSON_GetObjectItem(x, "state"));
 		const char *pid = cJSON_GetStringValue(
 			cJSON_GetObjectItem(x, "psk_identity"));
-		const char *pk = cJSON_GetStringValue(
-			cJSON_GetObjectItem(x, "psk"));
+		const char *pk =
+			cJSON_GetStringValue(cJSON_GetObjectItem(x, "psk"));
 		if (!eid || !st || !pid || !pk ||
 		    strlen(eid) != EIM_EID_DIGITS ||
 		    strlen(st) >= sizeof(d->state) ||
@@ -439,9 +391,10 @@ out:
  * (a pipe nobody reads after the first line could fill up and stall the
  * server), its log to serve.log; the port is read from the first line.
  */
-static int eim__start_server(struct eim__scn *s, char *why, size_t cap)
+static int eim__start_server(struct eim_scn *s, char *why, size_t cap)
 {
-	char out[EIM__PATH + 16], log[EIM__PATH + 16], ci[EIM__PATH + 32];
+	char out[EIM_SCN_PATH + 16], log[EIM_SCN_PATH + 16],
+		ci[EIM_SCN_PATH + 32];
 	uint64_t end = eim_loop_clock_ms() + 15000;
 	pid_t pid;
 
@@ -459,9 +412,12 @@ static int eim__start_server(struct eim__scn *s, char *why, size_t cap)
 		int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		int fl = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		int null = open("/dev/null", O_RDONLY);
-		char *argv[] = {s->eim_bin, (char *)"serve",
-				(char *)"--listen", (char *)"127.0.0.1:0",
-				(char *)"--ci-root", ci,
+		char *argv[] = {s->eim_bin,
+				(char *)"serve",
+				(char *)"--listen",
+				(char *)"127.0.0.1:0",
+				(char *)"--ci-root",
+				ci,
 				NULL};
 		if (fo < 0 || fl < 0)
 			_exit(126);
@@ -479,7 +435,7 @@ static int eim__start_server(struct eim__scn *s, char *why, size_t cap)
 		size_t len;
 		int st;
 
-		if (eim__read_file(out, &text, &len) == 0) {
+		if (eim_scn_read_file(out, &text, &len) == 0) {
 			const char *at = strstr((char *)text, "127.0.0.1:");
 			int port = 0;
 			if (at && sscanf(at, "127.0.0.1:%d", &port) == 1 &&
@@ -506,7 +462,7 @@ static int eim__start_server(struct eim__scn *s, char *why, size_t cap)
 	return -1;
 }
 
-static void eim__stop_server(struct eim__scn *s)
+static void eim__stop_server(struct eim_scn *s)
 {
 	uint64_t end;
 	int st;
@@ -528,16 +484,16 @@ static void eim__stop_server(struct eim__scn *s)
 }
 
 /* PKI, database, initial-eIM export, fleet, import, server. */
-static int eim__setup(struct eim__scn *s, char *why, size_t cap)
+static int eim__setup(struct eim_scn *s, char *why, size_t cap)
 {
 	const cJSON *doc = s->doc;
 	const cJSON *x;
 	const char *eim_id = "eim-a";
-	char count[16], counter[24], csv[EIM__PATH + 32];
+	char count[16], counter[24], csv[EIM_SCN_PATH + 32];
 	char *argv[64];
 	int n = 0;
 	long ctr = 0;
-	struct eim__proc p;
+	struct eim_scn_proc p;
 
 	if ((x = cJSON_GetObjectItem(doc, "eim_id")))
 		eim_id = x->valuestring;
@@ -551,17 +507,17 @@ static int eim__setup(struct eim__scn *s, char *why, size_t cap)
 	argv[2] = (char *)"--out";
 	argv[3] = s->pki;
 	argv[4] = NULL;
-	if (eim__run(s, argv, EIM__CMD_TIMEOUT_MS, &p) || p.status)
+	if (eim_scn_run(s, argv, EIM_SCN_CMD_TIMEOUT_MS, &p) || p.status)
 		return eim__setup_fail(why, cap, "eim-device pki", &p);
-	eim__proc_done(&p);
-	if (eim__eim(s, &p, "init", "--eim-id", eim_id, NULL) || p.status)
+	eim_scn_proc_done(&p);
+	if (eim_scn_eim(s, &p, "init", "--eim-id", eim_id, NULL) || p.status)
 		return eim__setup_fail(why, cap, "eim init", &p);
-	eim__proc_done(&p);
-	if (eim__eim(s, &p, "export-initial-eim", "--identity", eim_id,
-		     "--counter", counter, "--out", s->air, NULL) ||
+	eim_scn_proc_done(&p);
+	if (eim_scn_eim(s, &p, "export-initial-eim", "--identity", eim_id,
+			"--counter", counter, "--out", s->air, NULL) ||
 	    p.status)
 		return eim__setup_fail(why, cap, "eim export-initial-eim", &p);
-	eim__proc_done(&p);
+	eim_scn_proc_done(&p);
 
 	argv[n++] = s->self;
 	argv[n++] = (char *)"fleet";
@@ -583,9 +539,9 @@ static int eim__setup(struct eim__scn *s, char *why, size_t cap)
 		argv[n++] = x->valuestring;
 	}
 	argv[n] = NULL;
-	if (eim__run(s, argv, EIM__CMD_TIMEOUT_MS, &p) || p.status)
+	if (eim_scn_run(s, argv, EIM_SCN_CMD_TIMEOUT_MS, &p) || p.status)
 		return eim__setup_fail(why, cap, "eim-device fleet", &p);
-	eim__proc_done(&p);
+	eim_scn_proc_done(&p);
 	snprintf(csv, sizeof(csv), "%s/devices.csv", s->fleet);
 	if (ctr && eim__set_csv_counter(csv, ctr)) {
 		snprintf(why, cap, "%s: cannot set the counter", csv);
@@ -593,9 +549,9 @@ static int eim__setup(struct eim__scn *s, char *why, size_t cap)
 	}
 	if (eim__load_fleet(s, why, cap))
 		return -1;
-	if (eim__eim(s, &p, "device", "import", csv, NULL) || p.status)
+	if (eim_scn_eim(s, &p, "device", "import", csv, NULL) || p.status)
 		return eim__setup_fail(why, cap, "eim device import", &p);
-	eim__proc_done(&p);
+	eim_scn_proc_done(&p);
 	return eim__start_server(s, why, cap);
 }
 
@@ -604,8 +560,8 @@ static int eim__setup(struct eim__scn *s, char *why, size_t cap)
 
 /* {dir} {db} {pki} {fleet} {air} {eids} {eidK} replaced; the checker
  * refused unknown names. */
-static int eim__subst(const struct eim__scn *s, const char *in, char *out,
-		      size_t cap)
+int eim_scn_subst(const struct eim_scn *s, const char *in, char *out,
+		  size_t cap)
 {
 	size_t o = 0;
 
@@ -658,15 +614,15 @@ static int eim__subst(const struct eim__scn *s, const char *in, char *out,
 /* ---- devices --------------------------------------------------------------
  */
 
-static int eim__persist(void *ctx, struct eim_sim_euicc *e)
+int eim_scn_persist(void *ctx, struct eim_sim_euicc *e)
 {
-	struct eim__dev *d = ctx;
+	struct eim_scn_dev *d = ctx;
 	return eim_sim_state_save(e, d->state);
 }
 
 /* Loads the device's eUICC from its state file and makes its IPA: what a
  * power-on does. */
-static int eim__dev_boot(struct eim__dev *d, char *why, size_t cap)
+int eim_scn_dev_boot(struct eim_scn_dev *d, char *why, size_t cap)
 {
 	struct eim_dtls_client_config dc;
 	char err[300] = "";
@@ -690,14 +646,14 @@ static int eim__dev_boot(struct eim__dev *d, char *why, size_t cap)
 		d->euicc = NULL;
 		return -1;
 	}
-	eim_sim_ipa_on_persist(d->ipa, eim__persist, d);
+	eim_sim_ipa_on_persist(d->ipa, eim_scn_persist, d);
 	d->first = true;
 	d->handshakes_seen = 0;
 	memset(&d->last, 0, sizeof(d->last));
 	return 0;
 }
 
-static void eim__dev_off(struct eim__dev *d)
+void eim_scn_dev_off(struct eim_scn_dev *d)
 {
 	eim_sim_ipa_free(d->ipa);
 	eim_sim_euicc_free(d->euicc);
@@ -707,13 +663,13 @@ static void eim__dev_off(struct eim__dev *d)
 
 static void eim__deadline(struct eim_loop *l, void *ctx)
 {
-	struct eim__scn *s = ctx;
+	struct eim_scn *s = ctx;
 	s->timed_out = true;
 	eim_loop_stop(l);
 }
 
 /* Runs the loop until `s->waiting` reaches 0 or the deadline passes. */
-static void eim__run_loop(struct eim__scn *s, int ms)
+void eim_scn_run_loop(struct eim_scn *s, int ms)
 {
 	s->timed_out = false;
 	eim_loop_timer_start(s->loop, &s->deadline,
@@ -722,554 +678,15 @@ static void eim__run_loop(struct eim__scn *s, int ms)
 	eim_loop_timer_stop(s->loop, &s->deadline);
 }
 
-static void eim__woke(void *ctx, struct eim_sim_ipa *ipa, int status)
+void eim_scn_woke(void *ctx, struct eim_sim_ipa *ipa, int status)
 {
-	struct eim__dev *d = ctx;
+	struct eim_scn_dev *d = ctx;
 
 	(void)ipa;
 	d->status = status;
 	d->waking = false;
 	if (--d->s->waiting == 0)
 		eim_loop_stop(d->s->loop);
-}
-
-/* ---- steps ----------------------------------------------------------------
- */
-
-/* Appends to a step's detail text. */
-static void eim__add(char *detail, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void eim__add(char *detail, size_t cap, const char *fmt, ...)
-{
-	size_t n = strlen(detail);
-	va_list ap;
-
-	if (n >= cap - 1)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(detail + n, cap - n, fmt, ap);
-	va_end(ap);
-}
-
-/* The first line of `text`, shortened, for a detail. */
-static int eim__line(const char *text)
-{
-	size_t n = strcspn(text, "\n");
-	return (int)(n > 160 ? 160 : n);
-}
-
-static bool eim__step_eim(struct eim__scn *s, const cJSON *st, char *detail,
-			  size_t cap)
-{
-	const cJSON *w = cJSON_GetObjectItem(st, "eim");
-	const cJSON *x;
-	char *argv[64], words[62][EIM__PATH];
-	int n = 0, want = 0;
-	struct eim__proc p;
-	bool ok = true;
-
-	argv[n++] = s->eim_bin;
-	cJSON_ArrayForEach(x, w)
-	{
-		if (eim__subst(s, x->valuestring, words[n - 1],
-			       sizeof(words[0]))) {
-			eim__add(detail, cap, "word %d too long", n - 1);
-			return false;
-		}
-		argv[n] = words[n - 1];
-		n++;
-	}
-	argv[n] = NULL;
-	if ((x = cJSON_GetObjectItem(st, "expect_exit")))
-		want = x->valueint;
-	if (eim__run(s, argv, EIM__CMD_TIMEOUT_MS, &p)) {
-		eim__add(detail, cap, "cannot run %s", s->eim_bin);
-		return false;
-	}
-	const char *out = eim__text(&p.out), *err = eim__text(&p.err);
-	eim__add(detail, cap, "eim %s: exit %d", words[0], p.status);
-	if (p.status != want) {
-		eim__add(detail, cap, ", expected %d: %.*s", want,
-			 eim__line(*err ? err : out), *err ? err : out);
-		ok = false;
-	}
-	static const struct {
-		const char *member;
-		bool in_err, present;
-	} checks[] = {{"expect_stdout_contains", false, true},
-		      {"expect_stdout_lacks", false, false},
-		      {"expect_stderr_contains", true, true}};
-	for (size_t c = 0; ok && c < 3; c++) {
-		const cJSON *m = cJSON_GetObjectItem(st, checks[c].member);
-		const char *t;
-		char want_s[EIM__PATH];
-		for (int i = 0; m && (t = eim_scn_str_at(m, i)); i++) {
-			if (eim__subst(s, t, want_s, sizeof(want_s)))
-				continue;
-			bool has = strstr(checks[c].in_err ? err : out,
-					  want_s) != NULL;
-			if (has != checks[c].present) {
-				eim__add(detail, cap, "; %s \"%s\"%s",
-					 checks[c].in_err ? "stderr" : "stdout",
-					 want_s,
-					 checks[c].present ? " missing"
-							   : " present");
-				ok = false;
-				break;
-			}
-		}
-	}
-	eim__proc_done(&p);
-	return ok;
-}
-
-static bool eim__step_wake(struct eim__scn *s, const cJSON *st, char *detail,
-			   size_t cap)
-{
-	const cJSON *w = cJSON_GetObjectItem(st, "wake");
-	const cJSON *rb = cJSON_GetObjectItem(st, "rebind");
-	const cJSON *ep = cJSON_GetObjectItem(st, "expect_packages");
-	bool rebind = !cJSON_IsFalse(rb), ok = true, sel[EIM_SCN_MAX_DEVICES];
-	uint64_t packages = 0;
-
-	memset(sel, 0, sizeof(sel));
-	if (cJSON_IsString(w)) {
-		for (int i = 0; i < s->n; i++)
-			sel[i] = true;
-	} else {
-		const cJSON *x;
-		cJSON_ArrayForEach(x, w) sel[x->valueint] = true;
-	}
-	s->waiting = 0;
-	for (int i = 0; i < s->n; i++) {
-		struct eim__dev *d = &s->devs[i];
-		int rc;
-		if (!sel[i])
-			continue;
-		rc = eim_sim_ipa_wake(d->ipa, rebind && !d->first, eim__woke,
-				      d);
-		if (rc) {
-			eim__add(detail, cap, "device %d: cannot wake: %s; ",
-				 i, eim_strerror(rc));
-			ok = false;
-			continue;
-		}
-		d->first = false;
-		d->waking = true;
-		s->waiting++;
-	}
-	if (s->waiting)
-		eim__run_loop(s, EIM__WAKE_TIMEOUT_MS);
-	for (int i = 0; i < s->n; i++) {
-		struct eim__dev *d = &s->devs[i];
-		struct eim_sim_ipa_stats sst;
-		struct eim_coap_dtls_client_stats cs;
-		if (!sel[i] || !eim_sim_ipa_transport(d->ipa))
-			continue;
-		if (d->waking) {
-			eim__add(detail, cap, "device %d: no end of wake in "
-					      "%d s; ",
-				 i, EIM__WAKE_TIMEOUT_MS / 1000);
-			ok = false;
-			continue;
-		}
-		eim_sim_ipa_stats(d->ipa, &sst);
-		eim_coap_dtls_client_stats(eim_sim_ipa_transport(d->ipa), &cs);
-		uint64_t run = sst.packages + sst.data_requests -
-			       d->last.packages - d->last.data_requests;
-		packages += run;
-		eim__add(detail, cap,
-			 "device %d: %llu package(s), %llu result(s) "
-			 "acknowledged, %s%s%s; ",
-			 i, (unsigned long long)run,
-			 (unsigned long long)(sst.acked - d->last.acked),
-			 cs.handshakes > d->handshakes_seen
-				 ? "new DTLS handshake"
-				 : "session resumed by CID",
-			 d->status ? ", FAILED: " : "",
-			 d->status ? eim_sim_ipa_errmsg(d->ipa) : "");
-		if (d->status)
-			ok = false;
-		d->handshakes_seen = cs.handshakes;
-		d->last = sst;
-	}
-	if (ep && (uint64_t)ep->valueint != packages) {
-		eim__add(detail, cap, "expected %d package(s), ran %llu",
-			 ep->valueint, (unsigned long long)packages);
-		ok = false;
-	}
-	size_t len = strlen(detail);
-	if (len >= 2 && detail[len - 2] == ';')
-		detail[len - 2] = 0;
-	return ok;
-}
-
-static void eim__answered(void *ctx, int status,
-			  const struct eim_coap_client_response *r)
-{
-	struct eim__scn *s = ctx;
-
-	s->answered = true;
-	s->answer_status = status;
-	if (status == 0) {
-		s->answer_code = r->code;
-		eim_buf_reset(&s->answer);
-		eim_buf_append(&s->answer, r->body, r->body_len);
-	}
-	s->waiting = 0;
-	eim_loop_stop(s->loop);
-}
-
-/*
- * A package the device already ran arrives again (a replay by someone on
- * the path): the IPA hands it to the eUICC, which must refuse it, and
- * reports the eUICC's answer to the eIM like any result. The bytes are
- * the eIM's own record of the device's newest finished package.
- */
-static bool eim__replay_last(struct eim__scn *s, struct eim__dev *d,
-			     char *detail, size_t cap)
-{
-	struct eim__proc p;
-	cJSON *q = NULL, *last = NULL, *x;
-	char id[32];
-	uint8_t *pkg = NULL;
-	size_t pkg_len = 0;
-	struct eim_buf res, req;
-	struct eim_esipa_from_ipa m;
-	struct eim_epr r;
-	bool ok = false;
-
-	if (!eim_sim_ipa_transport(d->ipa)) {
-		eim__add(detail, cap, "device %d has not woken yet", d->index);
-		return false;
-	}
-	eim_buf_init(&res);
-	eim_buf_init(&req);
-	if (eim__eim(s, &p, "queue", d->eid, "--state", "done", "--json",
-		     NULL) == 0 &&
-	    p.status == 0)
-		q = cJSON_Parse(eim__text(&p.out));
-	eim__proc_done(&p);
-	cJSON_ArrayForEach(x, q) last = x;
-	x = cJSON_GetObjectItem(last, "id");
-	if (!cJSON_IsNumber(x)) {
-		eim__add(detail, cap, "the eIM lists no finished package for "
-				      "device %d",
-			 d->index);
-		goto out;
-	}
-	snprintf(id, sizeof(id), "%d", x->valueint);
-	cJSON_Delete(q);
-	q = NULL;
-	if (eim__eim(s, &p, "show", id, "--json", NULL) == 0 && p.status == 0)
-		q = cJSON_Parse(eim__text(&p.out));
-	eim__proc_done(&p);
-	const char *hex = cJSON_GetStringValue(cJSON_GetObjectItem(q, "bytes"));
-	if (!hex || !(pkg = eim_malloc(strlen(hex) / 2 + 1)) ||
-	    eim_hex_decode(hex, strlen(hex), pkg, strlen(hex) / 2 + 1,
-			   &pkg_len)) {
-		eim__add(detail, cap, "eim show %s: no package bytes", id);
-		goto out;
-	}
-	int rc = eim_sim_euicc_load_package(d->euicc, pkg, pkg_len, &res,
-					    NULL);
-	if (rc == 0)
-		rc = eim__persist(d, d->euicc);
-	if (rc) {
-		eim__add(detail, cap, "the eUICC could not run package %s: %s",
-			 id, eim_strerror(rc));
-		goto out;
-	}
-	if (eim_epr_decode(res.p, res.len, NULL, &r) == 0) {
-		const char *e = eim_epr_error_name(r.kind, r.error_code);
-		eim__add(detail, cap, "package %s again: the eUICC answered %s%s%s",
-			 id, eim_epr_kind_name(r.kind),
-			 r.kind == EIM_EPR_RESULT_SIGNED ? "" : " ",
-			 r.kind == EIM_EPR_RESULT_SIGNED ? "" : (e ? e : "?"));
-		eim_epr_done(&r);
-	}
-	/* ProvideEimPackageResult over the device's own DTLS session */
-	memset(&m, 0, sizeof(m));
-	m.tag = EIM_ESIPA_PROVIDE_EIM_PACKAGE_RESULT;
-	m.result.has_eid = true;
-	memcpy(m.result.eid, d->euicc->eid, 16);
-	m.result.kind = EIM_RESULT_EPR;
-	m.result.body.p = res.p;
-	m.result.body.len = res.len;
-	if ((rc = eim_esipa_encode_from_ipa(&m, &req))) {
-		eim__add(detail, cap, "; cannot encode the result: %s",
-			 eim_strerror(rc));
-		goto out;
-	}
-	struct eim_coap_client_request rq = {
-		.method = EIM_COAP_POST,
-		.path = "/gsma/rsp2/asn1",
-		.content_format = -1,
-		.body = req.p,
-		.body_len = req.len,
-		.cb = eim__answered,
-		.cb_ctx = s,
-	};
-	s->answered = false;
-	eim_coap_dtls_client_rebind(eim_sim_ipa_transport(d->ipa));
-	if ((rc = eim_coap_dtls_client_request(eim_sim_ipa_transport(d->ipa),
-					       &rq))) {
-		eim__add(detail, cap, "; cannot send the result: %s",
-			 eim_strerror(rc));
-		goto out;
-	}
-	s->waiting = 1;
-	eim__run_loop(s, EIM__WAKE_TIMEOUT_MS);
-	if (!s->answered || s->answer_status) {
-		eim__add(detail, cap, "; no answer from the eIM");
-		goto out;
-	}
-	eim__add(detail, cap, "; the eIM answered %d.%02d",
-		 s->answer_code >> 5, s->answer_code & 31);
-	ok = (s->answer_code >> 5) == 2;
-out:
-	cJSON_Delete(q);
-	eim_free(pkg);
-	eim_buf_done(&res);
-	eim_buf_done(&req);
-	return ok;
-}
-
-static bool eim__step_do(struct eim__scn *s, const cJSON *st, char *detail,
-			 size_t cap)
-{
-	struct eim__dev *d =
-		&s->devs[cJSON_GetObjectItem(st, "device")->valueint];
-	const char *what = cJSON_GetObjectItem(st, "do")->valuestring;
-	const cJSON *ec = cJSON_GetObjectItem(st, "expect_code");
-	int want = ec ? ec->valueint : 0, code;
-	struct eim_buf out;
-	char why[400];
-
-	if (!strcmp(what, "replay_last"))
-		return eim__replay_last(s, d, detail, cap);
-	if (!strcmp(what, "reboot")) {
-		if (eim_sim_state_save(d->euicc, d->state)) {
-			eim__add(detail, cap, "cannot save %s", d->state);
-			return false;
-		}
-		eim__dev_off(d);
-		if (eim__dev_boot(d, why, sizeof(why))) {
-			eim__add(detail, cap, "%s", why);
-			return false;
-		}
-		eim__add(detail, cap,
-			 "device %d rebooted from its state file: %zu eIM(s), "
-			 "%zu result(s) pending",
-			 d->index, d->euicc->n_eims, d->euicc->n_results);
-		return true;
-	}
-	eim_buf_init(&out);
-	if (!strcmp(what, "rollback")) {
-		code = eim_sim_euicc_rollback(d->euicc, &out);
-	} else if (!strcmp(what, "fallback")) {
-		code = eim_sim_euicc_execute_fallback(d->euicc);
-	} else if (!strcmp(what, "return")) {
-		code = eim_sim_euicc_return_from_fallback(d->euicc);
-	} else {
-		/* bootstrap: ES10b AddInitialEim, as a factory or a lab
-		 * re-provisioning the eUICC */
-		const cJSON *a = cJSON_GetObjectItem(st, "air");
-		char path[EIM__PATH];
-		uint8_t *air = NULL;
-		size_t n;
-		struct eim_add_initial_resp resp;
-
-		if (eim__subst(s, a ? a->valuestring : "{air}", path,
-			       sizeof(path)) ||
-		    eim__read_file(path, &air, &n)) {
-			eim__add(detail, cap, "cannot read %s", path);
-			eim_buf_done(&out);
-			return false;
-		}
-		code = eim_sim_euicc_add_initial_eim(d->euicc, air, n, &out);
-		eim_free(air);
-		if (code == 0 &&
-		    eim_add_initial_resp_decode(out.p, out.len, NULL, &resp) ==
-			    0)
-			code = resp.is_error ? (int)resp.error_code : 0;
-		else if (code == 0)
-			code = EIM_EMALFORMED;
-	}
-	eim_buf_done(&out);
-	if (code < 0) {
-		eim__add(detail, cap, "%s: %s", what, eim_strerror(code));
-		return false;
-	}
-	if (eim_sim_state_save(d->euicc, d->state)) {
-		eim__add(detail, cap, "cannot save %s", d->state);
-		return false;
-	}
-	eim__add(detail, cap, "device %d %s: code %d", d->index, what, code);
-	if (code != want) {
-		eim__add(detail, cap, ", expected %d", want);
-		return false;
-	}
-	return true;
-}
-
-static bool eim__step_expect_result(struct eim__scn *s, const cJSON *st,
-				    char *detail, size_t cap)
-{
-	const cJSON *x = cJSON_GetObjectItem(st, "expect_result");
-	const cJSON *dn = cJSON_GetObjectItem(x, "device");
-	const cJSON *c = cJSON_GetObjectItem(x, "contains");
-	const cJSON *l = cJSON_GetObjectItem(x, "lacks");
-	const cJSON *v = cJSON_GetObjectItem(x, "verified");
-	const cJSON *cnt = cJSON_GetObjectItem(x, "count");
-	const cJSON *w = cJSON_GetObjectItem(x, "which");
-	struct eim__dev *d = &s->devs[dn->valueint];
-	bool any = cJSON_IsString(w) && !strcmp(w->valuestring, "any");
-	bool ok = false;
-	struct eim__proc p;
-	cJSON *arr = NULL, *r;
-	int n;
-
-	if (eim__eim(s, &p, "results", d->eid, "--json", NULL) ||
-	    p.status ||
-	    !cJSON_IsArray(arr = cJSON_Parse(eim__text(&p.out)))) {
-		eim__add(detail, cap, "eim results: exit %d: %.*s", p.status,
-			 eim__line(eim__text(&p.err)), eim__text(&p.err));
-		goto out;
-	}
-	n = cJSON_GetArraySize(arr);
-	eim__add(detail, cap, "device %d: %d result(s)", d->index, n);
-	if (cnt && cnt->valueint != n) {
-		eim__add(detail, cap, ", expected %d", cnt->valueint);
-		goto out;
-	}
-	if (!c && !l && !v) {
-		ok = true;
-		goto out;
-	}
-	/* the newest first: "last" looks at one, "any" at each */
-	for (int i = n - 1; i >= 0 && !ok; i--) {
-		char *text;
-		bool match = true;
-		r = cJSON_GetArrayItem(arr, i);
-		text = cJSON_PrintUnformatted(r);
-		if (!text)
-			break;
-		for (int k = 0; c && eim_scn_str_at(c, k); k++)
-			if (!strstr(text, eim_scn_str_at(c, k)))
-				match = false;
-		for (int k = 0; l && eim_scn_str_at(l, k); k++)
-			if (strstr(text, eim_scn_str_at(l, k)))
-				match = false;
-		if (v && cJSON_IsTrue(v) !=
-				 cJSON_IsTrue(cJSON_GetObjectItem(r, "verified")))
-			match = false;
-		if (match) {
-			ok = true;
-			eim__add(detail, cap, "; result %d matches", i + 1);
-		} else if (!any) {
-			eim__add(detail, cap, "; the newest does not match: %.300s",
-				 text);
-			cJSON_free(text);
-			break;
-		}
-		cJSON_free(text);
-	}
-	if (!ok && n == 0)
-		eim__add(detail, cap, "; none to match");
-	else if (!ok && any)
-		eim__add(detail, cap, "; none matches");
-out:
-	eim__proc_done(&p);
-	cJSON_Delete(arr);
-	return ok;
-}
-
-static bool eim__step_expect_device(struct eim__scn *s, const cJSON *st,
-				    char *detail, size_t cap)
-{
-	const cJSON *x = cJSON_GetObjectItem(st, "expect_device");
-	struct eim__dev *d =
-		&s->devs[cJSON_GetObjectItem(x, "device")->valueint];
-	const struct eim_sim_euicc *e = d->euicc;
-	const cJSON *y;
-	bool ok = true;
-	int k = 0;
-
-	eim__add(detail, cap, "device %d:", d->index);
-	if ((y = cJSON_GetObjectItem(x, "eims"))) {
-		eim__add(detail, cap, " %zu eIM(s)", e->n_eims);
-		if ((size_t)y->valueint != e->n_eims) {
-			eim__add(detail, cap, " (expected %d)", y->valueint);
-			ok = false;
-		}
-	}
-	if ((y = cJSON_GetObjectItem(x, "eim_ids"))) {
-		const cJSON *id;
-		bool same = (size_t)cJSON_GetArraySize(y) == e->n_eims;
-		eim__add(detail, cap, " eIMs [");
-		for (size_t i = 0; i < e->n_eims; i++)
-			eim__add(detail, cap, "%s%s", i ? " " : "",
-				 e->eims[i].eim_id);
-		eim__add(detail, cap, "]");
-		cJSON_ArrayForEach(id, y) if (same &&
-					      strcmp(id->valuestring,
-						     e->eims[k++].eim_id))
-			same = false;
-		if (!same) {
-			eim__add(detail, cap, " (expected other)");
-			ok = false;
-		}
-	}
-	if ((y = cJSON_GetObjectItem(x, "counter"))) {
-		const cJSON *who = cJSON_GetObjectItem(x, "eim");
-		int i = who ? eim_sim_euicc_find_eim(
-				      e, (const uint8_t *)who->valuestring,
-				      strlen(who->valuestring))
-			    : (e->n_eims ? 0 : -1);
-		if (i < 0) {
-			eim__add(detail, cap, " no eIM '%s'",
-				 who ? who->valuestring : "(any)");
-			ok = false;
-		} else {
-			eim__add(detail, cap, " counter of %s %lld",
-				 e->eims[i].eim_id,
-				 (long long)e->eims[i].counter);
-			if (e->eims[i].counter != (int64_t)y->valuedouble) {
-				eim__add(detail, cap, " (expected %.0f)",
-					 y->valuedouble);
-				ok = false;
-			}
-		}
-	}
-	if ((y = cJSON_GetObjectItem(x, "enabled"))) {
-		char iccid[EIM_ICCID_MAX_DIGITS + 1] = "none";
-		for (size_t i = 0; i < e->n_profiles; i++)
-			if (e->profiles[i].enabled)
-				eim_iccid_format(e->profiles[i].iccid, iccid);
-		eim__add(detail, cap, " enabled %s", iccid);
-		if (strcmp(cJSON_IsNull(y) ? "none" : y->valuestring, iccid)) {
-			eim__add(detail, cap, " (expected %s)",
-				 cJSON_IsNull(y) ? "none" : y->valuestring);
-			ok = false;
-		}
-	}
-	if ((y = cJSON_GetObjectItem(x, "pending_results"))) {
-		eim__add(detail, cap, " %zu result(s) pending", e->n_results);
-		if ((size_t)y->valueint != e->n_results) {
-			eim__add(detail, cap, " (expected %d)", y->valueint);
-			ok = false;
-		}
-	}
-	if ((y = cJSON_GetObjectItem(x, "fallback_active"))) {
-		eim__add(detail, cap, " fallback %s",
-			 e->fallback_active ? "active" : "inactive");
-		if (cJSON_IsTrue(y) != e->fallback_active) {
-			eim__add(detail, cap, " (expected the other)");
-			ok = false;
-		}
-	}
-	return ok;
 }
 
 /* ---- the command ----------------------------------------------------------
@@ -1300,20 +717,20 @@ static int eim__usage(const char *fmt, ...)
 
 /* Reads and checks the scenario file; exit code 2 with one line when it
  * is not a valid scenario. */
-static int eim__load(struct eim__scn *s)
+static int eim__load(struct eim_scn *s)
 {
 	uint8_t *text = NULL;
 	size_t len;
 	const char *end = NULL;
 	char err[400];
 
-	if (eim__read_file(s->file, &text, &len)) {
+	if (eim_scn_read_file(s->file, &text, &len)) {
 		fprintf(stderr, "eim-device scenario: %s: cannot read: %s\n",
 			s->file, strerror(errno));
 		return 2;
 	}
-	s->doc = cJSON_ParseWithLengthOpts((const char *)text, len, &end,
-					   false);
+	s->doc =
+		cJSON_ParseWithLengthOpts((const char *)text, len, &end, false);
 	if (!s->doc) {
 		const char *at = cJSON_GetErrorPtr();
 		size_t off = at && at >= (const char *)text &&
@@ -1338,7 +755,7 @@ static int eim__load(struct eim__scn *s)
 	return 0;
 }
 
-static void eim__report(const struct eim__scn *s, cJSON *steps, bool ok,
+static void eim__report(const struct eim_scn *s, cJSON *steps, bool ok,
 			uint64_t ms, bool json)
 {
 	const char *name = cJSON_GetObjectItem(s->doc, "name")->valuestring;
@@ -1358,8 +775,8 @@ static void eim__report(const struct eim__scn *s, cJSON *steps, bool ok,
 		return;
 	}
 	const cJSON *st;
-	int n_ok = 0, total = cJSON_GetArraySize(
-			      cJSON_GetObjectItem(s->doc, "steps"));
+	int n_ok = 0,
+	    total = cJSON_GetArraySize(cJSON_GetObjectItem(s->doc, "steps"));
 	printf("scenario %s\n", name);
 	cJSON_ArrayForEach(st, steps)
 	{
@@ -1384,7 +801,7 @@ int eim_device_cmd_scenario(int argc, char **argv)
 	};
 	const char *eim_opt = NULL, *workdir = NULL;
 	bool json = false, keep = false, made_tmp = false, all_ok = true;
-	struct eim__scn s;
+	struct eim_scn s;
 	cJSON *steps = NULL;
 	uint64_t t0 = eim_loop_clock_ms();
 	char why[4096];
@@ -1435,7 +852,7 @@ int eim_device_cmd_scenario(int argc, char **argv)
 	eim__find_eim(&s, eim_opt);
 	if (workdir) {
 		struct stat st;
-		char dbp[EIM__PATH + 16];
+		char dbp[EIM_SCN_PATH + 16];
 		if (mkdir(workdir, 0700) && errno != EEXIST) {
 			fprintf(stderr, "eim-device scenario: %s: %s\n",
 				workdir, strerror(errno));
@@ -1478,15 +895,16 @@ int eim_device_cmd_scenario(int argc, char **argv)
 	}
 	eim_loop_timer_init(&s.deadline, eim__deadline, &s);
 	if (eim__setup(&s, why, sizeof(why))) {
-		fprintf(stderr, "eim-device scenario: %s: setting up the lab: "
-				"%s\n",
+		fprintf(stderr,
+			"eim-device scenario: %s: setting up the lab: "
+			"%s\n",
 			s.file, why);
 		goto out;
 	}
 	for (int i = 0; i < s.n; i++) {
-		if (eim__dev_boot(&s.devs[i], why, sizeof(why))) {
-			fprintf(stderr, "eim-device scenario: %s: %s\n",
-				s.file, why);
+		if (eim_scn_dev_boot(&s.devs[i], why, sizeof(why))) {
+			fprintf(stderr, "eim-device scenario: %s: %s\n", s.file,
+				why);
 			goto out;
 		}
 	}
@@ -1502,21 +920,21 @@ int eim_device_cmd_scenario(int argc, char **argv)
 		n++;
 		switch (k) {
 		case EIM_SCN_EIM:
-			ok = eim__step_eim(&s, st, detail, sizeof(detail));
+			ok = eim_scn_step_eim(&s, st, detail, sizeof(detail));
 			break;
 		case EIM_SCN_WAKE:
-			ok = eim__step_wake(&s, st, detail, sizeof(detail));
+			ok = eim_scn_step_wake(&s, st, detail, sizeof(detail));
 			break;
 		case EIM_SCN_DO:
-			ok = eim__step_do(&s, st, detail, sizeof(detail));
+			ok = eim_scn_step_do(&s, st, detail, sizeof(detail));
 			break;
 		case EIM_SCN_EXPECT_RESULT:
-			ok = eim__step_expect_result(&s, st, detail,
-						     sizeof(detail));
+			ok = eim_scn_step_expect_result(&s, st, detail,
+							sizeof(detail));
 			break;
 		default:
-			ok = eim__step_expect_device(&s, st, detail,
-						     sizeof(detail));
+			ok = eim_scn_step_expect_device(&s, st, detail,
+							sizeof(detail));
 		}
 		cJSON *r = cJSON_CreateObject();
 		cJSON_AddNumberToObject(r, "n", n);
@@ -1535,7 +953,7 @@ int eim_device_cmd_scenario(int argc, char **argv)
 out:
 	eim__stop_server(&s);
 	for (int i = 0; s.devs && i < s.n; i++)
-		eim__dev_off(&s.devs[i]);
+		eim_scn_dev_off(&s.devs[i]);
 	if (s.devs) {
 		eim_wipe(s.devs, (size_t)s.n * sizeof(*s.devs));
 		eim_free(s.devs);

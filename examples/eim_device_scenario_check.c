@@ -17,9 +17,10 @@
 
 #define EIM_SCN_COUNTER_MAX 8388607
 
-static const char *const eim__actions[] = {
-	"rollback", "fallback", "return", "reboot", "bootstrap", "replay_last",
-	NULL};
+static const char *const eim__actions[] = {"rollback",	"fallback",
+					   "return",	"reboot",
+					   "bootstrap", "replay_last",
+					   NULL};
 
 static int eim__err(char *err, size_t cap, int step, const char *member,
 		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -92,17 +93,19 @@ static bool eim__strs(const cJSON *x)
  */
 static int eim__placeholders(const char *s, int n_dev, char *why, size_t cap)
 {
-	static const char *const names[] = {"dir", "db",  "pki", "fleet",
+	static const char *const names[] = {"dir", "db",   "pki", "fleet",
 					    "air", "eids", NULL};
 
 	for (const char *p = strchr(s, '{'); p; p = strchr(p + 1, '{')) {
-		size_t n = strspn(p + 1, "abcdefghijklmnopqrstuvwxyz0123456789_");
+		size_t n =
+			strspn(p + 1, "abcdefghijklmnopqrstuvwxyz0123456789_");
 		bool known = false;
 
 		if (n == 0 || p[1 + n] != '}')
 			continue;
 		for (size_t i = 0; names[i]; i++)
-			if (strlen(names[i]) == n && !strncmp(p + 1, names[i], n))
+			if (strlen(names[i]) == n &&
+			    !strncmp(p + 1, names[i], n))
 				known = true;
 		if (!known && n > 3 && !strncmp(p + 1, "eid", 3) &&
 		    strspn(p + 4, "0123456789") == n - 3 && n - 3 <= 2) {
@@ -110,9 +113,10 @@ static int eim__placeholders(const char *s, int n_dev, char *why, size_t cap)
 			if (k < n_dev)
 				known = true;
 			else {
-				snprintf(why, cap,
-					 "{%.*s}: the scenario has %d device(s)",
-					 (int)n, p + 1, n_dev);
+				snprintf(
+					why, cap,
+					"{%.*s}: the scenario has %d device(s)",
+					(int)n, p + 1, n_dev);
 				return -1;
 			}
 		}
@@ -203,17 +207,21 @@ const char *eim_scn_kind_name(enum eim_scn_kind k)
 static int eim__check_eim(const cJSON *st, int n, int n_dev, char *err,
 			  size_t cap)
 {
-	static const char *const ok[] = {
-		"eim",	       "expect_exit",		 "expect_stdout_contains",
-		"expect_stdout_lacks", "expect_stderr_contains", "note",
-		NULL};
+	static const char *const ok[] = {"eim",
+					 "expect_exit",
+					 "expect_stdout_contains",
+					 "expect_stdout_lacks",
+					 "expect_stderr_contains",
+					 "note",
+					 NULL};
 	const cJSON *w = cJSON_GetObjectItemCaseSensitive(st, "eim");
 	const char *bad = eim__unknown(st, ok);
 	char why[160];
 
 	if (bad)
-		return eim__err(err, cap, n, bad, "unknown member of an eim "
-						  "step");
+		return eim__err(err, cap, n, bad,
+				"unknown member of an eim "
+				"step");
 	if (!cJSON_IsArray(w) || cJSON_GetArraySize(w) == 0 ||
 	    cJSON_GetArraySize(w) > 60)
 		return eim__err(err, cap, n, "eim",
@@ -249,9 +257,13 @@ static int eim__check_wake(const cJSON *st, int n, int n_dev, char *err,
 		/* every device */
 	} else if (cJSON_IsArray(w) && cJSON_GetArraySize(w) > 0) {
 		const cJSON *x;
-		cJSON_ArrayForEach(x, w) if (!eim__is_int(x, 0, n_dev - 1))
-			return eim__err(err, cap, n, "wake",
-					"device numbers are 0..%d", n_dev - 1);
+		cJSON_ArrayForEach(x, w) if (
+			!eim__is_int(
+				x, 0,
+				n_dev - 1)) return eim__err(err, cap, n, "wake",
+							    "device numbers "
+							    "are 0..%d",
+							    n_dev - 1);
 	} else {
 		return eim__err(err, cap, n, "wake",
 				"not \"all\" or an array of device numbers");
@@ -265,8 +277,8 @@ static int eim__check_wake(const cJSON *st, int n, int n_dev, char *err,
 static int eim__check_do(const cJSON *st, int n, int n_dev, char *err,
 			 size_t cap)
 {
-	static const char *const ok[] = {"device", "do", "expect_code", "air",
-					 "note", NULL};
+	static const char *const ok[] = {"device", "do",   "expect_code",
+					 "air",	   "note", NULL};
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(st, "device");
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(st, "do");
 	const char *bad = eim__unknown(st, ok);
@@ -282,9 +294,10 @@ static int eim__check_do(const cJSON *st, int n, int n_dev, char *err,
 		if (strcmp(a->valuestring, eim__actions[i]) == 0)
 			break;
 	if (!cJSON_IsString(a) || !eim__actions[i])
-		return eim__err(err, cap, n, "do",
-				"not one of rollback, fallback, return, reboot, "
-				"bootstrap, replay_last");
+		return eim__err(
+			err, cap, n, "do",
+			"not one of rollback, fallback, return, reboot, "
+			"bootstrap, replay_last");
 	if (eim__opt_int(st, "expect_code", 0, 127, n, err, cap) ||
 	    eim__opt_strs(st, "air", n_dev, n, err, cap))
 		return -1;
@@ -305,8 +318,9 @@ static int eim__check_expect_result(const cJSON *st, int n, int n_dev,
 				    char *err, size_t cap)
 {
 	static const char *const ok[] = {"expect_result", "note", NULL};
-	static const char *const in[] = {"device", "contains", "lacks",
-					 "verified", "count", "which", NULL};
+	static const char *const in[] = {"device",   "contains", "lacks",
+					 "verified", "count",	 "which",
+					 NULL};
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(st, "expect_result");
 	const cJSON *w = cJSON_GetObjectItemCaseSensitive(x, "which");
 	const char *bad = eim__unknown(st, ok);
@@ -325,7 +339,8 @@ static int eim__check_expect_result(const cJSON *st, int n, int n_dev,
 				"not a device number in 0..%d", n_dev - 1);
 	if (w && (!cJSON_IsString(w) || (strcmp(w->valuestring, "last") &&
 					 strcmp(w->valuestring, "any"))))
-		return eim__err(err, cap, n, "which", "not \"last\" or \"any\"");
+		return eim__err(err, cap, n, "which",
+				"not \"last\" or \"any\"");
 	if (eim__opt_strs(x, "contains", n_dev, n, err, cap) ||
 	    eim__opt_strs(x, "lacks", n_dev, n, err, cap) ||
 	    eim__opt_bool(x, "verified", n, err, cap) ||
@@ -345,10 +360,10 @@ static int eim__check_expect_device(const cJSON *st, int n, int n_dev,
 				    char *err, size_t cap)
 {
 	static const char *const ok[] = {"expect_device", "note", NULL};
-	static const char *const in[] = {
-		"device",	   "eim",	  "counter",
-		"eims",		   "eim_ids",	  "enabled",
-		"pending_results", "fallback_active", NULL};
+	static const char *const in[] =
+		{"device",  "eim",     "counter",	  "eims",
+		 "eim_ids", "enabled", "pending_results", "fallback_active",
+		 NULL};
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(st, "expect_device");
 	const cJSON *y;
 	const char *bad = eim__unknown(st, ok);
@@ -373,9 +388,10 @@ static int eim__check_expect_device(const cJSON *st, int n, int n_dev,
 		if (!cJSON_IsArray(y))
 			return eim__err(err, cap, n, "eim_ids",
 					"not an array of eimIds");
-		cJSON_ArrayForEach(s, y) if (!cJSON_IsString(s))
-			return eim__err(err, cap, n, "eim_ids",
-					"not an array of eimIds");
+		cJSON_ArrayForEach(s, y) if (
+			!cJSON_IsString(
+				s)) return eim__err(err, cap, n, "eim_ids",
+						    "not an array of eimIds");
 	}
 	if ((y = cJSON_GetObjectItemCaseSensitive(x, "enabled")) &&
 	    !cJSON_IsNull(y) &&
@@ -396,13 +412,17 @@ static int eim__check_expect_device(const cJSON *st, int n, int n_dev,
 
 int eim_scn_check(const cJSON *doc, char *err, size_t cap)
 {
-	static const char *const top[] = {
-		"name",	   "description", "devices", "profiles",
-		"fallback_profile", "counter",	"eim_id",  "steps",
-		NULL};
-	static const char *const kinds[] = {"eim", "wake", "do",
-					    "expect_result", "expect_device",
-					    NULL};
+	static const char *const top[] = {"name",
+					  "description",
+					  "devices",
+					  "profiles",
+					  "fallback_profile",
+					  "counter",
+					  "eim_id",
+					  "steps",
+					  NULL};
+	static const char *const kinds[] =
+		{"eim", "wake", "do", "expect_result", "expect_device", NULL};
 	const cJSON *x, *steps;
 	const char *bad;
 	int n_dev = 1;
@@ -439,12 +459,23 @@ int eim_scn_check(const cJSON *doc, char *err, size_t cap)
 			return eim__err(err, cap, 0, "profiles",
 					"not an array of at most %d ICCIDs",
 					EIM_SCN_MAX_PROFILES);
-		cJSON_ArrayForEach(p, x) if (!cJSON_IsString(p) ||
-					     !eim__iccid_ok(p->valuestring))
-			return eim__err(err, cap, 0, "profiles",
-					"'%s' is not an ICCID[:NAME]",
-					cJSON_IsString(p) ? p->valuestring
-							  : "(not a string)");
+		cJSON_ArrayForEach(p, x) if (
+			!cJSON_IsString(p) ||
+			!eim__iccid_ok(
+				p->valuestring)) return eim__err(err, cap, 0,
+								 "profiles",
+								 "'%s' is not "
+								 "an "
+								 "ICCID[:NAME]",
+								 cJSON_IsString(
+									 p)
+									 ? p->valuestring
+									 : "(no"
+									   "t "
+									   "a "
+									   "str"
+									   "ing"
+									   ")");
 	}
 	x = cJSON_GetObjectItemCaseSensitive(doc, "fallback_profile");
 	if (x && (!cJSON_IsString(x) || !eim__iccid_ok(x->valuestring)))
@@ -453,12 +484,12 @@ int eim_scn_check(const cJSON *doc, char *err, size_t cap)
 	if (eim__opt_int(doc, "counter", 0, EIM_SCN_COUNTER_MAX, 0, err, cap))
 		return -1;
 	x = cJSON_GetObjectItemCaseSensitive(doc, "eim_id");
-	if (x && (!cJSON_IsString(x) || !x->valuestring[0] ||
-		  strlen(x->valuestring) > 63 ||
-		  strspn(x->valuestring, "abcdefghijklmnopqrstuvwxyz"
-					 "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					 "0123456789._-") !=
-			  strlen(x->valuestring)))
+	if (x &&
+	    (!cJSON_IsString(x) || !x->valuestring[0] ||
+	     strlen(x->valuestring) > 63 ||
+	     strspn(x->valuestring, "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789._-") != strlen(x->valuestring)))
 		return eim__err(err, cap, 0, "eim_id",
 				"1-63 letters, digits, '.', '_' or '-'");
 	steps = cJSON_GetObjectItemCaseSensitive(doc, "steps");

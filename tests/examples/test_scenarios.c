@@ -112,10 +112,11 @@ START_TEST(every_shipped_scenario_passes)
 		ck_assert_msg(r != NULL, "%s: report is not JSON: %s", path,
 			      p.out);
 		ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r, "ok")));
-		ck_assert_str_eq(
-			cJSON_GetObjectItem(r, "scenario")->valuestring,
-			cJSON_GetObjectItem(doc, "name")->valuestring);
-		ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(r, "duration_ms")));
+		ck_assert_str_eq(cJSON_GetObjectItem(r, "scenario")
+					 ->valuestring,
+				 cJSON_GetObjectItem(doc, "name")->valuestring);
+		ck_assert(
+			cJSON_IsNumber(cJSON_GetObjectItem(r, "duration_ms")));
 		cJSON *steps = cJSON_GetObjectItem(r, "steps");
 		ck_assert_int_eq(cJSON_GetArraySize(steps), n_steps);
 		for (int i = 0; i < n_steps; i++) {
@@ -123,7 +124,8 @@ START_TEST(every_shipped_scenario_passes)
 			ck_assert_int_eq(cJSON_GetObjectItem(s, "n")->valueint,
 					 i + 1);
 			ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(s, "ok")));
-			ck_assert(cJSON_IsString(cJSON_GetObjectItem(s, "kind")));
+			ck_assert(
+				cJSON_IsString(cJSON_GetObjectItem(s, "kind")));
 			ck_assert(cJSON_IsString(
 				cJSON_GetObjectItem(s, "detail")));
 		}
@@ -197,11 +199,11 @@ END_TEST
 /* An eim step whose exit code or output differ from the expectation. */
 START_TEST(eim_step_expectations_fail)
 {
-	const char *path = write_tmp(
-		"exit.json",
-		"{\"name\": \"x\", \"steps\": [\n"
-		" {\"eim\": [\"queue\", \"{eid0}\"], \"expect_stdout_contains\":"
-		" \"counter 1\"}]}\n");
+	const char *path =
+		write_tmp("exit.json", "{\"name\": \"x\", \"steps\": [\n"
+				       " {\"eim\": [\"queue\", \"{eid0}\"], "
+				       "\"expect_stdout_contains\":"
+				       " \"counter 1\"}]}\n");
 	struct eim_test_proc p = scenario(path, NULL, NULL);
 
 	ck_assert_int_eq(p.status, 1);
@@ -209,9 +211,8 @@ START_TEST(eim_step_expectations_fail)
 		      p.out);
 	eim_test_proc_done(&p);
 
-	path = write_tmp("exit2.json",
-			 "{\"name\": \"x\", \"steps\": [\n"
-			 " {\"eim\": [\"show\", \"42\"]}]}\n");
+	path = write_tmp("exit2.json", "{\"name\": \"x\", \"steps\": [\n"
+				       " {\"eim\": [\"show\", \"42\"]}]}\n");
 	p = scenario(path, NULL, NULL);
 	ck_assert_int_eq(p.status, 1);
 	ck_assert_msg(strstr(p.out, "eim show: exit 1, expected 0"), "%s",
@@ -280,8 +281,8 @@ START_TEST(malformed_files_exit_2_with_one_line)
 		const char *path = write_tmp(name, bad_files[i].text);
 		struct eim_test_proc p = scenario(path, NULL, NULL);
 
-		ck_assert_msg(p.status == 2, "%s: exit %d: %s", bad_files[i].text,
-			      p.status, p.err);
+		ck_assert_msg(p.status == 2, "%s: exit %d: %s",
+			      bad_files[i].text, p.status, p.err);
 		snprintf(want, sizeof(want), "eim-device scenario: %s: %s",
 			 path, bad_files[i].want);
 		ck_assert_msg(strncmp(p.err, want, strlen(want)) == 0,
