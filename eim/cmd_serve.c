@@ -29,6 +29,8 @@
 #include <unistd.h>
 
 #define EIM__EXPIRY_PERIOD_MS 60000
+/* How long last-seen records and re-delivery counts wait in memory. */
+#define EIM__FLUSH_PERIOD_MS 5000
 #define EIM__MAX_CI 8
 
 struct eim__serve {
@@ -40,6 +42,8 @@ struct eim__serve {
 	struct eim_coap_dtls_server *coaps;
 	FILE *keylog;
 	struct eim_loop_timer expiry;
+	struct eim_loop_timer batch; /* fires at the loop's next turn */
+	struct eim_loop_timer flush;
 	struct eim_cert_store *ci;
 };
 
@@ -129,6 +133,7 @@ static int eim__start_dtls(struct eim__serve *sv, const struct eim_config *cfg)
 	d.max_handshakes = (size_t)cfg->dtls.max_handshakes;
 	d.idle_timeout_ms = (uint32_t)(cfg->dtls.idle_timeout_s * 1000);
 	d.require_ems = cfg->dtls.require_ems;
+	d.pinned_allow_expired = cfg->dtls.pinned_allow_expired;
 	if (cfg->dtls.certificate && !cfg->dtls.private_key)
 		return eim_cli_fail("serve",
 				    "dtls.certificate needs dtls.private_key");
@@ -224,8 +229,6 @@ static int eim__esipa_handler(void *ctx, const struct eim_coap_request *req,
 	struct eim_service_peer peer = {0};
 	uint8_t code = 0;
 
-	char addr[INET6_ADDRSTRLEN + 8];
-
 	/* Plain CoAP carries no identity (peer_user is NULL); over DTLS the
 	 * session knows what authenticated the device (a PSK identity, or
 	 * the SHA-256 of its certificate or raw public key) and its address. */
@@ -258,25 +261,16 @@ static int eim__esipa_handler(void *ctx, const struct eim_coap_request *req,
 		peer.ident_len = req->identity_len;
 	}
 	if (req->peer_user) {
-		socklen_t alen = 0;
-		const struct sockaddr *sa =
-			eim_dtls_session_peer(req->peer_user, &alen);
-		char host[INET6_ADDRSTRLEN] = "?";
-		int port = 0;
-		if (sa && sa->sa_family == AF_INET) {
-			const struct sockaddr_in *in4 = (const void *)sa;
-			inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host));
-			port = ntohs(in4->sin_port);
-			snprintf(addr, sizeof(addr), "%s:%d", host, port);
-		} else if (sa && sa->sa_family == AF_INET6) {
-			const struct sockaddr_in6 *in6 = (const void *)sa;
-			inet_ntop(AF_INET6, &in6->sin6_addr, host,
-				  sizeof(host));
-			port = ntohs(in6->sin6_port);
-			snprintf(addr, sizeof(addr), "[%s]:%d", host, port);
-		}
-		if (sa)
-			peer.addr = addr;
+		/* The service formats the address only when it logs it or
+		 * records a new last-seen address, not on every poll. */
+		peer.sa = eim_dtls_session_peer(req->peer_user, &peer.sa_len);
+	}
+	/* Requests from now to the loop's next turn came in the same
+	 * wakeup: the service checks the store for changes by other
+	 * processes once for them (see eim/README.md, "The poll cache"). */
+	if (!eim_loop_timer_armed(&sv->batch)) {
+		eim_service_batch_begin(sv->svc);
+		eim_loop_timer_start(sv->loop, &sv->batch, 0);
 	}
 	int rc = eim_service_handle(sv->svc, &peer, req->body, req->body_len,
 				    &resp->body, &code);
@@ -295,6 +289,25 @@ static void eim__expire(struct eim_loop *l, void *ctx)
 		eim_info("%zu package(s) passed their validity and expired", n);
 	eim_loop_timer_start(l, &sv->expiry,
 			     eim_loop_now(l) + EIM__EXPIRY_PERIOD_MS);
+}
+
+/* The loop turned: the next request starts a new batch (nothing to do
+ * until then; the handler re-arms this timer). */
+static void eim__batch_end(struct eim_loop *l, void *ctx)
+{
+	(void)l;
+	(void)ctx;
+}
+
+/* Writes the last-seen records and delivery attempts kept in memory. */
+static void eim__flush(struct eim_loop *l, void *ctx)
+{
+	struct eim__serve *sv = ctx;
+
+	if (eim_service_flush(sv->svc))
+		eim_debug("flush: %s", eim_store_errmsg(sv->store));
+	eim_loop_timer_start(l, &sv->flush,
+			     eim_loop_now(l) + EIM__FLUSH_PERIOD_MS);
 }
 
 static int eim__load_ci(const char *const *paths, size_t n,
@@ -338,6 +351,10 @@ int eim_cmd_serve(int argc, char **argv)
 		{"log-level", required_argument, NULL, 'L'},
 		{"require-verified-results", no_argument, NULL, 'r'},
 		{"ci-root", required_argument, NULL, 'C'},
+		{"dtls-cert", required_argument, NULL, 'T'},
+		{"dtls-key", required_argument, NULL, 'K'},
+		{"dtls-client-ca", required_argument, NULL, 'A'},
+		{"dtls-allow-expired-pins", no_argument, NULL, 'E'},
 		{NULL, 0, NULL, 0},
 	};
 	struct eim_config cfg;
@@ -345,12 +362,18 @@ int eim_cmd_serve(int argc, char **argv)
 	struct eim_json_err err = {{0}};
 	const char *config = NULL, *db = NULL, *listen = NULL, *coap = NULL,
 		   *level = NULL;
+	/* DTLS credentials from the command line (override the file) */
+	const char *dtls_cert = NULL, *dtls_key = NULL, *dtls_ca = NULL;
+	bool allow_expired_pins = false;
 	const char *ci_paths[EIM__MAX_CI];
 	size_t n_ci = 0;
 	bool require_verified = false;
 	int c, rc;
 
 	memset(&sv, 0, sizeof(sv));
+	eim_loop_timer_init(&sv.expiry, eim__expire, &sv);
+	eim_loop_timer_init(&sv.batch, eim__batch_end, &sv);
+	eim_loop_timer_init(&sv.flush, eim__flush, &sv);
 	while ((c = eim_cli_getopt("serve", argc, argv, "", opts)) != -1) {
 		switch (c) {
 		case 'c':
@@ -370,6 +393,18 @@ int eim_cmd_serve(int argc, char **argv)
 			break;
 		case 'r':
 			require_verified = true;
+			break;
+		case 'T':
+			dtls_cert = optarg;
+			break;
+		case 'K':
+			dtls_key = optarg;
+			break;
+		case 'A':
+			dtls_ca = optarg;
+			break;
+		case 'E':
+			allow_expired_pins = true;
 			break;
 		case 'C':
 			if (n_ci == EIM__MAX_CI)
@@ -400,7 +435,11 @@ int eim_cmd_serve(int argc, char **argv)
 	}
 	if ((db && eim_config_set_str(&cfg.db_path, db)) ||
 	    (listen && eim_config_set_str(&cfg.listen, listen)) ||
-	    (coap && eim_config_set_str(&cfg.coap, coap))) {
+	    (coap && eim_config_set_str(&cfg.coap, coap)) ||
+	    (dtls_cert &&
+	     eim_config_set_str(&cfg.dtls.certificate, dtls_cert)) ||
+	    (dtls_key && eim_config_set_str(&cfg.dtls.private_key, dtls_key)) ||
+	    (dtls_ca && eim_config_set_str(&cfg.dtls.client_ca, dtls_ca))) {
 		rc = eim_cli_fail("serve", "out of memory");
 		goto out;
 	}
@@ -414,6 +453,8 @@ int eim_cmd_serve(int argc, char **argv)
 	}
 	if (require_verified)
 		cfg.require_verified_results = true;
+	if (allow_expired_pins)
+		cfg.dtls.pinned_allow_expired = true;
 	if (listen && *listen && eim_config_check_addr(listen)) {
 		rc = eim_cli_usage_error("serve",
 					 "--listen '%s' is not ADDRESS:PORT "
@@ -458,6 +499,7 @@ int eim_cmd_serve(int argc, char **argv)
 		.require_verified_results = cfg.require_verified_results,
 		.refresh_on_state_change = cfg.refresh_on_state_change,
 		.ci = sv.ci,
+		.batched = true,
 	};
 	rc = EIM_EXIT_FAIL;
 	if (eim_service_new(sv.store, &scfg, &sv.svc) ||
@@ -512,10 +554,15 @@ int eim_cmd_serve(int argc, char **argv)
 		eim_info("serving coap://%s/gsma/rsp2/asn1", where);
 	}
 	fflush(stdout);
-	eim_loop_timer_init(&sv.expiry, eim__expire, &sv);
 	eim__expire(sv.loop, &sv);
+	eim_loop_timer_start(sv.loop, &sv.flush,
+			     eim_loop_now(sv.loop) + EIM__FLUSH_PERIOD_MS);
 
 	e = eim_loop_run(sv.loop);
+	if (eim_service_flush(sv.svc))
+		eim_warn("could not write last-seen times and delivery "
+			 "attempts: %s",
+			 eim_store_errmsg(sv.store));
 	struct eim_service_stats st;
 	eim_service_stats(sv.svc, &st);
 	eim_info("stopping (signal %d): %llu requests, %llu packages sent, "
@@ -528,8 +575,11 @@ int eim_cmd_serve(int argc, char **argv)
 	rc = e ? eim_cli_fail("serve", "event loop failed: %s", eim_strerror(e))
 	       : EIM_EXIT_OK;
 out:
-	if (sv.loop)
+	if (sv.loop) {
 		eim_loop_timer_stop(sv.loop, &sv.expiry);
+		eim_loop_timer_stop(sv.loop, &sv.batch);
+		eim_loop_timer_stop(sv.loop, &sv.flush);
+	}
 	eim_coap_dtls_server_free(sv.coaps);
 	eim_coap_udp_server_free(sv.coap_udp);
 	if (sv.keylog)

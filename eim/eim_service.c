@@ -27,10 +27,18 @@ int eim_service_new(struct eim_store *store,
 	if (cfg)
 		svc->cfg = *cfg;
 	svc->seen = eim_calloc(EIM__SEEN_SLOTS, sizeof(*svc->seen));
-	if (!svc->seen) {
+	svc->seen_recs = eim_calloc(EIM__SEEN_BATCH, sizeof(*svc->seen_recs));
+	svc->cache = eim_calloc(EIM__CACHE_SLOTS, sizeof(*svc->cache));
+	if (!svc->seen || !svc->seen_recs || !svc->cache) {
+		eim_free(svc->seen);
+		eim_free(svc->seen_recs);
+		eim_free(svc->cache);
 		eim_free(svc);
 		return EIM_ENOMEM;
 	}
+	svc->epoch = 1;
+	svc->local_changes = eim_store_local_changes(store);
+	svc->check_due = true;
 	eim_signer_init(&svc->signer, store);
 	*ret = svc;
 	return 0;
@@ -40,8 +48,11 @@ void eim_service_free(struct eim_service *svc)
 {
 	if (!svc)
 		return;
+	(void)eim_service_flush(svc);
 	eim_signer_done(&svc->signer);
 	eim_free(svc->seen);
+	eim_free(svc->seen_recs);
+	eim_free(svc->cache);
 	eim_free(svc);
 }
 
@@ -63,7 +74,7 @@ int eim__svc_bad_request(struct eim_buf *resp, uint8_t *code,
 	eim_buf_reset(resp);
 	eim_buf_append(resp, msg, strlen(msg));
 	*code = EIM_SVC_BAD_REQUEST;
-	snprintf(log->outcome, sizeof(log->outcome), "4.00 %s", msg);
+	eim__svc_outcome(log, "4.00 %s", msg);
 	return resp->err;
 }
 
@@ -91,6 +102,8 @@ int eim__svc_authorize(struct eim_service *svc,
 
 	if (peer->kind == 0)
 		return 0; /* plain CoAP: a lab without authentication */
+	if (eim__cache_find(svc, peer, eid))
+		return 0; /* allowed, and nothing changed since */
 	memset(&l, 0, sizeof(l));
 	rc = eim_store_credential_lookup(svc->store, peer->kind, peer->ident,
 					 peer->ident_len, &l);
@@ -101,10 +114,13 @@ int eim__svc_authorize(struct eim_service *svc,
 			ok = true;
 	if (rc == 0)
 		eim_store_cred_lookup_done(&l);
-	if (ok)
+	if (ok) {
+		(void)eim__cache_put(svc, peer, eid);
 		return 0;
+	}
 	/* Audit the attempt: which identity asked for which EID. */
-	char detail[200], id[65];
+	char detail[200], id[65], abuf[56];
+	const char *peer_addr = eim__svc_addr(peer, abuf, sizeof(abuf));
 	size_t n = peer->ident_len < 32 ? peer->ident_len : 32;
 	if (peer->kind == EIM_STORE_CRED_PSK) {
 		size_t k = 0;
@@ -120,7 +136,7 @@ int eim__svc_authorize(struct eim_service *svc,
 	snprintf(detail, sizeof(detail),
 		 "%s '%s' from %s is not bound to "
 		 "this EID (%s)",
-		 eim__kind_name(peer->kind), id, peer->addr ? peer->addr : "?",
+		 eim__kind_name(peer->kind), id, peer_addr ? peer_addr : "?",
 		 fn);
 	eim_store_audit_add(svc->store, "denied", eid, detail);
 	svc->stats.forbidden++;
@@ -135,43 +151,8 @@ static int eim__forbidden(struct eim_buf *resp, uint8_t *code,
 	eim_buf_reset(resp);
 	eim_buf_append(resp, msg, sizeof(msg) - 1);
 	*code = EIM_SVC_FORBIDDEN;
-	snprintf(log->outcome, sizeof(log->outcome), "4.03 forbidden");
+	eim__svc_outcome(log, "4.03 forbidden");
 	return resp->err;
-}
-
-/* FNV-1a, for the last-seen table. */
-static uint32_t eim__hash(const void *p, size_t n, uint32_t h)
-{
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h;
-}
-
-static int64_t eim__wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Records "last seen" when it changed address or a minute has passed. */
-static void eim__seen(struct eim_service *svc, const uint8_t eid[16],
-		      const char *addr)
-{
-	uint32_t ah = eim__hash(addr, strlen(addr), 2166136261u);
-	struct eim__seen *e =
-		&svc->seen[eim__hash(eid, 16, 2166136261u) % EIM__SEEN_SLOTS];
-	int64_t now = eim__wall_ms();
-
-	if (memcmp(e->eid, eid, 16) == 0 && e->addr_hash == ah &&
-	    now - e->written_ms < EIM__SEEN_PERIOD_MS)
-		return;
-	if (eim_store_device_seen(svc->store, eid, addr) != 0)
-		return;
-	memcpy(e->eid, eid, 16);
-	e->addr_hash = ah;
-	e->written_ms = now;
 }
 
 /* ---- notifyStateChange --------------------------------------------------- */
@@ -271,13 +252,14 @@ static int eim__get_package(struct eim_service *svc,
 			    struct eim__svc_log *log)
 {
 	struct eim_store_package pkg;
+	struct eim__cache_ent *ent;
 	bool found = false;
 	int rc;
 
 	log->has_eid = true;
 	memcpy(log->eid, g->eid, 16);
 	if (eim_eid_check(g->eid) != 0) {
-		snprintf(log->outcome, sizeof(log->outcome), "invalidEid");
+		eim__svc_outcome(log, "invalidEid");
 		return eim_esipa_get_pkg_response_error(EIM_PKG_ERR_INVALID_EID,
 							resp);
 	}
@@ -288,27 +270,42 @@ static int eim__get_package(struct eim_service *svc,
 		return rc;
 	if (g->notify_state_change)
 		eim__state_change(svc, g);
-	if (peer->addr) /* before next(): later store calls end its views */
-		eim__seen(svc, g->eid, peer->addr);
-	rc = eim_store_next(svc->store, g->eid, &pkg, &found);
-	if (rc == EIM_ENOTFOUND) {
-		snprintf(log->outcome, sizeof(log->outcome), "eidNotFound");
-		return eim_esipa_get_pkg_response_error(
-			EIM_PKG_ERR_EID_NOT_FOUND, resp);
+	eim__seen(svc, g->eid, peer);
+	/* The entry, if any, says what the store said at this epoch: the
+	 * identity may act for the EID (authorize just used or filled it),
+	 * and maybe that the queue was empty. A state change above wrote to
+	 * the store (maybe queued a package): then ask the store. */
+	ent = g->notify_state_change ? NULL
+				     : eim__cache_find(svc, peer, g->eid);
+	if (ent && ent->empty) {
+		svc->stats.cache_hits++;
+		found = false;
+	} else {
+		rc = eim_store_next(svc->store, g->eid, &pkg, &found);
+		if (rc == EIM_ENOTFOUND) {
+			eim__svc_outcome(log, "eidNotFound");
+			return eim_esipa_get_pkg_response_error(
+				EIM_PKG_ERR_EID_NOT_FOUND, resp);
+		}
+		if (rc)
+			return rc;
+		/* Plain CoAP (no identity to authorize) has its entry made
+		 * here, once the store has shown that the EID exists. */
+		if (!found && !ent && peer->kind == 0)
+			ent = eim__cache_put(svc, peer, g->eid);
+		if (!found && ent)
+			ent->empty = true;
 	}
-	if (rc)
-		return rc;
 	if (!found) {
 		svc->stats.no_package++;
-		snprintf(log->outcome, sizeof(log->outcome),
-			 "noEimPackageAvailable");
+		eim__svc_outcome(log, "noEimPackageAvailable");
 		return eim_esipa_get_pkg_response_error(EIM_PKG_ERR_NO_PACKAGE,
 							resp);
 	}
 	svc->stats.packages_sent++;
-	snprintf(log->outcome, sizeof(log->outcome),
-		 "package %lld (%s, counter %u, attempt %u)", (long long)pkg.id,
-		 pkg.kind, pkg.counter, pkg.attempts);
+	eim__svc_outcome(log, "package %lld (%s, counter %u, attempt %u)",
+			 (long long)pkg.id, pkg.kind, pkg.counter,
+			 pkg.attempts);
 	/* GetEimPackageResponse [79] wraps the queued element as is: a
 	 * signed BF51, or an unsigned BF52 / BF54 request. */
 	eim_der_put(resp, EIM_ESIPA_GET_EIM_PACKAGE, pkg.bytes, pkg.bytes_len);
@@ -327,8 +324,9 @@ static int eim__relay_error(uint32_t tag, struct eim_buf *resp,
 	size_t mark = eim_der_open(resp, tag);
 	eim_der_put_int(resp, alt, 127);
 	eim_der_close(resp, mark);
-	snprintf(log->outcome, sizeof(log->outcome),
-		 "undefinedError (indirect profile download is not supported)");
+	eim__svc_outcome(
+		log,
+		"undefinedError (indirect profile download is not supported)");
 	return resp->err;
 }
 
@@ -354,10 +352,16 @@ int eim_service_handle(struct eim_service *svc,
 	uint8_t code = EIM_SVC_CHANGED;
 	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&log, 0, sizeof(log));
+	log.on = EIM_LOG_ENABLED(EIM_LOG_INFO);
+	if (log.on)
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 	log.fn = "?";
 	svc->stats.requests++;
+	/* Before anything reads the cache: has the store changed? */
+	if (!eim__cache_sync(svc))
+		eim_debug("store change check failed: %s",
+			  eim_store_errmsg(svc->store));
 	rc = eim_esipa_decode_from_ipa(body, len, &diag, &m);
 	if (rc) {
 		svc->stats.malformed++;
@@ -407,17 +411,16 @@ int eim_service_handle(struct eim_service *svc,
 out:
 	if (rc) {
 		code = EIM_SVC_SERVER_ERROR;
-		snprintf(log.outcome, sizeof(log.outcome), "5.00 %s",
-			 eim_strerror(rc));
+		eim__svc_outcome(&log, "5.00 %s", eim_strerror(rc));
 	}
 	*ret_code = code;
-	if (EIM_LOG_ENABLED(EIM_LOG_INFO)) {
-		char eid[33] = "-";
+	if (log.on) {
+		char eid[33] = "-", abuf[56];
+		const char *addr = eim__svc_addr(peer, abuf, sizeof(abuf));
 		if (log.has_eid)
 			eim_eid_format(log.eid, eid);
-		eim_info("%s eid=%s %s: %s (%.2f ms)",
-			 peer->addr ? peer->addr : "-", eid, log.fn,
-			 log.outcome, eim__ms_since(&t0));
+		eim_info("%s eid=%s %s: %s (%.2f ms)", addr ? addr : "-", eid,
+			 log.fn, log.outcome, eim__ms_since(&t0));
 	}
 	return rc;
 }

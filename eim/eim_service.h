@@ -30,6 +30,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* CoAP response codes the service uses (class << 5 | detail). */
 #define EIM_SVC_CHANGED 0x44	  /* 2.04 */
@@ -45,7 +46,17 @@ struct eim_service_config {
 	/* Trusted CI roots for eUICC chains (may be NULL: then the eUICC
 	 * certificate stored for the device is used without a chain check). */
 	const struct eim_cert_store *ci;
+	/*
+	 * false: before each request the service asks the store whether
+	 * another process changed the database (one short read), so its
+	 * cache is never stale. true: the caller calls
+	 * eim_service_batch_begin() whenever it has received new datagrams
+	 * (once per receive batch), and the question is asked once per batch
+	 * (and at least every EIM_SERVICE_CHECK_EVERY requests).
+	 */
+	bool batched;
 };
+#define EIM_SERVICE_CHECK_EVERY 32
 
 /* Who is asking: the DTLS layer's authenticated identity. */
 struct eim_service_peer {
@@ -54,6 +65,9 @@ struct eim_service_peer {
 	const uint8_t *ident;
 	size_t ident_len;
 	const char *addr; /* "192.0.2.1:5684", for logs and last-seen */
+	/* Or (addr NULL) the address itself, formatted only when needed. */
+	const struct sockaddr *sa;
+	socklen_t sa_len;
 };
 
 struct eim_service;
@@ -77,10 +91,31 @@ int eim_service_handle(struct eim_service *svc,
 		       const struct eim_service_peer *peer, const uint8_t *body,
 		       size_t len, struct eim_buf *resp, uint8_t *ret_code);
 
+/*
+ * Batched mode (cfg.batched): requests handled after this call may have
+ * been sent after another process changed the store, so the next request
+ * checks for changes before it uses the cache.
+ */
+void eim_service_batch_begin(struct eim_service *svc);
+
+/*
+ * Writes what the service keeps in memory to spare the hot path a commit:
+ * the devices' last-seen times and addresses, and the delivery attempts
+ * of re-polled packages (eim_store_flush). A server calls it every few
+ * seconds and before it exits; eim_service_free() calls it too. Both are
+ * informational (see eim/README.md): a crash loses at most what was not
+ * flushed. Returns 0 or the store's error (the last-seen records are
+ * dropped then; the attempts stay for the next try).
+ */
+int eim_service_flush(struct eim_service *svc);
+
 /* Counters for logs and tests. */
 struct eim_service_stats {
 	uint64_t requests, packages_sent, no_package, results, notifications,
 		forbidden, malformed, unverified, refused;
+	/* getEimPackage answered from the poll cache without the store;
+	 * store changes seen (cache invalidations). */
+	uint64_t cache_hits, invalidations;
 };
 void eim_service_stats(const struct eim_service *svc,
 		       struct eim_service_stats *ret);

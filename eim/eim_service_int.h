@@ -10,18 +10,50 @@
 #include "proto/eim_esipa.h"
 
 /*
- * When each device's "last seen" was last written, so that a device polling
- * every few seconds costs one write a minute, not one per poll: an
+ * When each device's "last seen" was last recorded, so that a device polling
+ * every few seconds costs one record a minute, not one per poll, and a new
+ * address (NAT rebinding) one record. Records are kept in `seen_recs` and
+ * written in one transaction by eim_service_flush() (every few seconds from
+ * `eim serve`, and at exit), or when EIM__SEEN_BATCH of them wait: an
  * empty-queue poll must not write to SQLite (DESIGN: polls are the hot
  * path). Fixed size, indexed by a hash of the EID; a collision only costs
- * an extra write.
+ * an extra record.
  */
 #define EIM__SEEN_SLOTS 65536
 #define EIM__SEEN_PERIOD_MS 60000
+#define EIM__SEEN_BATCH 1024
 struct eim__seen {
 	uint8_t eid[16];
 	uint32_t addr_hash;
+	uint32_t rec; /* 1 + index in seen_recs of its unwritten record */
 	int64_t written_ms;
+};
+struct eim__seen_rec {
+	uint8_t eid[16];
+	int64_t at_ms;
+	uint32_t slot;
+	char addr[56];
+};
+
+/*
+ * The poll cache (see eim/README.md, "The poll cache"): per (identity kind,
+ * identity, EID), that the identity may act for the EID and whether the
+ * EID's queue was empty. An entry is valid only while its epoch equals
+ * svc->epoch; the epoch moves whenever the store may have changed (a commit
+ * by another process, seen through eim_store_data_version(), or any row
+ * changed through our own handle, eim_store_local_changes()). Direct-mapped:
+ * a collision evicts. Identities longer than EIM__CACHE_IDENT_MAX are never
+ * cached (they take the store path every time).
+ */
+#define EIM__CACHE_SLOTS 16384
+#define EIM__CACHE_IDENT_MAX 48
+struct eim__cache_ent {
+	uint32_t epoch; /* 0 = never valid */
+	uint8_t kind;
+	uint8_t ident_len;
+	bool empty; /* eim_store_next found nothing at this epoch */
+	uint8_t eid[16];
+	uint8_t ident[EIM__CACHE_IDENT_MAX];
 };
 
 struct eim_service {
@@ -29,8 +61,31 @@ struct eim_service {
 	struct eim_service_config cfg;
 	struct eim_signer signer;
 	struct eim_service_stats stats;
-	struct eim__seen *seen; /* EIM__SEEN_SLOTS entries */
+	struct eim__seen *seen;		 /* EIM__SEEN_SLOTS entries */
+	struct eim__seen_rec *seen_recs; /* EIM__SEEN_BATCH entries */
+	size_t n_seen_recs;
+	struct eim__cache_ent *cache; /* EIM__CACHE_SLOTS entries */
+	uint32_t epoch;
+	uint64_t data_version, local_changes;
+	bool check_due;	      /* batched: look at data_version first */
+	unsigned since_check; /* requests since the last look */
 };
+
+/* The cache entry valid now for (peer, eid), or NULL. */
+struct eim__cache_ent *eim__cache_find(struct eim_service *svc,
+				       const struct eim_service_peer *peer,
+				       const uint8_t eid[16]);
+/* Fills the entry for (peer, eid) at the current epoch (authorized, queue
+ * not known empty); NULL when the identity is not cacheable. */
+struct eim__cache_ent *eim__cache_put(struct eim_service *svc,
+				      const struct eim_service_peer *peer,
+				      const uint8_t eid[16]);
+/* Before each request: moves the epoch if the store changed (see above).
+ * false when the store could not be asked: do not use the cache then. */
+bool eim__cache_sync(struct eim_service *svc);
+/* Notes a contact for the last-seen records (no store call). */
+void eim__seen(struct eim_service *svc, const uint8_t eid[16],
+	       const struct eim_service_peer *peer);
 
 /* What one request did, for the log line. */
 struct eim__svc_log {
@@ -38,7 +93,16 @@ struct eim__svc_log {
 	bool has_eid;
 	uint8_t eid[16];
 	char outcome[160];
+	bool on; /* the line will be printed: format the outcome */
 };
+
+/* Formats the outcome for the log line, only when it will be printed. */
+void eim__svc_outcome(struct eim__svc_log *log, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* peer->addr, or the socket address formatted into buf (cap >= 56). */
+const char *eim__svc_addr(const struct eim_service_peer *peer, char *buf,
+			  size_t cap);
 
 /* 0 when the peer may act for eid, EIM_EPERM when not (audited). */
 int eim__svc_authorize(struct eim_service *svc,

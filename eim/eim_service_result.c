@@ -490,7 +490,7 @@ static int eim__refuse(struct eim_service *svc, const uint8_t eid[16],
 {
 	eim_store_audit_add(svc->store, "result-refused", eid, why);
 	svc->stats.refused++;
-	snprintf(log->outcome, sizeof(log->outcome), "refused: %.140s", why);
+	eim__svc_outcome(log, "refused: %.140s", why);
 	if (!respond)
 		return 0;
 	return eim_esipa_provide_response_error(EIM_PKG_ERR_UNDEFINED, resp);
@@ -625,10 +625,11 @@ static int eim__epr(struct eim_service *svc, const uint8_t eid[16],
 		eim__learn(svc, eid, &e, &f);
 	if (r->kind == EIM_RESULT_EPR_AND_NOTIFS)
 		eim__record_notifs(svc, eid, r->notifs);
-	snprintf(log->outcome, sizeof(log->outcome),
-		 "%s%s for package %lld (%s)", eim_epr_kind_name(e.kind),
-		 out.duplicate ? " again" : "", (long long)out.package_id,
-		 verified ? "verified" : "NOT verified");
+	eim__svc_outcome(log, "%s%s for package %lld (%s)",
+			 eim_epr_kind_name(e.kind),
+			 out.duplicate ? " again" : "",
+			 (long long)out.package_id,
+			 verified ? "verified" : "NOT verified");
 	rc = respond ? eim__ack(svc, eid,
 				out.duplicate && e.kind == EIM_EPR_RESULT_SIGNED
 					? e.seq
@@ -770,9 +771,9 @@ static int eim__other_result(struct eim_service *svc, const uint8_t eid[16],
 	if (rc)
 		goto out;
 	svc->stats.results++;
-	snprintf(log->outcome, sizeof(log->outcome), "%s for package %lld",
-		 cJSON_GetObjectItem(sum, "type")->valuestring,
-		 (long long)out.package_id);
+	eim__svc_outcome(log, "%s for package %lld",
+			 cJSON_GetObjectItem(sum, "type")->valuestring,
+			 (long long)out.package_id);
 	rc = respond ? eim__ack(svc, eid, -1, resp) : 0;
 out:
 	eim_free(f.bytes);
@@ -828,7 +829,7 @@ int eim__svc_result(struct eim_service *svc,
 		eim_buf_reset(resp);
 		eim_buf_append(resp, msg, sizeof(msg) - 1);
 		*code = EIM_SVC_FORBIDDEN;
-		snprintf(log->outcome, sizeof(log->outcome), "4.03 forbidden");
+		eim__svc_outcome(log, "4.03 forbidden");
 		return resp->err;
 	}
 	if (rc)
@@ -866,6 +867,6 @@ int eim__svc_notification(struct eim_service *svc,
 	if (rc)
 		return rc;
 	svc->stats.notifications++;
-	snprintf(log->outcome, sizeof(log->outcome), "notification stored");
+	eim__svc_outcome(log, "notification stored");
 	return 0;
 }

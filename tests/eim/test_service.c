@@ -487,6 +487,17 @@ static int64_t data_version(void)
 	return v;
 }
 
+static int n_seen;
+static int seen_cb(void *ctx, const struct eim_store_device *d)
+{
+	(void)ctx;
+	if (d->last_addr) {
+		ck_assert_str_eq(d->last_addr, "192.0.2.7:5684");
+		n_seen++;
+	}
+	return 0;
+}
+
 START_TEST(empty_queue_polls_do_not_write)
 {
 	struct eim_buf req, resp;
@@ -494,22 +505,272 @@ START_TEST(empty_queue_polls_do_not_write)
 
 	snprintf(path, sizeof(path), "%s/eim.db", dir);
 	ck_assert_int_eq(sqlite3_open(path, &watcher), SQLITE_OK);
+	n_seen = 0;
 	eim_buf_init(&req);
 	eim_buf_init(&resp);
 	get_request(EID2, &req); /* dev-two has nothing queued */
 	int64_t v0 = data_version();
-	ck_assert_uint_eq(handle("dev-two", req.p, req.len, &resp), 0x44);
-	int64_t v1 = data_version(); /* the first poll records last-seen */
-	ck_assert_int_ne(v1, v0);
 	for (int i = 0; i < 50; i++) {
 		now_ms += 1000; /* a write now would change the row */
 		ck_assert_uint_eq(handle("dev-two", req.p, req.len, &resp),
 				  0x44);
 	}
-	ck_assert_int_eq(data_version(), v1);
+	ck_assert_int_eq(data_version(), v0);
+	/* last-seen waits in memory for the flush (one transaction) */
+	ck_assert_int_eq(eim_service_flush(svc), 0);
+	ck_assert_int_ne(data_version(), v0);
+	ck_assert_int_eq(eim_store_device_list(st, NULL, seen_cb, NULL), 0);
+	ck_assert_int_eq(n_seen, 1);
 	sqlite3_close(watcher);
 	eim_buf_done(&req);
 	eim_buf_done(&resp);
+}
+END_TEST
+
+/* ---- the poll cache: never stale across processes ----------------------- */
+
+/* A second connection to the same file: what another process (eim submit,
+ * eim device remove, eim cancel) does, as far as SQLite can tell. */
+static struct eim_store *open_other(void)
+{
+	char path[600];
+	struct eim_store *o = NULL;
+	struct eim_store_options opt;
+
+	snprintf(path, sizeof(path), "%s/eim.db", dir);
+	eim_store_options_init(&opt);
+	opt.synchronous = EIM_STORE_SYNC_NORMAL;
+	opt.clock = test_clock;
+	ck_assert_int_eq(eim_store_open(path, &opt, &o), 0);
+	return o;
+}
+
+static int64_t enqueue_on(struct eim_store *s, const char *eid_text)
+{
+	struct eim_store_enqueue_req rq;
+	struct eim_store_enqueued done;
+
+	memset(&rq, 0, sizeof(rq));
+	ck_assert_int_eq(eim_store_eid_parse(eid_text, rq.eid), 0);
+	rq.kind = "euicc-data";
+	rq.summary = "[]";
+	ck_assert_int_eq(eim_store_enqueue(s, &rq, fake_sign, NULL, &done), 0);
+	return done.package_id;
+}
+
+static void use_batched_service(void)
+{
+	struct eim_service_config cfg = {.batched = true};
+
+	eim_service_free(svc);
+	ck_assert_int_eq(eim_service_new(st, &cfg, &svc), 0);
+}
+
+static uint64_t cache_hits(void)
+{
+	struct eim_service_stats ss;
+	eim_service_stats(svc, &ss);
+	return ss.cache_hits;
+}
+
+/* 1 when the answer carries a package, 0 for noEimPackageAvailable. */
+static int poll_eid(const char *psk_id, const char *eid_text)
+{
+	static const uint8_t none[] = {0xBF, 0x4F, 0x03, 0x02, 0x01, 0x01};
+	struct eim_buf req, resp;
+	int got;
+
+	eim_buf_init(&req);
+	eim_buf_init(&resp);
+	get_request(eid_text, &req);
+	ck_assert_uint_eq(handle(psk_id, req.p, req.len, &resp), 0x44);
+	if (resp.len == sizeof(none) && memcmp(resp.p, none, resp.len) == 0)
+		got = 0;
+	else if (resp.len > 4 && resp.p[3] == 0xBF && resp.p[4] == 0x52)
+		got = 1;
+	else
+		got = -1;
+	eim_buf_done(&req);
+	eim_buf_done(&resp);
+	return got;
+}
+
+static uint8_t poll_code(const char *psk_id, const char *eid_text)
+{
+	struct eim_buf req, resp;
+	uint8_t code;
+
+	eim_buf_init(&req);
+	eim_buf_init(&resp);
+	get_request(eid_text, &req);
+	code = handle(psk_id, req.p, req.len, &resp);
+	eim_buf_done(&req);
+	eim_buf_done(&resp);
+	return code;
+}
+
+START_TEST(cache_answers_repeated_empty_polls)
+{
+	use_batched_service();
+	eim_service_batch_begin(svc);
+	ck_assert_int_eq(poll_eid("dev-two", EID2), 0);
+	ck_assert_uint_eq(cache_hits(), 0);
+	for (int i = 0; i < 10; i++) {
+		if (i == 5)
+			eim_service_batch_begin(svc); /* nothing changed */
+		ck_assert_int_eq(poll_eid("dev-two", EID2), 0);
+	}
+	ck_assert_uint_eq(cache_hits(), 10);
+}
+END_TEST
+
+START_TEST(package_from_another_process_is_delivered_next_poll)
+{
+	struct eim_store *other = open_other();
+
+	use_batched_service();
+	eim_service_batch_begin(svc);
+	ck_assert_int_eq(poll_eid("dev-two", EID2), 0);
+	ck_assert_int_eq(poll_eid("dev-two", EID2), 0); /* cached */
+	enqueue_on(other, EID2);
+	/* the next datagrams: the first poll sees the new package */
+	eim_service_batch_begin(svc);
+	ck_assert_int_eq(poll_eid("dev-two", EID2), 1);
+	ck_assert_int_eq(count_state(EIM_STORE_SENT), 1);
+
+	/* Unbatched (the default): every request looks, no batch call. */
+	eim_service_free(svc);
+	ck_assert_int_eq(eim_service_new(st, NULL, &svc), 0);
+	ck_assert_int_eq(poll_eid("dev-one", EID1), 1); /* from setup */
+	eim_store_close(other);
+	other = open_other();
+	ck_assert_int_eq(poll_eid("dev-two", EID2), 1); /* in flight */
+	eim_store_close(other);
+}
+END_TEST
+
+START_TEST(unbatched_service_sees_other_process_at_once)
+{
+	struct eim_store *other = open_other();
+
+	ck_assert_int_eq(poll_eid("dev-two", EID2), 0);
+	ck_assert_int_eq(poll_eid("dev-two", EID2), 0);
+	ck_assert_uint_eq(cache_hits(), 1);
+	enqueue_on(other, EID2);
+	ck_assert_int_eq(poll_eid("dev-two", EID2), 1);
+	eim_store_close(other);
+}
+END_TEST
+
+START_TEST(package_queued_through_our_own_handle_is_delivered)
+{
+	/* The expiry timer, a state change's refresh: writes through the
+	 * service's own store handle, which data_version does not show. */
+	use_batched_service();
+	eim_service_batch_begin(svc);
+	ck_assert_int_eq(poll_eid("dev-two", EID2), 0);
+	enqueue_on(st, EID2);
+	ck_assert_int_eq(poll_eid("dev-two", EID2), 1); /* same batch */
+}
+END_TEST
+
+START_TEST(credential_removed_elsewhere_is_refused_next_poll)
+{
+	struct eim_store *other = open_other();
+	uint8_t eid2[16];
+	static const uint8_t key[16] = {9};
+
+	ck_assert_int_eq(eim_store_eid_parse(EID2, eid2), 0);
+	use_batched_service();
+	eim_service_batch_begin(svc);
+	ck_assert_uint_eq(poll_code("dev-two", EID2), 0x44);
+	ck_assert_uint_eq(poll_code("dev-two", EID2), 0x44); /* cached */
+	/* The identity is given to another credential value... */
+	ck_assert_int_eq(eim_store_credential_set(other, eid2,
+						  EIM_STORE_CRED_PSK,
+						  (const uint8_t *)"dev-2b", 6,
+						  key, sizeof(key)),
+			 0);
+	eim_service_batch_begin(svc);
+	ck_assert_uint_eq(poll_code("dev-two", EID2), 0x83);
+	ck_assert_uint_eq(poll_code("dev-2b", EID2), 0x44);
+	/* ...then removed: refused within the same session, next batch */
+	ck_assert_int_eq(eim_store_credential_remove(other, eid2,
+						     EIM_STORE_CRED_PSK),
+			 0);
+	eim_service_batch_begin(svc);
+	ck_assert_uint_eq(poll_code("dev-2b", EID2), 0x83);
+	eim_store_close(other);
+}
+END_TEST
+
+START_TEST(device_removed_elsewhere_is_refused_next_poll)
+{
+	struct eim_store *other = open_other();
+	uint8_t eid2[16];
+
+	ck_assert_int_eq(eim_store_eid_parse(EID2, eid2), 0);
+	use_batched_service();
+	eim_service_batch_begin(svc);
+	ck_assert_uint_eq(poll_code("dev-two", EID2), 0x44);
+	ck_assert_uint_eq(poll_code("dev-two", EID2), 0x44);
+	ck_assert_int_eq(eim_store_device_remove(other, eid2, false, NULL, 0),
+			 0);
+	eim_service_batch_begin(svc);
+	ck_assert_uint_eq(poll_code("dev-two", EID2), 0x83);
+	eim_store_close(other);
+}
+END_TEST
+
+START_TEST(package_cancelled_elsewhere_is_not_delivered)
+{
+	struct eim_store *other = open_other();
+	int64_t id;
+
+	use_batched_service();
+	eim_service_batch_begin(svc);
+	ck_assert_int_eq(poll_eid("dev-two", EID2), 0);
+	id = enqueue_on(other, EID2);
+	ck_assert_int_eq(eim_store_cancel(other, id), 0);
+	eim_service_batch_begin(svc);
+	ck_assert_int_eq(poll_eid("dev-two", EID2), 0);
+	ck_assert_int_eq(count_state(EIM_STORE_CANCELLED), 1);
+	ck_assert_int_eq(count_state(EIM_STORE_SENT), 0);
+	/* and one queued behind it is */
+	enqueue_on(other, EID2);
+	eim_service_batch_begin(svc);
+	ck_assert_int_eq(poll_eid("dev-two", EID2), 1);
+	eim_store_close(other);
+}
+END_TEST
+
+START_TEST(repolls_write_nothing_and_attempts_are_kept)
+{
+	char path[600];
+	int64_t v0;
+
+	snprintf(path, sizeof(path), "%s/eim.db", dir);
+	ck_assert_int_eq(sqlite3_open(path, &watcher), SQLITE_OK);
+	ck_assert_int_eq(poll_eid("dev-one", EID1), 1); /* sent: a write */
+	v0 = data_version();
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(poll_eid("dev-one", EID1), 1);
+	ck_assert_int_eq(data_version(), v0); /* no commit, no fsync */
+	/* the service writes the count when it flushes (and at exit) */
+	eim_service_free(svc);
+	svc = NULL;
+	ck_assert_int_ne(data_version(), v0);
+	sqlite3_stmt *q = NULL;
+	ck_assert_int_eq(sqlite3_prepare_v2(watcher,
+					    "SELECT attempts FROM package"
+					    " WHERE state = 1",
+					    -1, &q, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(q, 0), 6);
+	sqlite3_finalize(q);
+	sqlite3_close(watcher);
+	ck_assert_int_eq(eim_service_new(st, NULL, &svc), 0);
 }
 END_TEST
 
@@ -527,6 +788,14 @@ static Suite *service_suite(void)
 	tcase_add_test(tc, expired_packages_are_not_delivered);
 	tcase_add_test(tc, unverified_results_flagged_or_refused);
 	tcase_add_test(tc, empty_queue_polls_do_not_write);
+	tcase_add_test(tc, cache_answers_repeated_empty_polls);
+	tcase_add_test(tc, package_from_another_process_is_delivered_next_poll);
+	tcase_add_test(tc, unbatched_service_sees_other_process_at_once);
+	tcase_add_test(tc, package_queued_through_our_own_handle_is_delivered);
+	tcase_add_test(tc, credential_removed_elsewhere_is_refused_next_poll);
+	tcase_add_test(tc, device_removed_elsewhere_is_refused_next_poll);
+	tcase_add_test(tc, package_cancelled_elsewhere_is_not_delivered);
+	tcase_add_test(tc, repolls_write_nothing_and_attempts_are_kept);
 	suite_add_tcase(s, tc);
 	return s;
 }

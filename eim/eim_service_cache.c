@@ -1,0 +1,284 @@
+/*
+ * eim_service_cache.c - what the ESipa service keeps in memory so that a
+ * poll (getEimPackage) over an established session touches neither SQLite
+ * nor the disk when nothing changed: the poll cache (identity -> EID
+ * authorization, "queue empty") and the batched last-seen records. The
+ * design and why it is safe: eim/README.md, "The poll cache".
+ */
+#include "eim/eim_service_int.h"
+
+#include "common/eim_alloc.h"
+#include "common/eim_err.h"
+#include "common/eim_log.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* FNV-1a. */
+static uint32_t eim__hash(const void *p, size_t n, uint32_t h)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+#define EIM__FNV_SEED 2166136261u
+
+/* ---- change detection ---------------------------------------------------- */
+
+static void eim__invalidate(struct eim_service *svc)
+{
+	svc->stats.invalidations++;
+	/* 0 marks entries never filled; skip it when the epoch wraps. */
+	if (++svc->epoch == 0)
+		svc->epoch = 1;
+}
+
+void eim_service_batch_begin(struct eim_service *svc)
+{
+	svc->check_due = true;
+}
+
+/*
+ * Before a request: moves the epoch when the store changed since the cache
+ * was filled. Returns false when the store could not be asked (the cache
+ * is then not used for this request).
+ */
+bool eim__cache_sync(struct eim_service *svc)
+{
+	uint64_t local = eim_store_local_changes(svc->store), dv;
+
+	if (local != svc->local_changes) {
+		svc->local_changes = local;
+		eim__invalidate(svc);
+	}
+	if (svc->cfg.batched && !svc->check_due &&
+	    svc->since_check < EIM_SERVICE_CHECK_EVERY) {
+		svc->since_check++;
+		return true;
+	}
+	if (eim_store_data_version(svc->store, &dv) != 0) {
+		eim__invalidate(svc);
+		svc->check_due = true;
+		return false;
+	}
+	svc->check_due = false;
+	svc->since_check = 0;
+	if (dv != svc->data_version) {
+		svc->data_version = dv;
+		eim__invalidate(svc);
+	}
+	return true;
+}
+
+/* ---- the cache ----------------------------------------------------------- */
+
+static struct eim__cache_ent *
+eim__cache_slot(struct eim_service *svc, const struct eim_service_peer *peer,
+		const uint8_t eid[16])
+{
+	uint32_t h = eim__hash(eid, 16, EIM__FNV_SEED);
+	uint8_t kind = (uint8_t)peer->kind;
+
+	h = eim__hash(&kind, 1, h);
+	h = eim__hash(peer->ident, peer->ident_len, h);
+	return &svc->cache[h % EIM__CACHE_SLOTS];
+}
+
+static bool eim__cache_cacheable(const struct eim_service *svc,
+				 const struct eim_service_peer *peer)
+{
+	return svc->cache && svc->epoch != 0 &&
+	       peer->ident_len <= EIM__CACHE_IDENT_MAX &&
+	       (peer->kind == 0 || peer->ident);
+}
+
+struct eim__cache_ent *eim__cache_find(struct eim_service *svc,
+				       const struct eim_service_peer *peer,
+				       const uint8_t eid[16])
+{
+	struct eim__cache_ent *e;
+
+	if (!eim__cache_cacheable(svc, peer))
+		return NULL;
+	e = eim__cache_slot(svc, peer, eid);
+	if (e->epoch != svc->epoch || e->kind != (uint8_t)peer->kind ||
+	    e->ident_len != peer->ident_len || memcmp(e->eid, eid, 16) != 0)
+		return NULL;
+	/* The identity is compared in full: never a hash alone. */
+	if (peer->ident_len && memcmp(e->ident, peer->ident, peer->ident_len))
+		return NULL;
+	return e;
+}
+
+struct eim__cache_ent *eim__cache_put(struct eim_service *svc,
+				      const struct eim_service_peer *peer,
+				      const uint8_t eid[16])
+{
+	struct eim__cache_ent *e;
+
+	if (!eim__cache_cacheable(svc, peer))
+		return NULL;
+	e = eim__cache_slot(svc, peer, eid);
+	e->epoch = svc->epoch;
+	e->kind = (uint8_t)peer->kind;
+	e->ident_len = (uint8_t)peer->ident_len;
+	e->empty = false;
+	memcpy(e->eid, eid, 16);
+	if (peer->ident_len)
+		memcpy(e->ident, peer->ident, peer->ident_len);
+	return e;
+}
+
+/* ---- logging and addresses ----------------------------------------------- */
+
+void eim__svc_outcome(struct eim__svc_log *log, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log->on)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(log->outcome, sizeof(log->outcome), fmt, ap);
+	va_end(ap);
+}
+
+const char *eim__svc_addr(const struct eim_service_peer *peer, char *buf,
+			  size_t cap)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (peer->addr)
+		return peer->addr;
+	if (!peer->sa)
+		return NULL;
+	if (peer->sa->sa_family == AF_INET &&
+	    peer->sa_len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in4 = (const void *)peer->sa;
+		inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host));
+		snprintf(buf, cap, "%s:%d", host, ntohs(in4->sin_port));
+	} else if (peer->sa->sa_family == AF_INET6 &&
+		   peer->sa_len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const void *)peer->sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(buf, cap, "[%s]:%d", host, ntohs(in6->sin6_port));
+	} else {
+		return NULL;
+	}
+	return buf;
+}
+
+/* A hash of the peer's address without formatting it. */
+static uint32_t eim__addr_hash(const struct eim_service_peer *peer)
+{
+	if (peer->addr)
+		return eim__hash(peer->addr, strlen(peer->addr), EIM__FNV_SEED);
+	if (peer->sa->sa_family == AF_INET &&
+	    peer->sa_len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in4 = (const void *)peer->sa;
+		uint32_t h = eim__hash(&in4->sin_addr, 4, EIM__FNV_SEED);
+		return eim__hash(&in4->sin_port, 2, h);
+	}
+	if (peer->sa->sa_family == AF_INET6 &&
+	    peer->sa_len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const void *)peer->sa;
+		uint32_t h = eim__hash(&in6->sin6_addr, 16, EIM__FNV_SEED);
+		return eim__hash(&in6->sin6_port, 2, h);
+	}
+	return 0;
+}
+
+/* ---- last seen ----------------------------------------------------------- */
+
+static int64_t eim__wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int eim__seen_flush(struct eim_service *svc)
+{
+	struct eim_store_seen v[64];
+	size_t n = svc->n_seen_recs;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	/* In chunks, each its own transaction is fine: these are only
+	 * a few per second; the whole batch is rarely above 64. */
+	for (size_t i = 0; i < n && rc == 0;) {
+		size_t k = 0;
+		for (; k < 64 && i < n; k++, i++) {
+			const struct eim__seen_rec *r = &svc->seen_recs[i];
+			memcpy(v[k].eid, r->eid, 16);
+			v[k].at_ms = r->at_ms;
+			v[k].addr = r->addr[0] ? r->addr : NULL;
+		}
+		rc = eim_store_device_seen_many(svc->store, v, k);
+	}
+	if (rc)
+		eim_debug("last-seen records dropped: %s",
+			  eim_store_errmsg(svc->store));
+	for (size_t i = 0; i < n; i++) {
+		struct eim__seen *e = &svc->seen[svc->seen_recs[i].slot];
+		if (e->rec == i + 1)
+			e->rec = 0;
+	}
+	svc->n_seen_recs = 0;
+	return rc;
+}
+
+/* Notes that eid was heard from peer's address (written later, batched). */
+void eim__seen(struct eim_service *svc, const uint8_t eid[16],
+	       const struct eim_service_peer *peer)
+{
+	uint32_t ah, slot;
+	struct eim__seen *e;
+	struct eim__seen_rec *r;
+	int64_t now;
+	char buf[56];
+	const char *addr;
+
+	if (!svc->seen || (!peer->addr && !peer->sa))
+		return;
+	ah = eim__addr_hash(peer);
+	slot = eim__hash(eid, 16, EIM__FNV_SEED) % EIM__SEEN_SLOTS;
+	e = &svc->seen[slot];
+	now = eim__wall_ms();
+	if (memcmp(e->eid, eid, 16) == 0 && e->addr_hash == ah &&
+	    now - e->written_ms < EIM__SEEN_PERIOD_MS)
+		return;
+	addr = eim__svc_addr(peer, buf, sizeof(buf));
+	if (e->rec && memcmp(svc->seen_recs[e->rec - 1].eid, eid, 16) == 0) {
+		r = &svc->seen_recs[e->rec - 1]; /* not written yet: update */
+	} else {
+		if (svc->n_seen_recs == EIM__SEEN_BATCH)
+			(void)eim__seen_flush(svc);
+		r = &svc->seen_recs[svc->n_seen_recs++];
+		e->rec = (uint32_t)svc->n_seen_recs;
+		r->slot = slot;
+		memcpy(r->eid, eid, 16);
+	}
+	r->at_ms = now;
+	snprintf(r->addr, sizeof(r->addr), "%s", addr ? addr : "");
+	memcpy(e->eid, eid, 16);
+	e->addr_hash = ah;
+	e->written_ms = now;
+}
+
+int eim_service_flush(struct eim_service *svc)
+{
+	int rc, rc2;
+
+	if (!svc)
+		return EIM_EINVAL;
+	rc = eim__seen_flush(svc);
+	rc2 = eim_store_flush(svc->store);
+	return rc ? rc : rc2;
+}
