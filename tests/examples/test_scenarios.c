@@ -221,6 +221,67 @@ START_TEST(eim_step_expectations_fail)
 }
 END_TEST
 
+/* Each fails at its last step, with this in the step's detail. */
+static const struct {
+	const char *text;
+	const char *kind, *detail;
+} failing[] = {
+	{"{\"name\": \"x\", \"steps\": [{\"device\": 0, \"do\": "
+	 "\"replay_last\"}]}",
+	 "device", "device 0 has not woken yet"},
+	{"{\"name\": \"x\", \"steps\": [{\"wake\": \"all\"}, {\"device\": 0, "
+	 "\"do\": \"replay_last\"}]}",
+	 "device", "the eIM lists no finished package for device 0"},
+	{"{\"name\": \"x\", \"steps\": [{\"eim\": [\"submit\", \"{eid0}\", "
+	 "\"get-rat\"]}, {\"wake\": \"all\", \"expect_packages\": 2}]}",
+	 "wake", "expected 2 package(s), ran 1"},
+	{"{\"name\": \"x\", \"steps\": [{\"device\": 0, \"do\": "
+	 "\"rollback\"}]}",
+	 "device", "device 0 rollback: code 1, expected 0"},
+	{"{\"name\": \"x\", \"steps\": [{\"device\": 0, \"do\": \"bootstrap\", "
+	 "\"air\": \"{dir}/none.der\"}]}",
+	 "device", "none.der"},
+	{"{\"name\": \"x\", \"steps\": [{\"eim\": [\"submit\", \"{eid0}\", "
+	 "\"get-rat\"]}, {\"wake\": [0]}, {\"expect_result\": {\"device\": 0, "
+	 "\"which\": \"any\", \"contains\": \"replayError\"}}]}",
+	 "expect_result", "1 result(s); none matches"},
+	{"{\"name\": \"x\", \"steps\": [{\"expect_result\": {\"device\": 0, "
+	 "\"verified\": true}}]}",
+	 "expect_result", "0 result(s); none to match"},
+	{"{\"name\": \"x\", \"devices\": 2, \"steps\": [{\"expect_device\": "
+	 "{\"device\": 1, \"eim_ids\": [\"eim-b\"], \"enabled\": null}}]}",
+	 "expect_device", "device 1: eIMs [eim-a] (expected other)"},
+};
+
+START_TEST(failing_steps_are_named)
+{
+	for (size_t i = 0; i < sizeof(failing) / sizeof(failing[0]); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "fail%zu.json", i);
+		const char *path = write_tmp(name, failing[i].text);
+		struct eim_test_proc p = scenario(path, NULL, NULL);
+
+		ck_assert_msg(p.status == 1, "%s: exit %d: %s %s",
+			      failing[i].text, p.status, p.out, p.err);
+		cJSON *r = cJSON_Parse(p.out);
+		ck_assert_msg(r != NULL, "%s", p.out);
+		ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r, "ok")));
+		cJSON *steps = cJSON_GetObjectItem(r, "steps");
+		cJSON *last = cJSON_GetArrayItem(steps,
+						 cJSON_GetArraySize(steps) - 1);
+		ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(last, "ok")));
+		ck_assert_str_eq(cJSON_GetObjectItem(last, "kind")->valuestring,
+				 failing[i].kind);
+		const char *d =
+			cJSON_GetObjectItem(last, "detail")->valuestring;
+		ck_assert_msg(strstr(d, failing[i].detail), "%s: detail '%s'",
+			      failing[i].text, d);
+		cJSON_Delete(r);
+		eim_test_proc_done(&p);
+	}
+}
+END_TEST
+
 struct bad {
 	const char *text;
 	const char *want; /* in the one line after "FILE: " */
@@ -336,6 +397,7 @@ static Suite *scenario_suite(void)
 	tcase_add_test(tc, every_shipped_scenario_passes);
 	tcase_add_test(tc, false_expectation_fails_at_its_step);
 	tcase_add_test(tc, eim_step_expectations_fail);
+	tcase_add_test(tc, failing_steps_are_named);
 	tcase_add_test(tc, malformed_files_exit_2_with_one_line);
 	tcase_add_test(tc, usage_errors);
 	suite_add_tcase(s, tc);
