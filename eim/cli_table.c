@@ -77,6 +77,8 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "usage: eim serve [--config FILE] [--db PATH] [--coap ADDR:PORT]\n"
 	 "                 [--listen ADDR:PORT] [--log-level LEVEL]\n"
 	 "                 [--require-verified-results] [--ci-root PEM]...\n"
+	 "                 [--dtls-cert PEM] [--dtls-key PEM]\n"
+	 "                 [--dtls-client-ca PEM] [--dtls-allow-expired-pins]\n"
 	 "\n"
 	 "Serves POST /gsma/rsp2/asn1 to devices: getEimPackage,\n"
 	 "provideEimPackageResult, handleNotification. Logs one line per\n"
@@ -94,7 +96,18 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "  --require-verified-results  refuse results whose eUICC\n"
 	 "                  signature cannot be checked\n"
 	 "  --ci-root PEM   trusted CI certificate: eUICC chains are then\n"
-	 "                  validated (repeat for several)\n",
+	 "                  validated (repeat for several)\n"
+	 "  --dtls-cert PEM  server certificate chain, leaf first (with\n"
+	 "                  --dtls-key): the ECDHE-ECDSA suites are offered\n"
+	 "  --dtls-key PEM   the server's P-256 private key; without\n"
+	 "                  --dtls-cert the server presents it as a raw\n"
+	 "                  public key (RFC 7250). With a key, devices may\n"
+	 "                  also authenticate by a certificate or raw key\n"
+	 "                  registered with 'eim device add'\n"
+	 "  --dtls-client-ca PEM  CA(s) that must have issued device\n"
+	 "                  certificates (then checked too)\n"
+	 "  --dtls-allow-expired-pins  accept a device certificate pinned\n"
+	 "                  by fingerprint outside its validity period\n",
 	 NULL},
 	{"export-initial-eim", eim_cmd_export,
 	 "export what a fresh eUICC needs to trust this eIM",

@@ -143,6 +143,7 @@ static int eim__cfg_dtls(const cJSON *d, struct eim_config_dtls *c,
 					    "idle_timeout",
 					    "require_extended_master_secret",
 					    "keylog_file",
+					    "pinned_allow_expired",
 					    NULL};
 	int64_t v;
 	int rc;
@@ -179,7 +180,9 @@ static int eim__cfg_dtls(const cJSON *d, struct eim_config_dtls *c,
 	    (rc = eim_json_get_int(d, "dtls", "idle_timeout", 1, 365 * 86400,
 				   &c->idle_timeout_s, err)) ||
 	    (rc = eim_json_get_bool(d, "dtls", "require_extended_master_secret",
-				    &c->require_ems, err)))
+				    &c->require_ems, err)) ||
+	    (rc = eim_json_get_bool(d, "dtls", "pinned_allow_expired",
+				    &c->pinned_allow_expired, err)))
 		return rc;
 	return 0;
 }

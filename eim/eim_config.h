@@ -21,9 +21,13 @@
  *     "dtls": {
  *       "cid_length": 8,                  0 disables Connection IDs
  *       "cid_node_id": "",                hex prefix for load balancers
- *       "certificate": "server.crt.pem",  server credentials (PEM)
- *       "private_key": "server.key.pem",
- *       "client_ca": "devices-ca.pem",    CA for device certificates
+ *       "certificate": "server.crt.pem",  server chain (PEM, leaf first)
+ *       "private_key": "server.key.pem",  its P-256 key (PEM); alone: the
+ *                                         server presents a raw public key
+ *       "client_ca": "devices-ca.pem",    CA(s) for device certificates
+ *       "pinned_allow_expired": false,    accept a device certificate
+ *                                         pinned by fingerprint (no CA)
+ *                                         outside its validity period
  *       "max_sessions": 1000000,
  *       "max_handshakes": 10000,
  *       "idle_timeout": 86400,            seconds before an idle session goes
@@ -51,6 +55,7 @@ struct eim_config_dtls {
 	int64_t max_handshakes;
 	int64_t idle_timeout_s;
 	bool require_ems;
+	bool pinned_allow_expired;
 	char *keylog_file;
 };
 
