@@ -133,6 +133,7 @@ static int eim__start_dtls(struct eim__serve *sv, const struct eim_config *cfg)
 	d.max_handshakes = (size_t)cfg->dtls.max_handshakes;
 	d.idle_timeout_ms = (uint32_t)(cfg->dtls.idle_timeout_s * 1000);
 	d.require_ems = cfg->dtls.require_ems;
+	d.pinned_allow_expired = cfg->dtls.pinned_allow_expired;
 	if (cfg->dtls.certificate && !cfg->dtls.private_key)
 		return eim_cli_fail("serve",
 				    "dtls.certificate needs dtls.private_key");
@@ -350,6 +351,10 @@ int eim_cmd_serve(int argc, char **argv)
 		{"log-level", required_argument, NULL, 'L'},
 		{"require-verified-results", no_argument, NULL, 'r'},
 		{"ci-root", required_argument, NULL, 'C'},
+		{"dtls-cert", required_argument, NULL, 'T'},
+		{"dtls-key", required_argument, NULL, 'K'},
+		{"dtls-client-ca", required_argument, NULL, 'A'},
+		{"dtls-allow-expired-pins", no_argument, NULL, 'E'},
 		{NULL, 0, NULL, 0},
 	};
 	struct eim_config cfg;
@@ -357,6 +362,9 @@ int eim_cmd_serve(int argc, char **argv)
 	struct eim_json_err err = {{0}};
 	const char *config = NULL, *db = NULL, *listen = NULL, *coap = NULL,
 		   *level = NULL;
+	/* DTLS credentials from the command line (override the file) */
+	const char *dtls_cert = NULL, *dtls_key = NULL, *dtls_ca = NULL;
+	bool allow_expired_pins = false;
 	const char *ci_paths[EIM__MAX_CI];
 	size_t n_ci = 0;
 	bool require_verified = false;
@@ -385,6 +393,18 @@ int eim_cmd_serve(int argc, char **argv)
 			break;
 		case 'r':
 			require_verified = true;
+			break;
+		case 'T':
+			dtls_cert = optarg;
+			break;
+		case 'K':
+			dtls_key = optarg;
+			break;
+		case 'A':
+			dtls_ca = optarg;
+			break;
+		case 'E':
+			allow_expired_pins = true;
 			break;
 		case 'C':
 			if (n_ci == EIM__MAX_CI)
@@ -415,7 +435,11 @@ int eim_cmd_serve(int argc, char **argv)
 	}
 	if ((db && eim_config_set_str(&cfg.db_path, db)) ||
 	    (listen && eim_config_set_str(&cfg.listen, listen)) ||
-	    (coap && eim_config_set_str(&cfg.coap, coap))) {
+	    (coap && eim_config_set_str(&cfg.coap, coap)) ||
+	    (dtls_cert &&
+	     eim_config_set_str(&cfg.dtls.certificate, dtls_cert)) ||
+	    (dtls_key && eim_config_set_str(&cfg.dtls.private_key, dtls_key)) ||
+	    (dtls_ca && eim_config_set_str(&cfg.dtls.client_ca, dtls_ca))) {
 		rc = eim_cli_fail("serve", "out of memory");
 		goto out;
 	}
@@ -429,6 +453,8 @@ int eim_cmd_serve(int argc, char **argv)
 	}
 	if (require_verified)
 		cfg.require_verified_results = true;
+	if (allow_expired_pins)
+		cfg.dtls.pinned_allow_expired = true;
 	if (listen && *listen && eim_config_check_addr(listen)) {
 		rc = eim_cli_usage_error("serve",
 					 "--listen '%s' is not ADDRESS:PORT "
