@@ -622,6 +622,46 @@ START_TEST(device_seen_and_lists)
 }
 END_TEST
 
+START_TEST(device_seen_many_in_one_transaction)
+{
+	struct dev_seen v = {0};
+	struct eim_store_seen c[4];
+
+	fx_fleet(&F, 2, 0);
+	memset(c, 0, sizeof(c));
+	fx_eid(1, c[0].eid);
+	c[0].at_ms = 2000;
+	c[0].addr = "192.0.2.1:1000";
+	fx_eid(3, c[1].eid); /* unknown: skipped, not an error */
+	c[1].at_ms = 2000;
+	fx_eid(2, c[2].eid);
+	c[2].at_ms = 3000;
+	c[2].addr = "[2001:db8::2]:5684";
+	fx_eid(1, c[3].eid); /* older than c[0]: never moves time back */
+	c[3].at_ms = 1000;
+	c[3].addr = "192.0.2.9:9";
+	ck_assert_int_eq(eim_store_device_seen_many(F.s, c, 4), 0);
+	ck_assert_int_eq(eim_store_device_list(F.s, c[0].eid, grab_device, &v),
+			 0);
+	ck_assert_int_eq(v.d.last_seen_ms, 2000);
+	ck_assert_str_eq(v.addr, "192.0.2.1:1000");
+	ck_assert_int_eq(eim_store_device_list(F.s, c[2].eid, grab_device, &v),
+			 0);
+	ck_assert_int_eq(v.d.last_seen_ms, 3000);
+	ck_assert_str_eq(v.addr, "[2001:db8::2]:5684");
+	/* NULL address keeps the last one */
+	c[0].at_ms = 4000;
+	c[0].addr = NULL;
+	ck_assert_int_eq(eim_store_device_seen_many(F.s, c, 1), 0);
+	ck_assert_int_eq(eim_store_device_list(F.s, c[0].eid, grab_device, &v),
+			 0);
+	ck_assert_int_eq(v.d.last_seen_ms, 4000);
+	ck_assert_str_eq(v.addr, "192.0.2.1:1000");
+	ck_assert_int_eq(eim_store_device_seen_many(F.s, NULL, 0), 0);
+	ck_assert_int_eq(eim_store_device_seen_many(F.s, NULL, 1), EIM_EINVAL);
+}
+END_TEST
+
 static int count_devices(void *ctx, const struct eim_store_device *d)
 {
 	(void)d;
@@ -749,6 +789,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, credential_lookup_out_of_memory);
 	tcase_add_test(tc, associations);
 	tcase_add_test(tc, device_seen_and_lists);
+	tcase_add_test(tc, device_seen_many_in_one_transaction);
 	tcase_add_test(tc, device_remove);
 	tcase_add_test(tc, check_finds_corruption);
 	suite_add_tcase(s, tc);
