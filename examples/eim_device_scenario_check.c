@@ -245,8 +245,12 @@ static int eim__check_eim(const cJSON *st, int n, int n_dev, char *err,
 static int eim__check_wake(const cJSON *st, int n, int n_dev, char *err,
 			   size_t cap)
 {
-	static const char *const ok[] = {"wake", "rebind", "expect_packages",
-					 "note", NULL};
+	static const char *const ok[] = {"wake",
+					 "rebind",
+					 "expect_packages",
+					 "expect_session",
+					 "note",
+					 NULL};
 	const cJSON *w = cJSON_GetObjectItemCaseSensitive(st, "wake");
 	const char *bad = eim__unknown(st, ok);
 
@@ -271,6 +275,11 @@ static int eim__check_wake(const cJSON *st, int n, int n_dev, char *err,
 	if (eim__opt_bool(st, "rebind", n, err, cap) ||
 	    eim__opt_int(st, "expect_packages", 0, 1000, n, err, cap))
 		return -1;
+	w = cJSON_GetObjectItemCaseSensitive(st, "expect_session");
+	if (w && (!cJSON_IsString(w) || (strcmp(w->valuestring, "handshake") &&
+					 strcmp(w->valuestring, "resumed"))))
+		return eim__err(err, cap, n, "expect_session",
+				"not \"handshake\" or \"resumed\"");
 	return 0;
 }
 

@@ -118,6 +118,7 @@ bool eim_scn_step_wake(struct eim_scn *s, const cJSON *st, char *detail,
 	const cJSON *w = cJSON_GetObjectItem(st, "wake");
 	const cJSON *rb = cJSON_GetObjectItem(st, "rebind");
 	const cJSON *ep = cJSON_GetObjectItem(st, "expect_packages");
+	const cJSON *es = cJSON_GetObjectItem(st, "expect_session");
 	bool rebind = !cJSON_IsFalse(rb), ok = true, sel[EIM_SCN_MAX_DEVICES];
 	uint64_t packages = 0;
 
@@ -180,6 +181,13 @@ bool eim_scn_step_wake(struct eim_scn *s, const cJSON *st, char *detail,
 			 d->status ? eim_sim_ipa_errmsg(d->ipa) : "");
 		if (d->status)
 			ok = false;
+		/* a session continued by CID made no handshake this wake */
+		bool hs = cs.handshakes > d->handshakes_seen;
+		if (es && hs != !strcmp(es->valuestring, "handshake")) {
+			eim__add(detail, cap, "device %d: expected %s; ", i,
+				 hs ? "no handshake (CID)" : "a new handshake");
+			ok = false;
+		}
 		d->handshakes_seen = cs.handshakes;
 		d->last = sst;
 	}

@@ -235,6 +235,9 @@ static const struct {
 	{"{\"name\": \"x\", \"steps\": [{\"eim\": [\"submit\", \"{eid0}\", "
 	 "\"get-rat\"]}, {\"wake\": \"all\", \"expect_packages\": 2}]}",
 	 "wake", "expected 2 package(s), ran 1"},
+	{"{\"name\": \"x\", \"steps\": [{\"wake\": \"all\", "
+	 "\"expect_session\": \"resumed\"}]}",
+	 "wake", "device 0: expected no handshake (CID)"},
 	{"{\"name\": \"x\", \"steps\": [{\"device\": 0, \"do\": "
 	 "\"rollback\"}]}",
 	 "device", "device 0 rollback: code 1, expected 0"},
@@ -317,6 +320,9 @@ static const struct bad bad_files[] = {
 	{"{\"name\": \"x\", \"steps\": [{\"eim\": [\"queue\"], "
 	 "\"expect_exit\": \"0\"}]}",
 	 "step 1: 'expect_exit': not an integer in 0..255"},
+	{"{\"name\": \"x\", \"steps\": [{\"wake\": \"all\", "
+	 "\"expect_session\": \"cid\"}]}",
+	 "step 1: 'expect_session': not \"handshake\" or \"resumed\""},
 	{"{\"name\": \"x\", \"steps\": [{\"device\": 0, \"do\": \"explode\"}]}",
 	 "step 1: 'do': not one of"},
 	{"{\"name\": \"x\", \"steps\": [{\"device\": 0, \"do\": \"reboot\", "
