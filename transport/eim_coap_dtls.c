@@ -423,6 +423,17 @@ int eim_coap_dtls_client_new(struct eim_loop *l, const char *server_addr,
 			     const struct eim_coap_client_config *coap,
 			     struct eim_coap_dtls_client **ret)
 {
+	return eim_coap_dtls_client_new_from(l, server_addr, NULL, 0, dtls,
+					     coap, ret);
+}
+
+int eim_coap_dtls_client_new_from(struct eim_loop *l, const char *server_addr,
+				  const struct sockaddr *local,
+				  socklen_t local_len,
+				  const struct eim_dtls_client_config *dtls,
+				  const struct eim_coap_client_config *coap,
+				  struct eim_coap_dtls_client **ret)
+{
 	struct eim_coap_dtls_client *c;
 	int rc;
 
@@ -478,8 +489,15 @@ int eim_coap_dtls_client_new(struct eim_loop *l, const char *server_addr,
 	rc = eim_coap_client_new(coap, client_coap_send, c, &c->coap);
 	if (rc)
 		goto fail;
-	rc = eim_loop_udp_connect(l, (struct sockaddr *)&c->server,
-				  c->server_len, client_rx, c, &c->udp);
+	if (local)
+		rc = eim_loop_udp_connect_from(l, local, local_len,
+					       (struct sockaddr *)&c->server,
+					       c->server_len, client_rx, c,
+					       &c->udp);
+	else
+		rc = eim_loop_udp_connect(l, (struct sockaddr *)&c->server,
+					  c->server_len, client_rx, c,
+					  &c->udp);
 	if (rc)
 		goto fail;
 	rc = client_session_new(c);

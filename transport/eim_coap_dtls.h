@@ -74,6 +74,16 @@ int eim_coap_dtls_client_new(struct eim_loop *l, const char *server_addr,
 			     const struct eim_dtls_client_config *dtls,
 			     const struct eim_coap_client_config *coap,
 			     struct eim_coap_dtls_client **ret);
+/* The same, with the first socket bound to `local` (port 0: the kernel
+ * picks one) so that one process can be many devices at many source
+ * addresses; later rebinds let the kernel choose as above. Errors as
+ * eim_coap_dtls_client_new(); EIM_EIO also when the bind fails. */
+int eim_coap_dtls_client_new_from(struct eim_loop *l, const char *server_addr,
+				  const struct sockaddr *local,
+				  socklen_t local_len,
+				  const struct eim_dtls_client_config *dtls,
+				  const struct eim_coap_client_config *coap,
+				  struct eim_coap_dtls_client **ret);
 /* Closes the socket and frees everything without sending close_notify
  * (a device that just goes away). Pending requests are dropped without
  * their callbacks. NULL is fine. Must not be called from one of this

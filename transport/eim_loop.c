@@ -479,7 +479,8 @@ static void udp_readable(struct eim_loop *l, int fd, uint32_t events,
 	}
 }
 
-static int udp_open(struct eim_loop *l, const struct sockaddr *addr,
+static int udp_open(struct eim_loop *l, const struct sockaddr *local,
+		    socklen_t local_len, const struct sockaddr *addr,
 		    socklen_t addrlen, bool connect_to, eim_loop_udp_fn fn,
 		    void *ctx, struct eim_loop_udp **ret)
 {
@@ -487,7 +488,8 @@ static int udp_open(struct eim_loop *l, const struct sockaddr *addr,
 	int fd = -1, rc = EIM_EIO, one = 1, zero = 0;
 
 	if (!l || !addr || !fn || !ret ||
-	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
+	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6) ||
+	    (local && local->sa_family != addr->sa_family))
 		return EIM_EINVAL;
 	u = eim_calloc(1, sizeof(*u));
 	if (!u)
@@ -499,6 +501,8 @@ static int udp_open(struct eim_loop *l, const struct sockaddr *addr,
 	if (addr->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (connect_to) {
+		if (local && bind(fd, local, local_len) != 0)
+			goto fail;
 		if (connect(fd, addr, addrlen) != 0)
 			goto fail;
 	} else {
@@ -542,14 +546,25 @@ int eim_loop_udp_open(struct eim_loop *l, const struct sockaddr *addr,
 		      socklen_t addrlen, eim_loop_udp_fn fn, void *ctx,
 		      struct eim_loop_udp **ret)
 {
-	return udp_open(l, addr, addrlen, false, fn, ctx, ret);
+	return udp_open(l, NULL, 0, addr, addrlen, false, fn, ctx, ret);
 }
 
 int eim_loop_udp_connect(struct eim_loop *l, const struct sockaddr *peer,
 			 socklen_t peerlen, eim_loop_udp_fn fn, void *ctx,
 			 struct eim_loop_udp **ret)
 {
-	return udp_open(l, peer, peerlen, true, fn, ctx, ret);
+	return udp_open(l, NULL, 0, peer, peerlen, true, fn, ctx, ret);
+}
+
+int eim_loop_udp_connect_from(struct eim_loop *l, const struct sockaddr *local,
+			      socklen_t local_len, const struct sockaddr *peer,
+			      socklen_t peerlen, eim_loop_udp_fn fn, void *ctx,
+			      struct eim_loop_udp **ret)
+{
+	if (!local)
+		return EIM_EINVAL;
+	return udp_open(l, local, local_len, peer, peerlen, true, fn, ctx,
+			ret);
 }
 
 void eim_loop_udp_close(struct eim_loop_udp *u)

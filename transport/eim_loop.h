@@ -124,6 +124,14 @@ int eim_loop_udp_open(struct eim_loop *l, const struct sockaddr *addr,
 int eim_loop_udp_connect(struct eim_loop *l, const struct sockaddr *peer,
 			 socklen_t peerlen, eim_loop_udp_fn fn, void *ctx,
 			 struct eim_loop_udp **ret);
+/* Like eim_loop_udp_connect() from the local address `local` (same
+ * family as peer; port 0 lets the kernel choose): a load generator
+ * spreads its simulated devices over many source addresses this way.
+ * EIM_EINVAL for a family mismatch, EIM_EIO when bind(2) fails. */
+int eim_loop_udp_connect_from(struct eim_loop *l, const struct sockaddr *local,
+			      socklen_t local_len, const struct sockaddr *peer,
+			      socklen_t peerlen, eim_loop_udp_fn fn, void *ctx,
+			      struct eim_loop_udp **ret);
 void eim_loop_udp_close(struct eim_loop_udp *u);
 
 /* The bound local address (to learn the port chosen for port 0). */

@@ -21,6 +21,14 @@
  *                   established, from a new source port;
  *   idle            open the sessions, poll once on each, then report the
  *                   server's resident memory per session.
+ * --source-ips K spreads the devices over K source addresses 127.1.x.y,
+ * device i on address i % K and port 10000 + i / K (below the kernel's
+ * ephemeral range, so no two devices of one run share an address even
+ * when sockets are closed and reopened). With --release (idle mode) each
+ * device frees its client, and so its socket, as soon as its one poll is
+ * answered, without close_notify: the server keeps the session, and the
+ * generator can leave more sessions on the server than it may hold file
+ * descriptors (100,000 idle sessions from one process).
  * With --server-pid the server's CPU time over the measured window
  * (/proc/PID/task/+/schedstat, nanoseconds) and its resident memory
  * (/proc/PID/status) are reported beside the rates.
@@ -38,6 +46,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -92,6 +101,8 @@ struct opts {
 	const char *path;
 	uint8_t method;
 	double open_timeout;
+	unsigned source_ips; /* 0: the kernel picks the source address */
+	bool release;        /* idle mode: free each device after its poll */
 };
 
 struct gen {
@@ -99,6 +110,9 @@ struct gen {
 	struct eim_loop *loop;
 	struct sess *s;
 	unsigned created, handshaking, established, idle_polled;
+	unsigned released;  /* --release: clients freed */
+	unsigned *to_free;  /* --release: polled, freed from the tick */
+	unsigned n_to_free;
 	enum phase phase;
 	struct eim_loop_timer tick;
 	uint64_t phase_start_ns, run_start_ns, run_end_ns, open_start_ns;
@@ -109,7 +123,7 @@ struct gen {
 	uint64_t retrans_start;
 	uint32_t *hist;
 	uint64_t srv_cpu_start, srv_cpu_end;
-	long rss_start_kb, rss_end_kb;
+	long rss_start_kb, rss_end_kb, anon_start_kb, anon_end_kb;
 	struct rusage ru_start, ru_end;
 	uint64_t open_ns;
 };
@@ -155,9 +169,11 @@ static uint64_t proc_cpu_ns(int pid)
 	return sum;
 }
 
-static long proc_rss_kb(int pid)
+/* One "Name: N kB" line of /proc/PID/status (-1 when unreadable). */
+static long proc_status_kb(int pid, const char *name)
 {
 	char path[64], line[256];
+	size_t n = strlen(name);
 	FILE *f;
 	long kb = -1;
 
@@ -168,10 +184,24 @@ static long proc_rss_kb(int pid)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+		if (strncmp(line, name, n) == 0 && line[n] == ':') {
+			kb = strtol(line + n + 1, NULL, 10);
 			break;
+		}
 	fclose(f);
 	return kb;
+}
+
+static long proc_rss_kb(int pid)
+{
+	return proc_status_kb(pid, "VmRSS");
+}
+
+/* Anonymous memory only (heap, tables): RssFile is mostly SQLite's
+ * memory-mapped database, which the kernel can drop and reread. */
+static long proc_anon_kb(int pid)
+{
+	return proc_status_kb(pid, "RssAnon");
 }
 
 static int device_eid(const struct opts *o, unsigned i, char out[33])
@@ -213,11 +243,14 @@ static void on_resp(void *ctx, int status,
 				g->timeouts++;
 		}
 	}
-	if (g->phase == PH_IDLE_POLL && !s->idle_polled) {
+	if (g->o.mode == MODE_IDLE && !s->idle_polled) {
 		s->idle_polled = true;
 		g->idle_polled++;
 		if (status != 0 || r->code >> 5 != 2)
 			g->errors++;
+		/* not from inside the client's own callback */
+		if (g->o.release)
+			g->to_free[g->n_to_free++] = (unsigned)(s - g->s);
 		return;
 	}
 	s->polls_since_rebind++;
@@ -275,6 +308,8 @@ static void on_state(void *ctx, struct eim_coap_dtls_client *c,
 			s->up = true;
 			g->established++;
 			g->handshaking--;
+			if (g->o.release)
+				start_request(s); /* its one poll, now */
 		}
 		if (g->o.mode == MODE_HANDSHAKES &&
 		    (g->phase == PH_WARMUP || g->phase == PH_RUN)) {
@@ -345,7 +380,23 @@ static int open_session(struct gen *g, unsigned i)
 	dc.use_cid = g->o.cid;
 	eim_coap_client_config_default(&cc);
 	cc.max_inflight = MAX_INFLIGHT;
-	rc = eim_coap_dtls_client_new(g->loop, g->o.server, &dc, &cc, &s->c);
+	if (g->o.source_ips) {
+		struct sockaddr_in la;
+		unsigned k = i % g->o.source_ips;
+
+		memset(&la, 0, sizeof(la));
+		la.sin_family = AF_INET;
+		la.sin_addr.s_addr = htonl(0x7f010000u | (k >> 8) << 8 |
+					   (k & 0xff));
+		la.sin_port = htons((uint16_t)(10000 + i / g->o.source_ips));
+		rc = eim_coap_dtls_client_new_from(g->loop, g->o.server,
+						   (struct sockaddr *)&la,
+						   sizeof(la), &dc, &cc,
+						   &s->c);
+	} else {
+		rc = eim_coap_dtls_client_new(g->loop, g->o.server, &dc, &cc,
+					      &s->c);
+	}
 	eim_wipe(psk, sizeof(psk));
 	if (rc)
 		return rc;
@@ -362,6 +413,8 @@ static uint64_t total_retrans(struct gen *g)
 
 	for (unsigned i = 0; i < g->created; i++) {
 		struct eim_coap_dtls_client_stats st;
+		if (!g->s[i].c)
+			continue; /* released */
 		eim_coap_dtls_client_stats(g->s[i].c, &st);
 		sum += st.retransmissions;
 	}
@@ -395,8 +448,16 @@ static void tick(struct eim_loop *l, void *ctx)
 
 	switch (g->phase) {
 	case PH_OPEN:
+		while (g->n_to_free) {
+			struct sess *s = &g->s[g->to_free[--g->n_to_free]];
+
+			eim_coap_dtls_client_free(s->c);
+			s->c = NULL;
+			g->released++;
+		}
 		while (g->created < g->o.sessions &&
-		       g->handshaking < g->o.parallel_hs) {
+		       (g->o.release ? g->created - g->released
+				     : g->handshaking) < g->o.parallel_hs) {
 			if (open_session(g, g->created)) {
 				fprintf(stderr, "eim_loadgen: session %u: "
 						"cannot open\n",
@@ -406,7 +467,19 @@ static void tick(struct eim_loop *l, void *ctx)
 				return;
 			}
 		}
-		if (g->established == g->o.sessions) {
+		if (g->o.release && g->released == g->o.sessions) {
+			/* every device polled once and went away; let the
+			 * server finish its batch before reading its RSS */
+			g->open_ns = t - g->open_start_ns;
+			usleep(200000);
+			g->run_start_ns = g->run_end_ns = t;
+			g->rss_end_kb = proc_rss_kb(g->o.server_pid);
+			g->anon_end_kb = proc_anon_kb(g->o.server_pid);
+			g->phase = PH_DONE;
+			eim_loop_stop(l);
+			return;
+		}
+		if (g->established == g->o.sessions && !g->o.release) {
 			g->open_ns = t - g->open_start_ns;
 			g->phase_start_ns = t;
 			if (g->o.mode == MODE_IDLE) {
@@ -439,6 +512,7 @@ static void tick(struct eim_loop *l, void *ctx)
 		if (g->idle_polled == g->o.sessions || since > 60) {
 			g->run_start_ns = g->run_end_ns = t;
 			g->rss_end_kb = proc_rss_kb(g->o.server_pid);
+			g->anon_end_kb = proc_anon_kb(g->o.server_pid);
 			g->phase = PH_DONE;
 			eim_loop_stop(l);
 			return;
@@ -522,7 +596,7 @@ static void report(struct gen *g)
 	uint64_t units = g->o.mode == MODE_HANDSHAKES ? g->handshakes : g->ok;
 	double us_per = units && g->o.server_pid ? srv_cpu * 1e6 / units : 0;
 	double util = win > 0 ? srv_cpu / win : 0;
-	double per_sess = -1;
+	double per_sess = -1, anon_per_sess = -1;
 	static const char *modes[] = {"poll", "handshakes", "idle"};
 
 	if (g->o.mode == MODE_IDLE) {
@@ -530,22 +604,33 @@ static void report(struct gen *g)
 		    g->o.sessions)
 			per_sess = (double)(g->rss_end_kb - g->rss_start_kb) *
 				   1024.0 / g->o.sessions;
+		if (g->anon_start_kb >= 0 && g->anon_end_kb >= 0 &&
+		    g->o.sessions)
+			anon_per_sess = (double)(g->anon_end_kb -
+						 g->anon_start_kb) *
+					1024.0 / g->o.sessions;
 		if (g->o.json)
 			printf("{\"mode\":\"idle\",\"sessions\":%u,"
 			       "\"open_s\":%.3f,\"server_rss_before_kb\":%ld,"
 			       "\"server_rss_after_kb\":%ld,"
 			       "\"server_bytes_per_session\":%.0f,"
+			       "\"server_anon_before_kb\":%ld,"
+			       "\"server_anon_after_kb\":%ld,"
+			       "\"server_anon_bytes_per_session\":%.0f,"
 			       "\"errors\":%" PRIu64 "}\n",
 			       g->o.sessions, (double)g->open_ns / 1e9,
 			       g->rss_start_kb, g->rss_end_kb, per_sess,
+			       g->anon_start_kb, g->anon_end_kb, anon_per_sess,
 			       g->errors);
 		else
 			printf("sessions %u opened in %.2f s; server RSS %ld "
-			       "-> %ld kB: %.0f bytes per idle session; "
+			       "-> %ld kB: %.0f bytes per idle session "
+			       "(anonymous %ld -> %ld kB: %.0f bytes); "
 			       "errors %" PRIu64 "\n",
 			       g->o.sessions, (double)g->open_ns / 1e9,
 			       g->rss_start_kb, g->rss_end_kb, per_sess,
-			       g->errors);
+			       g->anon_start_kb, g->anon_end_kb,
+			       anon_per_sess, g->errors);
 		return;
 	}
 	if (g->o.json) {
@@ -615,6 +700,10 @@ static void usage(FILE *f)
 	      "8904903200000000000000)\n"
 	      "  --path P            URI path (default /gsma/rsp2/asn1)\n"
 	      "  --method M          post (default) or put\n"
+	      "  --source-ips K      spread devices over K source addresses\n"
+	      "                      127.1.x.y (ports 10000 + i / K)\n"
+	      "  --release           idle mode: each device goes away\n"
+	      "                      (no close_notify) after its poll\n"
 	      "  --json              one JSON object instead of text\n",
 	      f);
 }
@@ -653,6 +742,7 @@ int main(int argc, char **argv)
 		{"eid-prefix", 1, 0, 'E'},   {"path", 1, 0, 'P'},
 		{"method", 1, 0, 'M'},       {"json", 0, 0, 'j'},
 		{"print-devices", 1, 0, 'D'}, {"help", 0, 0, 'h'},
+		{"source-ips", 1, 0, 'S'},   {"release", 0, 0, 'R'},
 		{0, 0, 0, 0}};
 
 	o->sessions = 100;
@@ -718,6 +808,12 @@ int main(int argc, char **argv)
 				goto bad;
 			break;
 		case 'j': o->json = true; break;
+		case 'S':
+			o->source_ips = (unsigned)strtoul(optarg, 0, 10);
+			if (!o->source_ips || o->source_ips > 65536)
+				goto bad;
+			break;
+		case 'R': o->release = true; break;
 		case 'D': print_n = atol(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: goto bad;
@@ -728,19 +824,30 @@ int main(int argc, char **argv)
 	if (!o->server || !o->sessions || !o->inflight ||
 	    o->inflight > MAX_INFLIGHT || o->duration <= 0 || !o->parallel_hs)
 		goto bad;
+	if (o->release && o->mode != MODE_IDLE)
+		goto bad;
+	/* ports 10000..31999 per source address */
+	if (o->source_ips && (o->sessions - 1) / o->source_ips >= 22000) {
+		fprintf(stderr, "eim_loadgen: --source-ips %u is too few for "
+				"%u sessions (22000 each)\n",
+			o->source_ips, o->sessions);
+		return 2;
+	}
 	/* one socket per device */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	g.s = calloc(o->sessions, sizeof(*g.s));
+	g.to_free = calloc(o->sessions, sizeof(*g.to_free));
 	g.hist = calloc(HIST_US, sizeof(*g.hist));
-	if (!g.s || !g.hist || eim_loop_new(&g.loop)) {
+	if (!g.s || !g.hist || !g.to_free || eim_loop_new(&g.loop)) {
 		fprintf(stderr, "eim_loadgen: out of memory\n");
 		return 1;
 	}
 	eim_loop_catch_signals(g.loop);
 	g.rss_start_kb = proc_rss_kb(o->server_pid);
+	g.anon_start_kb = proc_anon_kb(o->server_pid);
 	g.open_start_ns = g.phase_start_ns = now_ns();
 	eim_loop_timer_init(&g.tick, tick, &g);
 	eim_loop_timer_start(g.loop, &g.tick, eim_loop_now(g.loop));
@@ -754,10 +861,13 @@ int main(int argc, char **argv)
 	 * frees its sessions now and the next run starts from a clean
 	 * server (closing a socket sends what is queued on it) */
 	for (unsigned i = 0; i < g.created; i++) {
+		if (!g.s[i].c)
+			continue; /* released: left on the server on purpose */
 		eim_dtls_client_close(eim_coap_dtls_client_dtls(g.s[i].c));
 		eim_coap_dtls_client_free(g.s[i].c);
 	}
 	eim_loop_free(g.loop);
+	free(g.to_free);
 	free(g.s);
 	free(g.hist);
 	return c ? 0 : 1;
