@@ -248,6 +248,9 @@ struct eim_coap_dtls_client {
 	void (*user_established)(void *ctx);
 	uint8_t *identity, *psk;
 	char *ca_pem;
+	/* the device credential and server pins, for new handshakes too */
+	char *cert_pem, *key_pem, *server_name;
+	uint8_t server_cert_sha256[32], server_rpk_sha256[32];
 	uint16_t *suites;
 	struct pending q[PENDING_MAX];
 	size_t q_n;
@@ -414,6 +417,9 @@ static void client_release(struct eim_coap_dtls_client *c)
 	eim_free(c->identity);
 	eim_free_secret(c->psk, c->cfg.psk_len);
 	eim_free(c->ca_pem);
+	eim_free(c->cert_pem);
+	eim_free_secret(c->key_pem, c->cfg.key_pem_len);
+	eim_free(c->server_name);
 	eim_free(c->suites);
 	eim_free(c);
 }
@@ -459,7 +465,35 @@ int eim_coap_dtls_client_new_from(struct eim_loop *l, const char *server_addr,
 	c->cfg.psk = NULL;
 	c->cfg.ca_pem = NULL;
 	c->cfg.suites = NULL;
+	c->cfg.cert_pem = c->cfg.key_pem = c->cfg.server_name = NULL;
+	c->cfg.server_cert_sha256 = c->cfg.server_rpk_sha256 = NULL;
 	rc = EIM_ENOMEM;
+	if (dtls->cert_pem && dtls->cert_pem_len) {
+		c->cert_pem = eim_memdup(dtls->cert_pem, dtls->cert_pem_len);
+		if (!c->cert_pem)
+			goto fail;
+		c->cfg.cert_pem = c->cert_pem;
+	}
+	if (dtls->key_pem && dtls->key_pem_len) {
+		c->key_pem = eim_memdup(dtls->key_pem, dtls->key_pem_len);
+		if (!c->key_pem)
+			goto fail;
+		c->cfg.key_pem = c->key_pem;
+	}
+	if (dtls->server_name) {
+		c->server_name = eim_strdup(dtls->server_name);
+		if (!c->server_name)
+			goto fail;
+		c->cfg.server_name = c->server_name;
+	}
+	if (dtls->server_cert_sha256) {
+		memcpy(c->server_cert_sha256, dtls->server_cert_sha256, 32);
+		c->cfg.server_cert_sha256 = c->server_cert_sha256;
+	}
+	if (dtls->server_rpk_sha256) {
+		memcpy(c->server_rpk_sha256, dtls->server_rpk_sha256, 32);
+		c->cfg.server_rpk_sha256 = c->server_rpk_sha256;
+	}
 	if (dtls->psk_identity && dtls->psk_identity_len) {
 		c->identity = eim_memdup(dtls->psk_identity,
 					 dtls->psk_identity_len);

@@ -64,8 +64,9 @@ struct eim_coap_dtls_client;
  *
  * dtls: the session's configuration. The glue sets send, on_app_data and
  * ctx itself; a caller's on_established is still called with dtls->ctx.
- * Identity, PSK, CA PEM and suites are copied (PSK wiped on free), so a
- * new handshake can be made later with the same credentials.
+ * Identity, PSK, CA PEM, the device's certificate and key PEM, the server
+ * name and pins, and the suites are copied (PSK and key wiped on free), so
+ * a new handshake can be made later with the same credentials.
  * coap: the CoAP engine's configuration, NULL for defaults.
  * Returns 0, EIM_EINVAL, the errors of eim_dtls_client_new() and
  * eim_coap_client_new(), EIM_EIO (socket) or EIM_ENOMEM.
