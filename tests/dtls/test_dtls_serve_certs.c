@@ -180,8 +180,21 @@ static void on_deadline(struct eim_loop *l, void *ctx)
 	eim_loop_stop(l);
 }
 
+static char *dup_wipe_later(const char *p, size_t n)
+{
+	char *d = p ? malloc(n + 1) : NULL;
+
+	if (d) {
+		memcpy(d, p, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
 /* Runs one session with dtls (send/on_app_data set by the glue) as the
- * device with EID eid. */
+ * device with EID eid. The credentials handed to the glue are wiped and
+ * freed as soon as it is created: it must keep its own copies, which a
+ * second, full handshake then uses (same device, same answer). */
 static void device_session(struct eim_dtls_client_config *dc,
 			   const char *eid, struct run *r)
 {
@@ -190,18 +203,43 @@ static void device_session(struct eim_dtls_client_config *dc,
 	struct eim_buf b;
 	size_t n = 0;
 	uint16_t suite = EIM_DTLS_ECDHE_ECDSA_AES128_CCM8;
+	struct eim_dtls_client_config mine = *dc;
+	char *cert = dup_wipe_later(dc->cert_pem, dc->cert_pem_len);
+	char *key = dup_wipe_later(dc->key_pem, dc->key_pem_len);
+	char *name = dc->server_name
+			     ? dup_wipe_later(dc->server_name,
+					      strlen(dc->server_name))
+			     : NULL;
+	uint8_t pin[32];
 
 	memset(r, 0, sizeof(*r));
-	dc->suites = &suite;
-	dc->n_suites = 1;
+	mine.suites = &suite;
+	mine.n_suites = 1;
+	mine.cert_pem = cert;
+	mine.key_pem = key;
+	mine.server_name = name;
+	if (dc->server_rpk_sha256) {
+		memcpy(pin, dc->server_rpk_sha256, 32);
+		mine.server_rpk_sha256 = pin;
+	}
 	ck_assert_int_eq(eim_loop_new(&r->loop), 0);
 	eim_loop_timer_init(&r->deadline, on_deadline, r);
 	ck_assert_int_eq(eim_loop_timer_start(r->loop, &r->deadline,
 					      eim_loop_now(r->loop) + 15000),
 			 0);
-	ck_assert_int_eq(eim_coap_dtls_client_new(r->loop, server_addr, dc,
+	ck_assert_int_eq(eim_coap_dtls_client_new(r->loop, server_addr, &mine,
 						  NULL, &c),
 			 0);
+	if (cert)
+		memset(cert, 'x', dc->cert_pem_len);
+	if (key)
+		memset(key, 'x', dc->key_pem_len);
+	if (name)
+		memset(name, 'x', strlen(name));
+	memset(pin, 0, sizeof(pin));
+	free(cert);
+	free(key);
+	free(name);
 	eim_coap_dtls_client_on_state(c, on_state, r);
 	memset(&req, 0, sizeof(req));
 	req.tag = EIM_ESIPA_GET_EIM_PACKAGE;
@@ -218,8 +256,18 @@ static void device_session(struct eim_dtls_client_config *dc,
 		.cb_ctx = r,
 	};
 	ck_assert_int_eq(eim_coap_dtls_client_request(c, &rq), 0);
-	eim_buf_done(&b);
 	eim_loop_run(r->loop);
+	if (r->answered) {
+		struct eim_coap_dtls_client_stats st;
+
+		r->answered = false;
+		ck_assert_int_eq(eim_coap_dtls_client_rehandshake(c), 0);
+		ck_assert_int_eq(eim_coap_dtls_client_request(c, &rq), 0);
+		eim_loop_run(r->loop);
+		eim_coap_dtls_client_stats(c, &st);
+		ck_assert_uint_eq(st.handshakes, 2);
+	}
+	eim_buf_done(&b);
 	eim_coap_dtls_client_free(c);
 	eim_loop_timer_stop(r->loop, &r->deadline);
 	eim_loop_free(r->loop);
