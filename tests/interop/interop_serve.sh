@@ -22,7 +22,8 @@
 #   gnutls-rpk-untrusted                          gnutls-cli
 #   mbedtls-psk-ccm8 | mbedtls-ecdsa-ccm8         tests/dtls/mbedtls_client
 #   node-psk-ccm8 | node-psk-gcm                  node (+ node-dtls-client)
-#   coap-gnutls-cert | coap-openssl-cert          coap-client-*
+#   coap-openssl-psk | coap-openssl-cert |
+#   coap-gnutls-psk | coap-gnutls-cert | coap-gnutls-rpk   coap-client-*
 #   wolfssl-ecdsa-ccm8                            wolfssl_example_client
 #   SHIM: gnutls_cli_shim.so, for gnutls-ecdhe-psk-chacha only.
 # The PKI is generated in a temporary directory by the openssl CLI.
@@ -127,7 +128,7 @@ gprio() { # KX CIPHER [extra]
 gnutls() { # EID PRIORITY ARGS...
 	e=$1 prio=$2
 	shift 2
-	("$coap" request "$e"; sleep 2) | timeout 15 "$peer" --udp \
+	("$coap" request "$e"; sleep 1) | timeout 15 "$peer" --udp \
 		--port "$port" 127.0.0.1 --x509cafile ca.pem --priority "$prio" \
 		"$@" >client.out 2>&1
 }
@@ -203,13 +204,19 @@ node-psk-ccm8 | node-psk-gcm)
 	timeout 20 "$peer" "$dtls_dir/node_dtls_client.js" "$port" "$id" \
 		"$text" "$suite" "hex:$("$coap" request-hex $eid)" \
 		>client.out 2>&1 ;;
-coap-gnutls-cert | coap-openssl-cert)
-	eid=$EID_CERT
+coap-*)
+	# libcoap picks its own suites and builds its own CoAP message: it
+	# gets only the ESipa body and writes the answer's payload
+	case $case in
+	*-cert) eid=$EID_CERT
+		set -- -c device.pem -j device.key -C ca.pem ;;
+	*-rpk) eid=$EID_RPK
+		set -- -M rpk.key ;;
+	*-psk) set -- -u psk-dev -k "$psk_text" ;;
+	esac
 	"$coap" request $eid >req.dgram
-	# libcoap builds its own CoAP message: give it only the ESipa body
 	tail -c 21 req.dgram >req.bin
-	timeout 20 "$peer" -c device.pem -j device.key -C ca.pem -m post \
-		-f req.bin -o body.bin -B 10 \
+	timeout 20 "$peer" "$@" -m post -f req.bin -o body.bin -B 10 \
 		"coaps://127.0.0.1:$port/gsma/rsp2/asn1" >client.out 2>&1 ;;
 wolfssl-ecdsa-ccm8)
 	# The example sends its fixed "hello wolfssl!", which is no CoAP
