@@ -27,6 +27,7 @@
 #include "proto/eim_pkg.h"
 #include "proto/eim_sig.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,29 +159,41 @@ static char *eim__summary_text(const struct eim_ops *ops)
 	return cJSON_PrintUnformatted(ops->summary);
 }
 
-/* Parses EID list: one per line, blank lines and '#' comments ignored. */
+/* Most EIDs one --devices file may hold (16 bytes each in memory). */
+#define EIM__DEVICES_MAX 10000000
+
+/*
+ * Parses an EID list: one per line, blank lines and '#' comments ignored,
+ * '-' = stdin. Read line by line: a fleet of 100,000 EIDs is 3.3 MB, past
+ * the 1 MiB that eim_cli_read_file allows for other inputs.
+ */
 static int eim__read_devices(const char *path, uint8_t (**ret)[16],
 			     size_t *ret_n)
 {
-	uint8_t *buf = NULL;
-	size_t len = 0, n = 0, cap = 0, line = 0;
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char *p = NULL;
+	size_t pcap = 0, n = 0, cap = 0, line = 0;
 	uint8_t(*eids)[16] = NULL;
-	int rc;
+	int rc = EIM_EXIT_OK;
 
-	if ((rc = eim_cli_read_file("submit", path, &buf, &len)))
-		return rc;
-	for (char *p = (char *)buf, *nl; p && *p; p = nl) {
-		nl = strchr(p, '\n');
-		if (nl)
-			*nl++ = '\0';
+	if (!f)
+		return eim_cli_fail("submit", "%s: %s", path, strerror(errno));
+	while (getline(&p, &pcap, f) >= 0) {
 		line++;
 		char *h = strchr(p, '#');
 		if (h)
 			*h = '\0';
-		char *t = strtok(p, " \t\r,");
-		if (!t)
+		char *save = NULL;
+		char *tok = strtok_r(p, " \t\r\n,", &save);
+		if (!tok)
 			continue;
 		if (n == cap) {
+			if (cap >= EIM__DEVICES_MAX) {
+				rc = eim_cli_fail("submit",
+						  "%s: more than %d EIDs", path,
+						  EIM__DEVICES_MAX);
+				goto out;
+			}
 			cap = cap ? cap * 2 : 1024;
 			void *q = eim_realloc(eids, cap * 16);
 			if (!q) {
@@ -189,18 +202,22 @@ static int eim__read_devices(const char *path, uint8_t (**ret)[16],
 			}
 			eids = q;
 		}
-		int e = eim_eid_parse(t, eids[n]);
+		int e = eim_eid_parse(tok, eids[n]);
 		if (e) {
 			rc = eim_cli_fail("submit",
 					  "%s: line %zu: '%s' is not an EID "
 					  "(%s)",
-					  path, line, t,
+					  path, line, tok,
 					  e == EIM_EVERIFY
 						  ? "check digits do not match"
 						  : "32 decimal digits");
 			goto out;
 		}
 		n++;
+	}
+	if (ferror(f)) {
+		rc = eim_cli_fail("submit", "%s: read error", path);
+		goto out;
 	}
 	if (n == 0) {
 		rc = eim_cli_fail("submit", "%s: no EIDs in the file", path);
@@ -210,8 +227,10 @@ static int eim__read_devices(const char *path, uint8_t (**ret)[16],
 	*ret_n = n;
 	eids = NULL;
 out:
+	free(p); /* getline's buffer comes from the C library */
 	eim_free(eids);
-	eim_free(buf);
+	if (f != stdin)
+		fclose(f);
 	return rc;
 }
 
@@ -329,6 +348,47 @@ static int eim__submit_one(struct eim_store *s, struct eim_signer *g,
 	if (e)
 		return eim__enqueue_fail(s, g, e, job->where);
 	eim__report(o, eid, &ret, false);
+	return EIM_EXIT_OK;
+}
+
+/* Existence checks only: the rows themselves are not needed. */
+static int eim__device_cb(void *ctx, const struct eim_store_device *d)
+{
+	(void)ctx;
+	(void)d;
+	return 0;
+}
+
+static int eim__assoc_cb(void *ctx, const struct eim_store_assoc *a)
+{
+	(void)ctx;
+	(void)a;
+	return 0;
+}
+
+/* The device exists and, when eim_id is given, is associated with it. */
+static int eim__check_target(struct eim_store *s, const char *where,
+			     const uint8_t eid[16], const char *eim_id)
+{
+	char text[EIM_EID_DIGITS + 1];
+	int e;
+
+	eim_eid_format(eid, text);
+	e = eim_store_device_list(s, eid, eim__device_cb, NULL);
+	if (e == EIM_ENOTFOUND)
+		return eim_cli_fail("submit", "%s: device %s: no such device",
+				    where, text);
+	if (!e && eim_id) {
+		e = eim_store_assoc_get(s, eim_id, eid, eim__assoc_cb, NULL);
+		if (e == EIM_ENOTFOUND)
+			return eim_cli_fail("submit",
+					    "%s: device %s has no association "
+					    "with eIM '%s'",
+					    where, text, eim_id);
+	}
+	if (e)
+		return eim_cli_fail("submit", "%s: %s", where,
+				    eim_store_errmsg(s));
 	return EIM_EXIT_OK;
 }
 
@@ -457,6 +517,12 @@ static int eim__submit_file(struct eim_store *s, struct eim_signer *g,
 			}
 		}
 	}
+	/* Every device must exist and be associated with the signing eIM
+	 * before the first package is queued: a file naming another fleet's
+	 * or a mistyped EID leaves the queue as it was. */
+	for (size_t i = 0; i < n; i++)
+		if ((rc = eim__check_target(s, where[i], eids[i], eim_ids[i])))
+			goto out;
 	for (size_t i = 0; i < n; i++)
 		if ((rc = eim__submit_one(s, g, &jobs[i], eids[i], eim_ids[i],
 					  valid[i], o)))

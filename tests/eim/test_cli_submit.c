@@ -367,6 +367,33 @@ START_TEST(fleet_on_signing_threads)
 	EXPECT_ERR(p, 2, "--jobs '2x' is not a number of threads");
 	ck_assert_int_eq(queue_len(), 900);
 
+	/* an EID list is not bound by the 1 MiB of other input files */
+	char big[600];
+	snprintf(big, sizeof(big), "%s/big.txt", dir);
+	f = fopen(big, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%s\n", EID1);
+	for (int i = 0; i < 12000; i++)
+		fprintf(f, "# %0100d\n", i);
+	ck_assert_int_gt(ftell(f), 1 << 20);
+	fprintf(f, "1234\n");
+	fclose(f);
+	p = eim("submit", "--devices", big, "get-rat", NULL);
+	EXPECT_ERR(p, 1, "big.txt: line 12002: '1234' is not an EID");
+	f = fopen(big, "w");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 12000; i++)
+		fprintf(f, "# %0100d\n", i);
+	fclose(f);
+	p = eim("submit", "--devices", big, "get-rat", NULL);
+	EXPECT_ERR(p, 1, "big.txt: no EIDs in the file");
+	f = fopen(big, "a");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "  %s , trailing words\n", EID1);
+	fclose(f);
+	ok("submit", "--devices", big, "get-rat", NULL);
+	ck_assert_int_eq(queue_len(), 901);
+
 	/* every package, straight from the database, in queue order */
 	snprintf(keypath, sizeof(keypath), "%s/eim-one.key.pem", dir);
 	struct eim_sig_key *key = load_key(keypath);
@@ -379,7 +406,7 @@ START_TEST(fleet_on_signing_threads)
 		sqlite3_prepare_v2(db3,
 				   "SELECT d.eid, p.counter, p.bytes, p.txid"
 				   " FROM package p JOIN device d ON d.id ="
-				   " p.device_id ORDER BY p.id",
+				   " p.device_id ORDER BY p.id LIMIT 900",
 				   -1, &st, NULL),
 		SQLITE_OK);
 	int n = 0, per[300] = {0};
@@ -417,7 +444,7 @@ START_TEST(fleet_on_signing_threads)
 					    -1, &st, NULL),
 			 SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 900);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 901);
 	sqlite3_finalize(st);
 	sqlite3_close(db3);
 	eim_sig_key_free(key);
