@@ -52,7 +52,7 @@ void eim_service_free(struct eim_service *svc)
 	eim_signer_done(&svc->signer);
 	eim_free(svc->seen);
 	eim_free(svc->seen_recs);
-	eim_free(svc->cache);
+	eim__cache_free(svc);
 	eim_free(svc);
 }
 
@@ -277,6 +277,21 @@ static int eim__get_package(struct eim_service *svc,
 	 * the store (maybe queued a package): then ask the store. */
 	ent = g->notify_state_change ? NULL
 				     : eim__cache_find(svc, peer, g->eid);
+	if (ent && ent->pkg &&
+	    eim_store_note_redelivery(svc->store, ent->pkg->id, g->eid) == 0) {
+		/* A re-poll of the package in flight, unchanged since it was
+		 * read: the same bytes, one more attempt (in memory). */
+		struct eim__cache_pkg *k = ent->pkg;
+		svc->stats.cache_hits++;
+		svc->stats.packages_sent++;
+		k->attempts++;
+		eim__svc_outcome(log,
+				 "package %lld (%s, counter %u, attempt %u)",
+				 (long long)k->id, k->kind, k->counter,
+				 k->attempts);
+		eim_buf_append(resp, k->resp, k->len);
+		return resp->err;
+	}
 	if (ent && ent->empty) {
 		svc->stats.cache_hits++;
 		found = false;
@@ -291,7 +306,7 @@ static int eim__get_package(struct eim_service *svc,
 			return rc;
 		/* Plain CoAP (no identity to authorize) has its entry made
 		 * here, once the store has shown that the EID exists. */
-		if (!found && !ent && peer->kind == 0)
+		if (!ent && peer->kind == 0 && !g->notify_state_change)
 			ent = eim__cache_put(svc, peer, g->eid);
 		if (!found && ent)
 			ent->empty = true;
@@ -308,7 +323,13 @@ static int eim__get_package(struct eim_service *svc,
 			 pkg.attempts);
 	/* GetEimPackageResponse [79] wraps the queued element as is: a
 	 * signed BF51, or an unsigned BF52 / BF54 request. */
+	size_t start = resp->len;
 	eim_der_put(resp, EIM_ESIPA_GET_EIM_PACKAGE, pkg.bytes, pkg.bytes_len);
+	/* Kept for the re-polls to come. Only when resp held nothing before
+	 * (it is the whole answer), and only when the store was unchanged by
+	 * this request (a first send moves the epoch anyway). */
+	if (ent && start == 0 && !resp->err)
+		eim__cache_keep_pkg(ent, &pkg, resp);
 	return resp->err;
 }
 

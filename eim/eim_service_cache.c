@@ -129,10 +129,44 @@ struct eim__cache_ent *eim__cache_put(struct eim_service *svc,
 	e->kind = (uint8_t)peer->kind;
 	e->ident_len = (uint8_t)peer->ident_len;
 	e->empty = false;
+	eim_free(e->pkg);
+	e->pkg = NULL;
 	memcpy(e->eid, eid, 16);
 	if (peer->ident_len)
 		memcpy(e->ident, peer->ident, peer->ident_len);
 	return e;
+}
+
+void eim__cache_keep_pkg(struct eim__cache_ent *e,
+			 const struct eim_store_package *p,
+			 const struct eim_buf *resp)
+{
+	struct eim__cache_pkg *k;
+
+	eim_free(e->pkg);
+	e->pkg = NULL;
+	if (resp->err || resp->len > EIM__CACHE_PKG_MAX)
+		return;
+	k = eim_malloc(sizeof(*k) + resp->len);
+	if (!k)
+		return; /* only a cache */
+	k->id = p->id;
+	k->counter = p->counter;
+	k->attempts = p->attempts;
+	snprintf(k->kind, sizeof(k->kind), "%s", p->kind ? p->kind : "?");
+	k->len = resp->len;
+	memcpy(k->resp, resp->p, resp->len);
+	e->pkg = k;
+}
+
+void eim__cache_free(struct eim_service *svc)
+{
+	if (!svc->cache)
+		return;
+	for (size_t i = 0; i < EIM__CACHE_SLOTS; i++)
+		eim_free(svc->cache[i].pkg);
+	eim_free(svc->cache);
+	svc->cache = NULL;
 }
 
 /* ---- logging and addresses ----------------------------------------------- */

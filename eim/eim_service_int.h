@@ -47,6 +47,16 @@ struct eim__seen_rec {
  */
 #define EIM__CACHE_SLOTS 16384
 #define EIM__CACHE_IDENT_MAX 48
+/* Largest GetEimPackageResponse kept for re-polls. */
+#define EIM__CACHE_PKG_MAX 2048
+/* The package in flight, as last answered (a re-poll gets the same bytes). */
+struct eim__cache_pkg {
+	int64_t id;
+	uint32_t counter, attempts; /* for the log line */
+	char kind[24];
+	size_t len;
+	uint8_t resp[]; /* the whole GetEimPackageResponse */
+};
 struct eim__cache_ent {
 	uint32_t epoch; /* 0 = never valid */
 	uint8_t kind;
@@ -54,6 +64,8 @@ struct eim__cache_ent {
 	bool empty; /* eim_store_next found nothing at this epoch */
 	uint8_t eid[16];
 	uint8_t ident[EIM__CACHE_IDENT_MAX];
+	struct eim__cache_pkg *pkg; /* eim_malloc'd; freed when the slot is
+				       filled again or the service freed */
 };
 
 struct eim_service {
@@ -80,6 +92,13 @@ struct eim__cache_ent *eim__cache_find(struct eim_service *svc,
 struct eim__cache_ent *eim__cache_put(struct eim_service *svc,
 				      const struct eim_service_peer *peer,
 				      const uint8_t eid[16]);
+/* Keeps the answer (resp, a GetEimPackageResponse carrying package p) for
+ * re-polls at this epoch; on any failure the entry simply has none. */
+void eim__cache_keep_pkg(struct eim__cache_ent *e,
+			 const struct eim_store_package *p,
+			 const struct eim_buf *resp);
+/* Frees the table and the packages it holds. */
+void eim__cache_free(struct eim_service *svc);
 /* Before each request: moves the epoch if the store changed (see above).
  * false when the store could not be asked: do not use the cache then. */
 bool eim__cache_sync(struct eim_service *svc);

@@ -523,6 +523,16 @@ struct eim_store_package {
 int eim_store_next(struct eim_store *s, const uint8_t eid[EIM_STORE_EID_LEN],
 		   struct eim_store_package *ret, bool *ret_found);
 /*
+ * Counts one more delivery of package `id`, in flight to `eid`, in memory,
+ * as eim_store_next does for a re-poll: for a caller that answered the
+ * re-poll from its own copy of the package, which it may keep only while
+ * the store is unchanged (eim_store_data_version, eim_store_local_changes).
+ * Writes (eim_store_flush) when many counts wait. 0, EIM_ENOMEM, or the
+ * flush's error.
+ */
+int eim_store_note_redelivery(struct eim_store *s, int64_t id,
+			      const uint8_t eid[EIM_STORE_EID_LEN]);
+/*
  * Writes the re-delivery counts held in memory (see eim_store_next) in one
  * transaction, with one "redeliver" audit entry per package ("N more
  * deliveries"). No-op when there are none.

@@ -595,6 +595,20 @@ int eim_store_flush(struct eim_store *s)
 	return 0;
 }
 
+int eim_store_note_redelivery(struct eim_store *s, int64_t id,
+			      const uint8_t eid[EIM_STORE_EID_LEN])
+{
+	int err;
+
+	if (!s || id <= 0 || !eid)
+		return EIM_EINVAL;
+	if (s->rd_len >= EIM__REDELIV_MAX && (err = eim_store_flush(s)))
+		return err;
+	if ((err = redeliv_add(s, id, eid)))
+		return eim__store_fail(s, err, "out of memory");
+	return 0;
+}
+
 /* Ends a read transaction (COMMIT of a read writes nothing). */
 static void end_read(struct eim_store *s)
 {
@@ -677,10 +691,8 @@ int eim_store_next(struct eim_store *s, const uint8_t eid[EIM_STORE_EID_LEN],
 	if (found) {
 		struct eim__redeliv *e;
 
-		if (s->rd_len >= EIM__REDELIV_MAX && (err = eim_store_flush(s)))
+		if ((err = eim_store_note_redelivery(s, id, eid)))
 			return err;
-		if ((err = redeliv_add(s, id, eid)))
-			return eim__store_fail(s, err, "out of memory");
 		e = redeliv_find(s, id);
 		p.attempts += e ? e->n : 0;
 		*ret = p;

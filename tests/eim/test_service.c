@@ -756,6 +756,8 @@ START_TEST(repolls_write_nothing_and_attempts_are_kept)
 	for (int i = 0; i < 5; i++)
 		ck_assert_int_eq(poll_eid("dev-one", EID1), 1);
 	ck_assert_int_eq(data_version(), v0); /* no commit, no fsync */
+	/* the first re-poll read the store, the next four its copy */
+	ck_assert_uint_eq(cache_hits(), 4);
 	/* the service writes the count when it flushes (and at exit) */
 	eim_service_free(svc);
 	svc = NULL;
@@ -771,6 +773,60 @@ START_TEST(repolls_write_nothing_and_attempts_are_kept)
 	sqlite3_finalize(q);
 	sqlite3_close(watcher);
 	ck_assert_int_eq(eim_service_new(st, NULL, &svc), 0);
+}
+END_TEST
+
+START_TEST(package_finished_elsewhere_is_not_delivered_again)
+{
+	struct eim_store *other = open_other();
+	struct eim_store_result_in in;
+	struct eim_store_result_out out;
+	static const uint8_t epr[] = {0xBF, 0x51, 0x00};
+	uint8_t eid1[16];
+
+	ck_assert_int_eq(eim_store_eid_parse(EID1, eid1), 0);
+	use_batched_service();
+	eim_service_batch_begin(svc);
+	ck_assert_int_eq(poll_eid("dev-one", EID1), 1); /* sent */
+	eim_service_batch_begin(svc);
+	ck_assert_int_eq(poll_eid("dev-one", EID1), 1); /* read again */
+	ck_assert_int_eq(poll_eid("dev-one", EID1), 1); /* its copy */
+	ck_assert_uint_eq(cache_hits(), 1);
+	/* the result reaches the store through another process */
+	memset(&in, 0, sizeof(in));
+	memcpy(in.eid, eid1, 16);
+	in.eim_id = "eim-one";
+	in.counter = 1;
+	in.bytes = epr;
+	in.len = sizeof(epr);
+	in.summary = "{}";
+	in.seq_number = -1;
+	ck_assert_int_eq(eim_store_result_record(other, &in, &out), 0);
+	ck_assert_int_gt(out.package_id, 0);
+	eim_service_batch_begin(svc);
+	ck_assert_int_eq(poll_eid("dev-one", EID1), 0);
+	ck_assert_int_eq(count_state(EIM_STORE_DONE), 1);
+	eim_store_close(other);
+}
+END_TEST
+
+START_TEST(device_removed_with_package_in_flight_is_refused)
+{
+	struct eim_store *other = open_other();
+	uint8_t eid1[16];
+
+	ck_assert_int_eq(eim_store_eid_parse(EID1, eid1), 0);
+	use_batched_service();
+	eim_service_batch_begin(svc);
+	ck_assert_int_eq(poll_eid("dev-one", EID1), 1);
+	eim_service_batch_begin(svc);
+	ck_assert_int_eq(poll_eid("dev-one", EID1), 1);
+	ck_assert_int_eq(poll_eid("dev-one", EID1), 1); /* from the copy */
+	ck_assert_int_eq(eim_store_device_remove(other, eid1, true, NULL, 0),
+			 0);
+	eim_service_batch_begin(svc);
+	ck_assert_uint_eq(poll_code("dev-one", EID1), 0x83);
+	eim_store_close(other);
 }
 END_TEST
 
@@ -796,6 +852,8 @@ static Suite *service_suite(void)
 	tcase_add_test(tc, device_removed_elsewhere_is_refused_next_poll);
 	tcase_add_test(tc, package_cancelled_elsewhere_is_not_delivered);
 	tcase_add_test(tc, repolls_write_nothing_and_attempts_are_kept);
+	tcase_add_test(tc, package_finished_elsewhere_is_not_delivered_again);
+	tcase_add_test(tc, device_removed_with_package_in_flight_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
