@@ -8,7 +8,8 @@
 # for the peer's own EID and whose eimSignature verifies with the eIM key
 # (or noEimPackageAvailable where the device has nothing queued). The
 # server's own log must show the request from that device.
-# Negative cases: a wrong PSK, a certificate from an unknown CA and an
+# Negative cases: a wrong PSK, a certificate from an unknown CA, one from
+# the right CA that no device is bound to, no certificate at all and an
 # untrusted raw key fail the handshake with an alert the peer reports;
 # the server runs with room for ONE session and ONE handshake, so a
 # follow-up device getting its package proves nothing was left behind,
@@ -19,6 +20,7 @@
 #   gnutls-psk-ccm8 | gnutls-psk-gcm | gnutls-ecdhe-psk-chacha |
 #   gnutls-ecdsa-ccm8 | gnutls-ecdsa-gcm | gnutls-ecdsa-chacha |
 #   gnutls-rpk-ccm8 | gnutls-wrong-psk | gnutls-cert-unknown |
+#   gnutls-cert-unregistered | gnutls-ecdsa-nocert |
 #   gnutls-rpk-untrusted                          gnutls-cli
 #   mbedtls-psk-ccm8 | mbedtls-ecdsa-ccm8         tests/dtls/mbedtls_client
 #   node-psk-ccm8 | node-psk-gcm                  node (+ node-dtls-client)
@@ -68,7 +70,7 @@ issue() { # name ca [extfile]
 	mkca ca && mkca other-ca &&
 	printf 'subjectAltName=IP:127.0.0.1\n' >ext.cnf &&
 	issue srv ca ext.cnf && cat srv.pem ca.pem >chain.pem &&
-	issue device ca && issue stranger other-ca &&
+	issue device ca && issue stranger other-ca && issue unregistered ca &&
 	key rpk && "$openssl" pkey -in rpk.key -pubout -out rpk.pub &&
 	key rpk-stranger &&
 	"$openssl" pkey -in rpk-stranger.key -pubout -out rpk-stranger.pub
@@ -101,7 +103,7 @@ eim_key=$tmp/eim-interop.key.pem
 
 limits=
 case $case in
-*wrong-psk | *unknown | *untrusted)
+*wrong-psk | *unknown | *unregistered | *nocert | *untrusted)
 	limits=', "max_sessions": 1, "max_handshakes": 1' ;;
 esac
 cat >eim.json <<EOF
@@ -171,6 +173,15 @@ gnutls-cert-unknown)
 	neg=1 eid=$EID_CERT
 	gnutls $eid "$(gprio ECDHE-ECDSA AES-128-CCM-8)" \
 		--x509certfile stranger.pem --x509keyfile stranger.key ;;
+gnutls-cert-unregistered)
+	# issued by the trusted CA, but bound to no device in the store
+	neg=1 eid=$EID_CERT
+	gnutls $eid "$(gprio ECDHE-ECDSA AES-128-CCM-8)" \
+		--x509certfile unregistered.pem --x509keyfile unregistered.key ;;
+gnutls-ecdsa-nocert)
+	# devices must authenticate: no certificate, no handshake
+	neg=1 eid=$EID_CERT
+	gnutls $eid "$(gprio ECDHE-ECDSA AES-128-CCM-8)" ;;
 gnutls-rpk-untrusted)
 	neg=1 eid=$EID_RPK
 	gnutls $eid "$(gprio ECDHE-ECDSA AES-128-CCM-8 :+CTYPE-CLI-RAWPK)" \
@@ -245,6 +256,7 @@ if [ -n "$neg" ]; then
 	# (bad_certificate, unsupported, unknown_ca...) otherwise
 	case $case in
 	*wrong-psk) alerts='20' ;;
+	*nocert) alerts='40' ;; # handshake_failure
 	*) alerts='4[2-8]' ;;
 	esac
 	grep -q "dtls: handshake failed, alert \($alerts\)\$" server.err ||
