@@ -270,20 +270,28 @@ static int split_list(const uint8_t *msg, size_t len,
 }
 
 /*
- * The path from the list's last certificate to a configured CA, then down
- * to the leaf: each certificate is checked by a manager that holds only
- * its (already checked) issuer, so nothing the peer sent is ever trusted
- * for more than the one step below it.
+ * The path from the lowest certificate of the list that a configured CA
+ * issued (the peer may send more above it, even the root: those are not
+ * needed) down to the leaf: each certificate below is checked by a manager
+ * that holds only its (already checked) issuer, so nothing the peer sent is
+ * ever trusted for more than the one step below it.
  */
 static int verify_path(struct eim_dtls_trust *t,
 		       const struct eim_dtls_cert_list *l,
 		       const struct eim_dtls_cert_info *ci)
 {
-	size_t top = l->n - 1;
-	int rc;
+	size_t top;
+	int rc = EIM_EPERM;
 
-	rc = cm_error(wolfSSL_CertManagerVerifyBuffer(
-		t->cm, l->der[top], (long)l->len[top], WOLFSSL_FILETYPE_ASN1));
+	for (top = 0; top < l->n; top++) {
+		rc = cm_error(wolfSSL_CertManagerVerifyBuffer(
+			t->cm, l->der[top], (long)l->len[top],
+			WOLFSSL_FILETYPE_ASN1));
+		/* "no signer" here only means: not issued by an anchor,
+		 * maybe the next one is; anything else is final */
+		if (rc != EIM_EPERM)
+			break;
+	}
 	if (rc)
 		return rc;
 	for (size_t i = top; i-- > 0;) {
@@ -309,7 +317,7 @@ static int verify_path(struct eim_dtls_trust *t,
 	}
 	/* RFC 5280 6.1.4 (k), (l), (n): issuers are CAs that may sign
 	 * certificates, with at most pathLenConstraint intermediates below */
-	for (size_t j = 1; j < l->n; j++) {
+	for (size_t j = 1; j <= top; j++) {
 		if (!ci[j].is_ca ||
 		    (ci[j].ku_set && !(ci[j].ku & KEYUSE_KEY_CERT_SIGN)) ||
 		    (ci[j].plen_set && j - 1 > ci[j].plen))

@@ -7,9 +7,10 @@
  * An X.509 certificate_list (leaf first, then the intermediates the peer
  * chose to send, optionally ending with the root) is accepted against a
  * set of trusted CAs when:
- *  - every certificate is signed by the next one and the last by a
- *    configured CA (wolfSSL's certificate manager checks each signature,
- *    the validity period and that the issuer is a CA);
+ *  - every certificate is signed by the next one up to the first that a
+ *    configured CA signed (wolfSSL's certificate manager checks each
+ *    signature, the validity period and that the issuer is a CA; what the
+ *    peer sent above that one is ignored);
  *  - no issuer's pathLenConstraint is exceeded, and an issuer with a
  *    keyUsage extension has keyCertSign (our own check);
  *  - the leaf, if it has keyUsage, has digitalSignature (it signs the

@@ -184,6 +184,15 @@ START_TEST(refusals_and_their_alerts)
 	certmsg("notca-child", true, &m);
 	ck_assert_int_eq(judge(t, 0, NULL, &m), EIM_ECERT);
 	eim_dtls_trust_free(t);
+	/* the configured root has pathlen:0 but an intermediate follows;
+	 * trusting that intermediate directly, the leaf is fine */
+	t = trust("test-pki-root-pl0.cert.pem");
+	certmsg("client-pl", true, &m);
+	ck_assert_int_eq(judge(t, 0, NULL, &m), EIM_ECERT);
+	eim_dtls_trust_free(t);
+	t = trust("test-pki-int-pl.cert.pem");
+	ck_assert_int_eq(judge(t, 0, NULL, &m), 0);
+	eim_dtls_trust_free(t);
 
 	ck_assert_int_eq(eim_dtls_trust_alert(EIM_EPERM), 48);
 	ck_assert_int_eq(eim_dtls_trust_alert(EIM_EEXPIRED), 45);
