@@ -19,7 +19,7 @@
 #   CASE            PEER
 #   gnutls-psk-ccm8 | gnutls-psk-gcm | gnutls-ecdhe-psk-chacha |
 #   gnutls-ecdsa-ccm8 | gnutls-ecdsa-gcm | gnutls-ecdsa-chacha |
-#   gnutls-rpk-ccm8 | gnutls-wrong-psk | gnutls-cert-unknown |
+#   gnutls-rpk-ccm8 | gnutls-rpk-server | gnutls-wrong-psk | gnutls-cert-unknown |
 #   gnutls-cert-unregistered | gnutls-ecdsa-nocert |
 #   gnutls-rpk-untrusted                          gnutls-cli
 #   mbedtls-psk-ccm8 | mbedtls-ecdsa-ccm8         tests/dtls/mbedtls_client
@@ -106,8 +106,11 @@ case $case in
 *wrong-psk | *unknown | *unregistered | *nocert | *untrusted)
 	limits=', "max_sessions": 1, "max_handshakes": 1' ;;
 esac
+certificate="\"certificate\": \"$tmp/chain.pem\", "
+# a private key alone: eim serve presents its raw public key (RFC 7250)
+[ "$case" = gnutls-rpk-server ] && certificate=
 cat >eim.json <<EOF
-{"dtls": {"certificate": "$tmp/chain.pem", "private_key": "$tmp/srv.key",
+{"dtls": {$certificate"private_key": "$tmp/srv.key",
   "client_ca": "$tmp/ca.pem"$limits}}
 EOF
 "$eim" serve --config eim.json --listen 127.0.0.1:0 --log-level debug \
@@ -165,6 +168,16 @@ gnutls-rpk-ccm8)
 	want_desc='-(ECDHE-SECP256R1)-(ECDSA-SHA256)-(AES-128-CCM-8)'
 	gnutls $eid "$(gprio ECDHE-ECDSA AES-128-CCM-8 :+CTYPE-CLI-RAWPK)" \
 		--rawpkfile rpk.pub --rawpkkeyfile rpk.key ;;
+gnutls-rpk-server)
+	# raw keys both ways; gnutls-cli cannot pin the server's key, so it
+	# is told not to verify it (what is checked is the protocol)
+	eid=$EID_RPK
+	want_desc='-(ECDHE-SECP256R1)-(ECDSA-SHA256)-(AES-128-CCM-8)'
+	gnutls $eid "$(gprio ECDHE-ECDSA AES-128-CCM-8 \
+		:+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK)" --insecure \
+		--rawpkfile rpk.pub --rawpkkeyfile rpk.key
+	grep -q 'Certificate type: Raw Public Key' client.out ||
+		fail "the server did not present a raw public key" ;;
 gnutls-wrong-psk)
 	neg=1
 	gnutls $eid "$(gprio PSK AES-128-CCM-8)" --pskusername psk-dev \
