@@ -59,6 +59,49 @@ int eim_cli_parse_eid(const char *cmd, const char *text, uint8_t out[16])
 	return rc ? EIM_EXIT_USAGE : EIM_EXIT_OK;
 }
 
+bool eim_cli_text_ok(const char *text, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t n = strlen(text);
+
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = p[i];
+		uint32_t cp;
+		size_t k;
+
+		if (c < 0x20 || c == 0x7f)
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			k = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			k = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			k = 3, cp = c & 0x07;
+		else
+			return false; /* continuation byte, C0/C1, F5..FF */
+		if (n - i <= k)
+			return false;
+		for (size_t j = 1; j <= k; j++) {
+			if ((p[i + j] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i + j] & 0x3f);
+		}
+		/* overlong forms, surrogates, beyond U+10FFFF, C1 controls */
+		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+		    (cp >= 0x80 && cp <= 0x9f))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
 int eim_cli_parse_int(const char *cmd, const char *what, const char *text,
 		      int64_t min, int64_t max, int64_t *out)
 {

@@ -37,6 +37,14 @@ int eim_cli_open_store(const char *cmd, const char *path, bool create,
  */
 int eim_cli_parse_eid(const char *cmd, const char *text, uint8_t out[16]);
 
+/*
+ * True when text is 1..max bytes of well-formed UTF-8 without control
+ * characters (C0, DEL, C1 U+0080..U+009F). Names an operator gives (eimIds,
+ * PSK identities) are quoted in logs, audit entries and terminal output,
+ * where such bytes could forge lines or drive the terminal.
+ */
+bool eim_cli_text_ok(const char *text, size_t max);
+
 /* Parses a decimal integer in [min, max]; prints an error naming `what`. */
 int eim_cli_parse_int(const char *cmd, const char *what, const char *text,
 		      int64_t min, int64_t max, int64_t *out);

@@ -207,9 +207,10 @@ static int eim__device_add(int argc, char **argv)
 			cmd, "--psk-identity and --psk go together");
 	if (o.psk_identity) {
 		size_t n = strlen(o.psk_identity);
-		if (n == 0 || n > 128)
+		if (!eim_cli_text_ok(o.psk_identity, 128))
 			return eim_cli_usage_error(
-				cmd, "--psk-identity must be 1 to 128 bytes");
+				cmd, "--psk-identity must be 1 to 128 bytes "
+				     "(UTF-8, no control characters)");
 		/* The PSK itself is never echoed, even when malformed. */
 		if (eim_hex_decode(o.psk_hex, strlen(o.psk_hex), psk,
 				   sizeof(psk), &psk_len) ||
@@ -619,10 +620,11 @@ static int eim__device_import(int argc, char **argv)
 						  : "32 decimal digits");
 			goto out;
 		}
-		if (strlen(f[1]) > 128) {
+		if (!eim_cli_text_ok(f[1], 128)) {
 			rc = eim_cli_fail(cmd,
-					  "%s: line %zu: PSK identity longer "
-					  "than 128 bytes",
+					  "%s: line %zu: bad PSK identity (1 "
+					  "to 128 bytes of UTF-8, no control "
+					  "characters)",
 					  path, line);
 			goto out;
 		}

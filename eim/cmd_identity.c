@@ -32,16 +32,12 @@ struct eim__ident_new {
 	struct eim_buf pub; /* SPKI or certificate DER */
 };
 
+/* An eimId is a UTF8String of 1..128 bytes (SGP.32 EimConfigurationData);
+ * the service refuses results whose eimId has control bytes, so no
+ * identity may have one. */
 static bool eim__eim_id_ok(const char *id)
 {
-	size_t n = strlen(id);
-
-	if (n == 0 || n > 128)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)id[i] < 0x20)
-			return false;
-	return true;
+	return eim_cli_text_ok(id, 128);
 }
 
 /* Loads a PEM/DER file as a key; prints the error. */
@@ -219,7 +215,9 @@ static int eim__add_identity(const char *cmd, const char *db, bool create,
 	memset(&n, 0, sizeof(n));
 	if (!eim__eim_id_ok(eim_id))
 		return eim_cli_usage_error(
-			cmd, "eimId '%s' must be 1 to 128 printable characters",
+			cmd,
+			"eimId '%s' must be 1 to 128 printable characters "
+			"(UTF-8, no control characters)",
 			eim_id);
 	if ((rc = eim_cli_open_store(cmd, db, create, &s)))
 		return rc;
@@ -292,7 +290,8 @@ int eim_cmd_init(int argc, char **argv)
 	if (!eim__eim_id_ok(eim_id))
 		return eim_cli_usage_error(
 			"init",
-			"eimId '%s' must be 1 to 128 printable characters",
+			"eimId '%s' must be 1 to 128 printable characters "
+			"(UTF-8, no control characters)",
 			eim_id);
 	db = eim_cli_db_path(db);
 
