@@ -6,6 +6,7 @@
 
 #include "common/eim_alloc.h"
 #include "common/eim_err.h"
+#include "eim/cli_util.h"
 #include "proto/eim_der.h"
 #include "proto/eim_ids.h"
 #include "proto/eim_sig.h"
@@ -310,6 +311,14 @@ static int eim__check_members(struct eim__ctx *c, const struct eim__op *op)
 			ok = cJSON_IsArray(m) || cJSON_IsString(m);
 			break;
 		}
+		/* Text goes into signed packages (SM-DP+ addresses, eimIds and
+		 * FQDNs are UTF8Strings to the eUICC) and into summaries and
+		 * error lines: no control characters, only UTF-8. */
+		if (ok && p->type == P_STR && m->valuestring[0] &&
+		    !eim_cli_text_ok(m->valuestring, SIZE_MAX))
+			return eim__bad(c, m->string,
+					"must be UTF-8 without control "
+					"characters");
 		if (!ok)
 			return eim__bad(c, m->string, "must be %s",
 					p->type == P_BOOL  ? "true or false"
