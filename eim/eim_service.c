@@ -258,25 +258,32 @@ static int eim__get_package(struct eim_service *svc,
 
 	log->has_eid = true;
 	memcpy(log->eid, g->eid, 16);
-	if (eim_eid_check(g->eid) != 0) {
-		eim__svc_outcome(log, "invalidEid");
-		return eim_esipa_get_pkg_response_error(EIM_PKG_ERR_INVALID_EID,
-							resp);
-	}
-	rc = eim__svc_authorize(svc, peer, g->eid, log->fn);
-	if (rc == EIM_EPERM)
-		return eim__forbidden(resp, code, log);
-	if (rc)
-		return rc;
-	if (g->notify_state_change)
-		eim__state_change(svc, g);
-	eim__seen(svc, g->eid, peer);
 	/* The entry, if any, says what the store said at this epoch: the
-	 * identity may act for the EID (authorize just used or filled it),
-	 * and maybe that the queue was empty. A state change above wrote to
-	 * the store (maybe queued a package): then ask the store. */
-	ent = g->notify_state_change ? NULL
-				     : eim__cache_find(svc, peer, g->eid);
+	 * identity may act for the EID, the EID's check digits were checked
+	 * here, and maybe the queue was empty or a package in flight. */
+	ent = eim__cache_find(svc, peer, g->eid);
+	if (!ent || !ent->eid_checked) {
+		if (eim_eid_check(g->eid) != 0) {
+			eim__svc_outcome(log, "invalidEid");
+			return eim_esipa_get_pkg_response_error(
+				EIM_PKG_ERR_INVALID_EID, resp);
+		}
+		rc = eim__svc_authorize(svc, peer, g->eid, log->fn);
+		if (rc == EIM_EPERM)
+			return eim__forbidden(resp, code, log);
+		if (rc)
+			return rc;
+		ent = eim__cache_find(svc, peer, g->eid);
+		if (ent)
+			ent->eid_checked = true;
+	}
+	/* A state change writes to the store (maybe queues a package): then
+	 * the entry says nothing about the queue; ask the store. */
+	if (g->notify_state_change) {
+		eim__state_change(svc, g);
+		ent = NULL;
+	}
+	eim__seen(svc, g->eid, peer);
 	if (ent && ent->pkg &&
 	    eim_store_note_redelivery(svc->store, ent->pkg->id, g->eid) == 0) {
 		/* A re-poll of the package in flight, unchanged since it was
@@ -306,8 +313,11 @@ static int eim__get_package(struct eim_service *svc,
 			return rc;
 		/* Plain CoAP (no identity to authorize) has its entry made
 		 * here, once the store has shown that the EID exists. */
-		if (!ent && peer->kind == 0 && !g->notify_state_change)
+		if (!ent && peer->kind == 0 && !g->notify_state_change) {
 			ent = eim__cache_put(svc, peer, g->eid);
+			if (ent)
+				ent->eid_checked = true;
+		}
 		if (!found && ent)
 			ent->empty = true;
 	}

@@ -129,6 +129,7 @@ struct eim__cache_ent *eim__cache_put(struct eim_service *svc,
 	e->kind = (uint8_t)peer->kind;
 	e->ident_len = (uint8_t)peer->ident_len;
 	e->empty = false;
+	e->eid_checked = false;
 	eim_free(e->pkg);
 	e->pkg = NULL;
 	memcpy(e->eid, eid, 16);

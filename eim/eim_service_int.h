@@ -61,7 +61,8 @@ struct eim__cache_ent {
 	uint32_t epoch; /* 0 = never valid */
 	uint8_t kind;
 	uint8_t ident_len;
-	bool empty; /* eim_store_next found nothing at this epoch */
+	bool empty;	  /* eim_store_next found nothing at this epoch */
+	bool eid_checked; /* the EID's check digits passed (getEimPackage) */
 	uint8_t eid[16];
 	uint8_t ident[EIM__CACHE_IDENT_MAX];
 	struct eim__cache_pkg *pkg; /* eim_malloc'd; freed when the slot is
