@@ -21,7 +21,7 @@ eim=$1 client=$2 dumpcap=$3 tshark=$4
 case $eim in /*) ;; *) eim=$(pwd)/$eim ;; esac
 case $client in /*) ;; *) client=$(pwd)/$client ;; esac
 tmp=$(mktemp -d) || exit 1
-spid= dpid=
+spid='' dpid=''
 cleanup() {
 	[ -n "$spid" ] && kill "$spid" 2>/dev/null
 	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
