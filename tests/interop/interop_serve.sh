@@ -23,6 +23,7 @@
 #   gnutls-cert-unregistered | gnutls-ecdsa-nocert |
 #   gnutls-rpk-untrusted                          gnutls-cli
 #   mbedtls-psk-ccm8 | mbedtls-ecdsa-ccm8         tests/dtls/mbedtls_client
+#   wolfssl-api-ecdsa-ccm8 | wolfssl-api-ecdhe-psk-chacha   wolfssl_client
 #   node-psk-ccm8 | node-psk-gcm                  node (+ node-dtls-client)
 #   coap-openssl-psk | coap-openssl-cert |
 #   coap-gnutls-psk | coap-gnutls-cert | coap-gnutls-rpk   coap-client-*
@@ -210,6 +211,16 @@ mbedtls-ecdsa-ccm8)
 	timeout 20 "$peer" "$port" TLS-ECDHE-ECDSA-WITH-AES-128-CCM-8 \
 		"hex:$("$coap" request-hex $eid)" cert ca.pem device.pem \
 		device.key >client.out 2>&1 ;;
+wolfssl-api-ecdsa-ccm8)
+	hexout=1 eid=$EID_CERT want_desc='suite ECDHE-ECDSA-AES128-CCM-8'
+	timeout 20 "$peer" "$port" ECDHE-ECDSA-AES128-CCM-8 \
+		"hex:$("$coap" request-hex $eid)" cert ca.pem device.pem \
+		device.key >client.out 2>&1 ;;
+wolfssl-api-ecdhe-psk-chacha)
+	hexout=1 want_desc='suite ECDHE-PSK-CHACHA20-POLY1305'
+	timeout 20 "$peer" "$port" ECDHE-PSK-CHACHA20-POLY1305 \
+		"hex:$("$coap" request-hex $eid)" psk psk-dev "$psk" \
+		>client.out 2>&1 ;;
 node-psk-ccm8 | node-psk-gcm)
 	if [ -z "${NODE_PATH:-}" ] && command -v npm >/dev/null 2>&1; then
 		NODE_PATH=$(npm root -g 2>/dev/null)
@@ -302,7 +313,7 @@ if [ -z "$neg" ]; then
 	case $case in
 	coap-*)
 		[ -s body.bin ] || fail "libcoap wrote no body" ;;
-	wolfssl-*)
+	wolfssl-ecdsa-ccm8)
 		grep -q 'SSL cipher suite is ECDHE-ECDSA-AES128-CCM-8' \
 			client.out || fail "wolfSSL did not complete the handshake"
 		# "hello wolfssl!" parsed as CoAP: type 2 (0x68), MID "ll"
@@ -323,7 +334,7 @@ if [ -z "$neg" ]; then
 	esac
 fi
 case $case in
-wolfssl-*) ;;
+wolfssl-ecdsa-ccm8) ;;
 node-psk-gcm) ok_body $eid none ;;
 *) ok_body $eid package ;;
 esac
@@ -332,7 +343,7 @@ kill -TERM "$spid"
 wait "$spid"
 spid=
 case $case in
-wolfssl-*)
+wolfssl-ecdsa-ccm8)
 	# no ESipa request reached the service; the session was a device's
 	grep -q "0 requests" server.err || fail "the service saw a request"
 	;;
