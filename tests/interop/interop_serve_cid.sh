@@ -91,7 +91,8 @@ done
 	-T fields -E separator=';' -e ip.src -e udp.srcport -e ip.dst \
 	-e dtls.record.special_type -e dtls.record.connection_id \
 	-e dtls.handshake.type -e coap.code -e coap.opt.uri_path \
-	-e coap.mid -e data.data -e dtls.record.content_type >fields.txt 2>tshark.err ||
+	-e coap.mid -e data.data -e dtls.record.content_type \
+	-e dtls.handshake.ciphersuite >fields.txt 2>tshark.err ||
 	{ cat tshark.err; fail "tshark failed"; }
 echo "--- tshark"; cat fields.txt
 
@@ -119,6 +120,9 @@ echo "$reqs" | grep -q '^127\.0\.0\.2;' || fail "nothing from 127.0.0.2"
 echo "$reqs" | grep -q '^127\.0\.0\.3;' || fail "nothing from 127.0.0.3"
 echo "$to_cli" | awk -F';' '$3 == "127.0.0.3"' | grep -q . &&
 	fail "the server sent to 127.0.0.3"
+# the server chose TLS_PSK_WITH_AES_128_CCM_8 (RFC 7925) in its ServerHello
+echo "$to_cli" | awk -F';' '$6 ~ /^2(,|$)/ {print $12}' | grep -qx 0xc0a8 ||
+	fail "ServerHello did not choose PSK-AES128-CCM8 (0xc0a8)"
 # one handshake: HelloVerifyRequest (3) and ClientKeyExchange (16) once
 n=$(awk -F';' '$6 ~ /(^|,)16(,|$)/' fields.txt | wc -l)
 [ "$n" -eq 1 ] || fail "$n ClientKeyExchange messages, want 1"
