@@ -7,10 +7,18 @@
  *   - request/response round trips per second over one established CID
  *     session (64-byte payloads), and the server's CPU time per request;
  *   - heap bytes per idle established session (glibc mallinfo2) after
- *     opening SESSIONS sessions (argv[1], default 20000).
+ *     opening SESSIONS sessions (argv[1], default 20000);
+ *   - allocations (eim_alloc_count) per request on the steady path;
+ *   - the server's CPU per PSK handshake while SESSIONS sessions are
+ *     open, both confirmed (the client sent a record after the handshake)
+ *     and fresh (handshake just completed, final flight still kept):
+ *     it must not grow with the number of sessions.
+ * The server side's time includes eim_dtls_server_next_timeout() after
+ * every datagram, as eim_coap_dtls calls it after every receive batch.
  *
  * Prints the figures; never registered as a test.
  */
+#include "common/eim_alloc.h"
 #include "common/eim_err.h"
 #include "transport/eim_dtls_client.h"
 #include "transport/eim_dtls_hs.h"
@@ -107,6 +115,7 @@ static void pump(struct eim_dtls_server *srv, struct eim_dtls_client *cli)
 			eim_dtls_server_input(srv, (struct sockaddr *)&cli_addr,
 					      sizeof(cli_addr), q.b[i], q.n[i],
 					      0);
+		(void)eim_dtls_server_next_timeout(srv);
 		srv_seconds += now_s() - t0;
 		q = to_cli;
 		to_cli.len = 0;
@@ -175,6 +184,44 @@ static void handshakes(const char *name, uint16_t suite, int n)
 	eim_dtls_server_free(srv);
 }
 
+/* Server CPU per PSK handshake with `open` sessions already open, which
+ * sent a record after their handshake (confirmed) or not (fresh). */
+static void handshakes_with_open(size_t open, bool confirmed)
+{
+	struct eim_dtls_server *srv = server(open + 1000);
+	uint8_t one = 0;
+	int n = 3000;
+	char name[64];
+
+	for (size_t i = 0; i < open; i++) {
+		struct eim_dtls_client *c;
+
+		cli_addr.sin_addr.s_addr =
+			htonl(0x7f000000u + 1 + (uint32_t)(i >> 16));
+		c = connect_one(srv, EIM_DTLS_PSK_AES128_CCM8,
+				(uint16_t)(i & 0xffff));
+		if (confirmed) {
+			eim_dtls_client_send(c, &one, 1);
+			pump(srv, c);
+		}
+		eim_dtls_client_free(c);
+	}
+	cli_addr.sin_addr.s_addr = htonl(0x7f7f0001u);
+	srv_seconds = 0;
+	for (int i = 0; i < n; i++) {
+		struct eim_dtls_client *c = connect_one(
+			srv, EIM_DTLS_PSK_AES128_CCM8, (uint16_t)(1024 + i));
+
+		eim_dtls_client_close(c);
+		pump(srv, c);
+		eim_dtls_client_free(c);
+	}
+	snprintf(name, sizeof(name), "handshake PSK, %zu %s open", open,
+		 confirmed ? "confirmed" : "fresh");
+	printf("%-34s server %6.1f us each\n", name, 1e6 * srv_seconds / n);
+	eim_dtls_server_free(srv);
+}
+
 int main(int argc, char **argv)
 {
 	size_t sessions = argc > 1 ? strtoul(argv[1], NULL, 10) : 20000;
@@ -183,6 +230,7 @@ int main(int argc, char **argv)
 	uint8_t payload[64] = {0x40, 0x02};
 	struct mallinfo2 m0, m1;
 	int reqs = 200000;
+	unsigned long allocs;
 	double t0;
 
 	memset(&cli_addr, 0, sizeof(cli_addr));
@@ -198,6 +246,9 @@ int main(int argc, char **argv)
 	cli = connect_one(srv, EIM_DTLS_PSK_AES128_CCM8, 5000);
 	srv_seconds = 0;
 	got = 0;
+	eim_dtls_client_send(cli, payload, sizeof(payload)); /* warm-up */
+	pump(srv, cli);
+	allocs = eim_alloc_count();
 	t0 = now_s();
 	for (int i = 0; i < reqs; i++) {
 		eim_dtls_client_send(cli, payload, sizeof(payload));
@@ -206,6 +257,10 @@ int main(int argc, char **argv)
 	printf("%-34s %8.0f /s (client+server), server %6.2f us each\n",
 	       "request/response over CID, CCM-8", reqs / (now_s() - t0),
 	       1e6 * srv_seconds / reqs);
+	printf("%-34s %8.3f per request (client+server)\n",
+	       "allocations on the steady path",
+	       (double)(eim_alloc_count() - allocs) / reqs);
+	got -= sizeof(payload);
 	if (got != (size_t)reqs * sizeof(payload))
 		printf("  (lost replies: %zu bytes)\n", got);
 	eim_dtls_client_free(cli);
@@ -234,5 +289,9 @@ int main(int argc, char **argv)
 	}
 	free(many);
 	eim_dtls_server_free(srv);
+
+	handshakes_with_open(0, true);
+	handshakes_with_open(sessions, true);
+	handshakes_with_open(sessions, false);
 	return 0;
 }
