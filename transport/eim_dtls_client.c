@@ -178,7 +178,8 @@ static int on_server_hello(struct eim_dtls_client *c, const uint8_t *body,
 		return EIM_DTLS_ALERT_UNSUPPORTED_CERTIFICATE;
 	/* a server that ignores server_certificate_type sends X.509, which
 	 * a client configured with a raw key pin only cannot judge */
-	c->server_rpk = sh.ext.server_ctype;
+	c->server_rpk = sh.ext.server_ctype &&
+			sh.ext.server_ctypes.p[0] == EIM_DTLS_CTYPE_RPK;
 	if (eim_dtls_suite_kx(sh.suite) == EIM_DTLS_KX_ECDHE_ECDSA &&
 	    !c->server_rpk && !c->trust && !c->have_cert_pin)
 		return EIM_DTLS_ALERT_UNSUPPORTED_CERTIFICATE;

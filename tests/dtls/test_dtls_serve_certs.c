@@ -349,6 +349,36 @@ START_TEST(raw_public_keys_both_ways)
 }
 END_TEST
 
+/* Credential mistakes stop eim serve before it listens, saying why. */
+START_TEST(credential_errors)
+{
+	struct eim_test_proc p;
+
+	p = eim_test_eim(db, "serve", "--listen", "127.0.0.1:0", "--dtls-cert",
+			 fixture_path("test-pki-server.chain.pem"), NULL);
+	ck_assert_int_eq(p.status, 1);
+	ck_assert_msg(eim_test_contains(p.err, "needs dtls.private_key"), "%s",
+		      p.err);
+	eim_test_proc_done(&p);
+	/* a P-384 key: the ECDSA suites here are P-256 only */
+	p = eim_test_eim(db, "serve", "--listen", "127.0.0.1:0", "--dtls-key",
+			 fixture_path("test-pki-client-p384.key.pem"), NULL);
+	ck_assert_int_eq(p.status, 1);
+	ck_assert_msg(eim_test_contains(p.err, "cannot serve DTLS"), "%s",
+		      p.err);
+	eim_test_proc_done(&p);
+	/* a client CA file that holds no certificate */
+	p = eim_test_eim(db, "serve", "--listen", "127.0.0.1:0", "--dtls-key",
+			 fixture_path("test-pki-server.key.pem"),
+			 "--dtls-client-ca",
+			 fixture_path("test-pki-server.key.pem"), NULL);
+	ck_assert_int_eq(p.status, 1);
+	ck_assert_msg(eim_test_contains(p.err, "cannot serve DTLS"), "%s",
+		      p.err);
+	eim_test_proc_done(&p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dtls_serve_certs");
@@ -360,6 +390,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, certificate_chain_both_ways);
 	tcase_add_test(tc, raw_public_keys_both_ways);
+	tcase_add_test(tc, credential_errors);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
