@@ -462,6 +462,70 @@ static void poll_package(struct exchange *x, struct eim_pkg_view *v)
 			 0);
 }
 
+/* The poll cache of eim serve follows what other processes do to the
+ * store: each step is a separate `eim` process between two polls. */
+START_TEST(polls_follow_other_processes)
+{
+	struct exchange x, y;
+	struct eim_esipa_from_eim m;
+	struct eim_test_proc p;
+
+	/* empty, twice (the second answer comes from the cache) */
+	for (int i = 0; i < 2; i++) {
+		poll_once(&x, &m);
+		ck_assert_int_eq(m.package.kind, EIM_EPKG_ERROR);
+		ck_assert_int_eq(m.package.err_code, EIM_PKG_ERR_NO_PACKAGE);
+	}
+	/* queued then cancelled by the operator: never delivered */
+	p = eim("submit", EID1, "get-rat", NULL);
+	eim_test_proc_done(&p);
+	p = eim("cancel", "1", NULL);
+	ck_assert_int_eq(p.status, 0);
+	eim_test_proc_done(&p);
+	poll_once(&x, &m);
+	ck_assert_int_eq(m.package.kind, EIM_EPKG_ERROR);
+	/* queued: delivered on the very next poll, then the same bytes */
+	p = eim("submit", EID1, "list-eim", NULL);
+	eim_test_proc_done(&p);
+	poll_once(&x, &m);
+	ck_assert_int_eq(m.package.kind, EIM_EPKG_EUICC_PACKAGE);
+	for (int i = 0; i < 3; i++) {
+		poll_once(&y, &m);
+		ck_assert_uint_eq(x.len, y.len);
+		ck_assert_mem_eq(x.body, y.body, x.len);
+	}
+	/* the device removed by the operator: eidNotFound at once */
+	p = eim("device", "remove", EID1, "--force", NULL);
+	ck_assert_int_eq(p.status, 0);
+	eim_test_proc_done(&p);
+	poll_once(&x, &m);
+	ck_assert_int_eq(m.package.kind, EIM_EPKG_ERROR);
+	ck_assert_int_eq(m.package.err_code, EIM_PKG_ERR_EID_NOT_FOUND);
+	ck_assert_int_eq(eim_test_child_stop(&server, SIGTERM), 0);
+}
+END_TEST
+
+/* Re-poll attempts are counted in memory and written at exit. */
+START_TEST(repoll_attempts_written_at_exit)
+{
+	struct exchange x;
+	struct eim_esipa_from_eim m;
+	struct eim_test_proc p = eim("submit", EID1, "list-eim", NULL);
+
+	eim_test_proc_done(&p);
+	for (int i = 0; i < 4; i++) {
+		poll_once(&x, &m);
+		ck_assert_int_eq(m.package.kind, EIM_EPKG_EUICC_PACKAGE);
+	}
+	ck_assert_int_eq(eim_test_child_stop(&server, SIGTERM), 0);
+	cJSON *q = json_of("queue", "--json", NULL);
+	cJSON *pk = cJSON_GetArrayItem(q, 0);
+	ck_assert_str_eq(cJSON_GetObjectItem(pk, "state")->valuestring, "sent");
+	ck_assert_int_eq(cJSON_GetObjectItem(pk, "attempts")->valueint, 4);
+	cJSON_Delete(q);
+}
+END_TEST
+
 START_TEST(counter_renewal)
 {
 	struct exchange x, y;
@@ -572,6 +636,8 @@ static Suite *serve_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, device_session);
 	tcase_add_test(tc, garbage_gets_400_and_changes_nothing);
+	tcase_add_test(tc, polls_follow_other_processes);
+	tcase_add_test(tc, repoll_attempts_written_at_exit);
 	tcase_add_test(tc, counter_renewal);
 	tcase_add_test(tc, renew_refusals);
 	suite_add_tcase(s, tc);
