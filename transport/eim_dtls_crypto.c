@@ -33,6 +33,90 @@ const struct eim_dtls_aead_info *eim_dtls_aead_info(enum eim_dtls_aead_alg alg)
 	return NULL;
 }
 
+/*
+ * HMAC-SHA256 (RFC 2104) kept as the two SHA-256 states after the key's
+ * inner and outer pad blocks: the PRF runs several HMACs under one secret,
+ * and starting each from these states saves two of the four compressions
+ * a short HMAC costs when the pads are hashed again every time.
+ */
+struct hmac_pads {
+	wc_Sha256 inner, outer;
+};
+
+static void hmac_pads_wipe(struct hmac_pads *p)
+{
+	wc_Sha256Free(&p->inner);
+	wc_Sha256Free(&p->outer);
+	eim_wipe(p, sizeof(*p));
+}
+
+static int hmac_pads_init(struct hmac_pads *p, const uint8_t *key,
+			  size_t key_len)
+{
+	uint8_t k[WC_SHA256_BLOCK_SIZE] = {0}, pad[WC_SHA256_BLOCK_SIZE];
+	int rc = EIM_ECRYPTO;
+
+	memset(p, 0, sizeof(*p));
+	if (key_len > sizeof(k)) {
+		if (wc_Sha256Hash(key, (word32)key_len, k) != 0)
+			goto out;
+	} else if (key_len) {
+		memcpy(k, key, key_len);
+	}
+	if (wc_InitSha256(&p->inner) != 0)
+		goto out;
+	if (wc_InitSha256(&p->outer) != 0) {
+		wc_Sha256Free(&p->inner);
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x36;
+	if (wc_Sha256Update(&p->inner, pad, sizeof(pad)) != 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x5c;
+	if (wc_Sha256Update(&p->outer, pad, sizeof(pad)) != 0)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	hmac_pads_wipe(p);
+out:
+	eim_wipe(k, sizeof(k));
+	eim_wipe(pad, sizeof(pad));
+	return rc;
+}
+
+/* HMAC of a || b (either may be empty) from precomputed pads. */
+static int hmac_run(const struct hmac_pads *p, const uint8_t *a, size_t a_len,
+		    const uint8_t *b, size_t b_len, uint8_t out[32])
+{
+	wc_Sha256 h;
+	uint8_t ih[WC_SHA256_DIGEST_SIZE];
+	int rc = EIM_ECRYPTO;
+
+	/* wc_Sha256Copy takes a non-const source but does not change it */
+	if (wc_Sha256Copy((wc_Sha256 *)&p->inner, &h) != 0)
+		return EIM_ECRYPTO;
+	if ((a_len && wc_Sha256Update(&h, a, (word32)a_len) != 0) ||
+	    (b_len && wc_Sha256Update(&h, b, (word32)b_len) != 0) ||
+	    wc_Sha256Final(&h, ih) != 0)
+		goto out;
+	wc_Sha256Free(&h);
+	if (wc_Sha256Copy((wc_Sha256 *)&p->outer, &h) != 0)
+		goto wipe;
+	if (wc_Sha256Update(&h, ih, sizeof(ih)) != 0 ||
+	    wc_Sha256Final(&h, out) != 0)
+		goto out;
+	rc = 0;
+out:
+	wc_Sha256Free(&h);
+wipe:
+	eim_wipe(&h, sizeof(h));
+	eim_wipe(ih, sizeof(ih));
+	return rc;
+}
+
 int eim_dtls_hmac_sha256(const uint8_t *key, size_t key_len,
 			 const uint8_t *a, size_t a_len, const uint8_t *b,
 			 size_t b_len, const uint8_t *c, size_t c_len,
@@ -72,10 +156,12 @@ int eim_dtls_prf(const uint8_t *secret, size_t secret_len, const char *label,
 	/* label || seed; our labels are short and seeds at most two randoms */
 	uint8_t seed[160];
 	uint8_t a[32], block[32];
+	struct hmac_pads pads;
 	size_t label_len, seed_len, done = 0;
 	int rc = 0;
 
-	if (!label || !out || (!seed1 && seed1_len) || (!seed2 && seed2_len))
+	if (!label || !out || (!seed1 && seed1_len) || (!seed2 && seed2_len) ||
+	    (!secret && secret_len))
 		return EIM_EINVAL;
 	label_len = strlen(label);
 	if (label_len + seed1_len + seed2_len > sizeof(seed))
@@ -87,22 +173,28 @@ int eim_dtls_prf(const uint8_t *secret, size_t secret_len, const char *label,
 		memcpy(seed + label_len + seed1_len, seed2, seed2_len);
 	seed_len = label_len + seed1_len + seed2_len;
 
+	rc = hmac_pads_init(&pads, secret, secret_len);
+	if (rc) {
+		eim_wipe(seed, sizeof(seed));
+		eim_wipe(out, out_len);
+		return rc;
+	}
 	/* A(1) = HMAC(secret, seed) */
-	rc = eim_dtls_hmac_sha256(secret, secret_len, seed, seed_len, NULL, 0,
-				  NULL, 0, a);
+	rc = hmac_run(&pads, seed, seed_len, NULL, 0, a);
 	while (rc == 0 && done < out_len) {
 		size_t n = out_len - done < 32 ? out_len - done : 32;
 
-		rc = eim_dtls_hmac_sha256(secret, secret_len, a, 32, seed,
-					  seed_len, NULL, 0, block);
+		rc = hmac_run(&pads, a, 32, seed, seed_len, block);
 		if (rc)
 			break;
 		memcpy(out + done, block, n);
 		done += n;
-		/* A(i+1) = HMAC(secret, A(i)) */
-		rc = eim_dtls_hmac_sha256(secret, secret_len, a, 32, NULL, 0,
-					  NULL, 0, a);
+		/* A(i+1) = HMAC(secret, A(i)), only when another block
+		 * follows */
+		if (done < out_len)
+			rc = hmac_run(&pads, a, 32, NULL, 0, a);
 	}
+	hmac_pads_wipe(&pads);
 	eim_wipe(a, sizeof(a));
 	eim_wipe(block, sizeof(block));
 	eim_wipe(seed, sizeof(seed));
