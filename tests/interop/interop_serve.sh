@@ -127,16 +127,27 @@ port=$(sed -n 's/.* on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' server.out)
 [ -n "$port" ] || fail "no port in: $(cat server.out)"
 
 # gnutls-cli: the CoAP datagram goes through stdin (binary, one read, one
-# record), the answer comes back raw on stdout after its text lines.
+# record), the answer comes back raw on stdout after its text lines. Its
+# stdin stays open until the answer or a fatal error is there (at most
+# 5 s): at EOF it says goodbye and stops reading.
 gprio() { # KX CIPHER [extra]
 	echo "NONE:+VERS-DTLS1.2:+$1:+$2:+AEAD:+SIGN-ALL:+COMP-NULL:+GROUP-SECP256R1${3:-}"
 }
 gnutls() { # EID PRIORITY ARGS...
 	e=$1 prio=$2
 	shift 2
-	("$coap" request "$e"; sleep 1) | timeout 15 "$peer" --udp \
-		--port "$port" 127.0.0.1 --x509cafile ca.pem --priority "$prio" \
-		"$@" >client.out 2>&1
+	: >client.out
+	# shellcheck disable=SC2094 # watching what gnutls-cli writes is the point
+	(
+		"$coap" request "$e"
+		i=0
+		while [ $i -lt 50 ] && ! grep -q '^\*\*\* ' client.out &&
+			! "$coap" response client.out /dev/null >/dev/null; do
+			i=$((i + 1))
+			sleep 0.1
+		done
+	) | timeout 15 "$peer" --udp --port "$port" 127.0.0.1 \
+		--x509cafile ca.pem --priority "$prio" "$@" >client.out 2>&1
 }
 
 eid=$EID_PSK want_desc='' hexout='' neg=''
