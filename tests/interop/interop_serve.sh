@@ -288,9 +288,10 @@ if [ -n "$neg" ]; then
 	grep -qi 'alert' refused.out || fail "the peer reported no alert"
 	"$coap" response refused.out body.bin >/dev/null &&
 		fail "a CoAP answer reached the refused peer"
-	# the alert eim serve sent: bad_record_mac for a wrong PSK (what a
-	# failed Finished check looks like, RFC 4279), a certificate alert
-	# (bad_certificate, unsupported, unknown_ca...) otherwise
+	# the alert eim serve sent: bad_record_mac for a wrong PSK (the
+	# client's encrypted Finished does not authenticate under the keys
+	# eim serve derived), a certificate alert (bad_certificate,
+	# certificate_unknown, unknown_ca...) otherwise
 	case $case in
 	*wrong-psk) alerts='20' ;;
 	*nocert) alerts='40' ;; # handshake_failure
