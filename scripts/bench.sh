@@ -8,9 +8,12 @@
 #   scripts/bench.sh --short    about a second per figure, for CI: checks
 #                               that every step works, judges no timing,
 #                               reuses ${EIM_BUILD_DIR:-build}
-# Options: --sessions-mem N (idle sessions for the memory figure, default
-# 10000; 100000 needs about 20 min of `eim device add`), --json (the raw
-# generator lines as well), --keep (leave the work directory).
+# Options: --sessions-mem "N..." (idle-session counts for the memory
+# figure, default "10000 100000"), --campaign N (devices of the `eim
+# submit --devices` figure, default 100000), --fleet N (simulated devices
+# of the end-to-end campaign, default 10000), --json (the raw generator
+# lines as well), --keep (leave the work directory), --no-build (use the
+# build directory as it is).
 #
 # The headline is the server's CPU time per request (from /proc, over the
 # measured window), since the generator shares a small machine: requests/s
@@ -19,16 +22,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 short=false
-mem_sessions=10000
+mem_list="10000 100000"
+campaign_n=100000
+fleet_n=10000
 show_json=false
 keep=false
+build_it=true
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--short) short=true ;;
-	--sessions-mem) mem_sessions=$2; shift ;;
+	--sessions-mem) mem_list=$2; shift ;;
+	--campaign) campaign_n=$2; shift ;;
+	--fleet) fleet_n=$2; shift ;;
 	--json) show_json=true ;;
 	--keep) keep=true ;;
-	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+	--no-build) build_it=false ;;
+	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
 	*) echo "bench: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -36,7 +45,8 @@ done
 
 if $short; then
 	build=${EIM_BUILD_DIR:-build}
-	dur=1; warm=0.2; mem_sessions=200; open_timeout=20
+	dur=1; warm=0.2; mem_list=200; campaign_n=500; fleet_n=20
+	open_timeout=20
 	setup_opts=()
 else
 	build=${EIM_BUILD_DIR:-build-release}
@@ -46,18 +56,24 @@ fi
 poll_sessions=64   # sessions polling at full speed, 2 requests in flight each
 hs_sessions=32     # sessions handshaking in a loop
 
-if [ ! -f "$build/build.ninja" ]; then
-	meson setup "$build" "${setup_opts[@]}" -Dbenchmarks=true \
-		-Dinterop=disabled >/dev/null
+if $build_it; then
+	if [ ! -f "$build/build.ninja" ]; then
+		meson setup "$build" "${setup_opts[@]}" -Dbenchmarks=true \
+			-Dinterop=disabled >/dev/null
+	fi
+	meson configure "$build" -Dbenchmarks=true >/dev/null
+	ninja -C "$build" >/dev/null
 fi
-meson configure "$build" -Dbenchmarks=true >/dev/null
-ninja -C "$build" >/dev/null
 case "$build" in /*) ;; *) build="$PWD/$build" ;; esac
 eim="$build/eim/eim"
+device="$build/examples/eim-device"
 gen="$build/tests/bench/eim_loadgen"
 pingpong="$build/tests/bench/eim_udp_pingpong"
 ceiling="$build/tests/bench/eim_crypto_ceiling"
 libcoap=$(command -v coap-server-openssl || true)
+
+# One UDP socket per simulated device: allow the largest fleet.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # Pinning: server on CPU 0, generator on CPU 1.
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
@@ -127,16 +143,37 @@ run_ref() {
 	echo "$out"
 }
 
-# ---- devices -------------------------------------------------------------
+# Runs a command and leaves "wall user sys" seconds in $tm.
+timed() {
+	local f="$work/time.$$"
+	{ TIMEFORMAT='%R %U %S'; time "$@" >/dev/null; } 2>"$f" || {
+		cat "$f" >&2
+		echo "bench: failed: $*" >&2
+		exit 1
+	}
+	tm=$(tail -n 1 "$f")
+}
+rate() { awk -v n="$1" -v t="$2" 'BEGIN{ if (t > 0) printf "%.0f", n / t; else print "-" }'; }
+cpu_us() { # n, "wall user sys" -> us of CPU (user+sys) per item
+	awk -v n="$1" -v t="$2" 'BEGIN{ split(t, a, " "); if (n > 0) printf "%.1f", (a[2] + a[3]) * 1e6 / n }'
+}
+
+# ---- devices: one `eim device import` per 8,000 (the file limit is 1 MiB) -
 "$eim" init --eim-id bench.eim.example >/dev/null
-total=$((poll_sessions + hs_sessions + mem_sessions))
-log "registering $total devices with 'eim device add'"
-t0=$(date +%s.%N)
+mem_max=0
+for m in $mem_list; do [ "$m" -gt "$mem_max" ] && mem_max=$m; done
+reg_n=$mem_max
+[ "$campaign_n" -gt "$reg_n" ] && reg_n=$campaign_n
+total=$((poll_sessions + hs_sessions + reg_n))
+log "registering $total devices with 'eim device import'"
 "$gen" --print-devices "$total" >"$work/devices.txt"
-while read -r eid ident psk; do
-	"$eim" device add "$eid" --psk-identity "$ident" --psk "$psk" >/dev/null
-done <"$work/devices.txt"
+awk '{print $1 "," $2 "," $3}' "$work/devices.txt" | split -l 8000 - "$work/import."
+t0=$(date +%s.%N)
+for f in "$work"/import.*; do
+	"$eim" device import "$f" >/dev/null
+done
 t1=$(date +%s.%N)
+rm -f "$work"/import.*
 add_rate=$(awk -v n="$total" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", n/(b-a)}')
 
 # ---- eim serve: polls, empty queue, then with a package waiting ----------
@@ -165,25 +202,115 @@ e_hs=$(run_gen eim-hs --server "127.0.0.1:$srv_port" --server-pid "$srv_pid" \
 	--sessions "$hs_sessions" --first "$poll_sessions" --mode handshakes)
 stop "$srv_pid"
 
-# ---- campaign: packages signed and queued per second ---------------------
-tail -n "$mem_sessions" "$work/devices.txt" | cut -d' ' -f1 >"$work/fleet-eids.txt"
-log "eim submit --devices: $mem_sessions packages"
-t0=$(date +%s.%N)
-"$eim" submit --devices "$work/fleet-eids.txt" list-profiles >/dev/null
-t1=$(date +%s.%N)
-queue_rate=$(awk -v n="$mem_sessions" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", n/(b-a)}')
+# ---- memory per idle session (fresh server for each count) ---------------
+declare -A e_mem
+for m in $mem_list; do
+	start_eim
+	sleep 0.2
+	log "eim serve: $m idle sessions"
+	e_mem[$m]=$(run_gen "eim-mem-$m" --server "127.0.0.1:$srv_port" \
+		--server-pid "$srv_pid" --sessions "$m" \
+		--first $((poll_sessions + hs_sessions)) --mode idle \
+		--parallel-hs 128 --open-timeout "$open_timeout" \
+		--source-ips 8 --release) ||
+		log "the generator could not hold $m idle sessions: figure left empty"
+	stop "$srv_pid"
+done
 
-# ---- memory per idle session (fresh server) --------------------------------
-start_eim
-sleep 0.2
-log "eim serve: $mem_sessions idle sessions"
-e_mem=$(run_gen eim-mem --server "127.0.0.1:$srv_port" --server-pid "$srv_pid" \
-	--sessions "$mem_sessions" --first $((poll_sessions + hs_sessions)) \
-	--mode idle --parallel-hs 128)
-stop "$srv_pid"
+# ---- campaign: packages signed and queued per second ---------------------
+# Every core signs (--jobs = nproc): the figure is the whole machine's.
+jobs=$(nproc)
+tail -n "$campaign_n" "$work/devices.txt" | cut -d' ' -f1 >"$work/campaign-eids.txt"
+log "eim submit --devices: $campaign_n packages, --jobs $jobs"
+timed "$eim" submit --devices "$work/campaign-eids.txt" --jobs "$jobs" list-profiles
+queue_time=$tm
+queue_rate=$(rate "$campaign_n" "${tm%% *}")
+queue_cpu=$(cpu_us "$campaign_n" "$tm")
+# The same on one thread, on a fifth of the devices, for the ratio.
+one_n=$((campaign_n / 5))
+[ "$one_n" -gt 0 ] || one_n=1
+head -n "$one_n" "$work/campaign-eids.txt" >"$work/campaign1-eids.txt"
+log "eim submit --devices: $one_n packages, --jobs 1"
+timed "$eim" submit --devices "$work/campaign1-eids.txt" --jobs 1 list-profiles
+queue1_rate=$(rate "$one_n" "${tm%% *}")
+queue1_cpu=$(cpu_us "$one_n" "$tm")
+
+# ---- campaign end to end: a simulated fleet fetches and reports ----------
+# Its own database: an eIM, a test PKI, $fleet_n simulated eUICCs
+# (eim-device fleet) bootstrapped with the eIM, one signed package each;
+# eim serve (pinned, CI-validated results) against `eim-device run`
+# (pinned), every device waking once within the first second, which is
+# what a campaign to a fleet that wakes on its own schedule compresses.
+campaign_e2e() {
+	local d="$work/e2e" port pid
+	mkdir -p "$d"
+	(
+		cd "$d"
+		export EIM_DB="$d/eim.db"
+		"$eim" init --eim-id campaign.eim.example >/dev/null
+		"$eim" export-initial-eim --identity campaign.eim.example \
+			--out air.der >/dev/null
+		"$device" pki --out pki >/dev/null
+		log "eim-device fleet: $fleet_n simulated devices"
+		"$device" fleet --dir fleet --count "$fleet_n" --pki pki \
+			--air air.der --profile 89440012345678901234:conn-a \
+			>/dev/null
+		grep -v '^#' fleet/devices.csv | split -l 4000 - import.
+		for f in import.*; do "$eim" device import "$f" >/dev/null; done
+		grep -v '^#' fleet/devices.csv | cut -d, -f1 >eids.txt
+		"$eim" submit --devices eids.txt list-profiles >/dev/null
+	)
+	EIM_DB="$d/eim.db" "${on_server[@]}" "$eim" serve --listen 127.0.0.1:0 \
+		--ci-root "$d/pki/ci.pem" --log-level error \
+		>"$d/serve.out" 2>"$d/serve.err" &
+	pid=$!
+	pids+=("$pid")
+	for _ in $(seq 100); do
+		port=$(sed -n 's/.*coaps.* on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$d/serve.out")
+		[ -n "$port" ] && break
+		sleep 0.05
+	done
+	[ -n "$port" ] || { cat "$d/serve.err" >&2; echo "bench: eim serve (e2e) did not start" >&2; exit 1; }
+	# Every device wakes within the first $iv ms and again every ~$iv ms
+	# (5 wakes at most): a device whose wake failed (the server too
+	# busy) tries again, as a real one would. The figure is the time
+	# until every package is done (result stored), read from the queue.
+	local iv=$((fleet_n * 2)) c0 c1 t0 t1 run_pid n_done=0
+	[ "$iv" -ge 1000 ] || iv=1000
+	log "eim-device run: $fleet_n devices fetch and report"
+	c0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+	t0=$(date +%s.%N)
+	(cd "$d" && exec "${on_gen[@]}" "$device" run --fleet fleet \
+		--server "127.0.0.1:$port" --wakes 5 --interval "$iv" \
+		--report "$d/run.json" >"$d/run.out" 2>&1) &
+	run_pid=$!
+	pids+=("$run_pid")
+	while kill -0 "$run_pid" 2>/dev/null; do
+		n_done=$(EIM_DB="$d/eim.db" "$eim" queue --state done | wc -l)
+		[ "$n_done" -ge "$fleet_n" ] && break
+		awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{exit !(b - a > 900)}' && break
+		sleep 0.5
+	done
+	t1=$(date +%s.%N)
+	c1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+	stop "$run_pid"
+	stop "$pid"
+	e2e_time=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b - a}')
+	e2e_fail=$(grep -c 'FAILED' "$d/run.out" || true)
+	e2e_srv_cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN{printf "%.2f", (b - a) / hz}')
+	e2e_srv_ms=$(awk -v c="$e2e_srv_cpu" -v n="$fleet_n" 'BEGIN{printf "%.2f", c * 1000 / n}')
+	# (one line per result / package in the text listings; column 5 of
+	# a result says whether its eUICC signature verified)
+	EIM_DB="$d/eim.db" "$eim" results >"$d/results.txt"
+	e2e_results=$(wc -l <"$d/results.txt")
+	e2e_verified=$(awk '$5 == "verified"' "$d/results.txt" | wc -l)
+	e2e_done=$(EIM_DB="$d/eim.db" "$eim" queue --state done | wc -l)
+}
+campaign_e2e
 
 # ---- libcoap coap-server-openssl: same generator, PSK, no CID ------------
-l_poll= l_hs= l_mem=
+l_poll= l_hs= l_mem= lc_mem_n=
 if [ -n "$libcoap" ]; then
 	lport=$((20000 + RANDOM % 20000))
 	start_libcoap() {
@@ -204,13 +331,15 @@ if [ -n "$libcoap" ]; then
 	l_hs=$(run_ref lc-hs "${lc[@]}" --server-pid "$lc_pid" \
 		--sessions "$hs_sessions" --mode handshakes)
 	stop "$lc_pid"
-	if ! $short || [ "$mem_sessions" -le 1000 ]; then
+	# the smallest count only: libcoap holds ~42 KB per session
+	lc_mem_n=$(tr ' ' '\n' <<<"$mem_list" | sort -n | head -n 1)
+	if ! $short || [ "$lc_mem_n" -le 1000 ]; then
 		start_libcoap
-		log "libcoap: $mem_sessions idle sessions"
+		log "libcoap: $lc_mem_n idle sessions"
 		# at most 64 handshakes at once: libcoap drops ClientHellos
 		# beyond its 100 handshakes in progress
 		l_mem=$(run_ref lc-mem "${lc[@]}" --server-pid "$lc_pid" \
-			--sessions "$mem_sessions" --mode idle --parallel-hs 64 \
+			--sessions "$lc_mem_n" --mode idle --parallel-hs 64 \
 			--path /example_data --method put)
 		stop "$lc_pid"
 	fi
@@ -263,11 +392,29 @@ row "  server CPU per handshake (us)" "$(us "$e_hs")" "$(us "$l_hs")" "$(ratio "
 row "ECDHE-ECDSA handshakes" "not offered" "" ""
 row "  wolfCrypt ceiling (keygen+sign+ECDH)/s" "$ecdsa_ceiling" "" ""
 row "  wolfCrypt ECDSA P-256 signs/s" "$ecdsa_sign" "" ""
-row "memory per idle session ($mem_sessions sessions)" "$(val "$e_mem" server_bytes_per_session) B" \
-	"$( [ -n "$l_mem" ] && echo "$(val "$l_mem" server_bytes_per_session) B" || echo -)" \
-	"$( [ -n "$l_mem" ] && ratio "$(val "$e_mem" server_bytes_per_session)" "$(val "$l_mem" server_bytes_per_session)" || echo)"
-row "eim device add (devices/s, one process each)" "$add_rate" "" ""
-row "eim submit --devices (packages queued/s)" "$queue_rate" "" ""
+for m in $mem_list; do
+	em=${e_mem[$m]}
+	if [ "$m" = "$lc_mem_n" ] && [ -n "$l_mem" ]; then
+		row "memory per idle session ($m sessions)" "$(val "$em" server_bytes_per_session) B" \
+			"$(val "$l_mem" server_bytes_per_session) B" \
+			"$(ratio "$(val "$em" server_bytes_per_session)" "$(val "$l_mem" server_bytes_per_session)")"
+	else
+		row "memory per idle session ($m sessions)" "$(val "$em" server_bytes_per_session) B" "" ""
+	fi
+	row "  of which heap and tables (anonymous)" "$(val "$em" server_anon_bytes_per_session) B" "" ""
+	if [ -n "$em" ]; then
+		row "  opened in (s), errors" "$(val "$em" open_s) $(val "$em" errors)" "" ""
+	fi
+done
+row "eim device import (devices/s, 8,000 per run)" "$add_rate" "" ""
+row "campaign: eim submit --devices, --jobs $jobs" "$queue_rate/s" "" ""
+row "  ($campaign_n packages: wall user sys s)" "$queue_time" "" ""
+row "  CPU per package (user+sys, us)" "$queue_cpu" "" ""
+row "  the same with --jobs 1 ($one_n packages)" "$queue1_rate/s $queue1_cpu us" "" ""
+row "campaign end to end: $fleet_n devices, all done in" "$e2e_time s" "" ""
+row "  packages done / results / verified (CI)" "$e2e_done / $e2e_results / $e2e_verified" "" ""
+row "  wakes that failed (and were retried)" "$e2e_fail" "" ""
+row "  eim serve CPU until then: s, ms per device" "$e2e_srv_cpu $e2e_srv_ms" "" ""
 row "loopback UDP echo (round trips/s)" "$udp_rt" "" ""
 row "  eim polls as a share of it" "$(awk -v a="$e_rps" -v b="$udp_rt" 'BEGIN{ if (b > 0) printf "%.0f%%", 100*a/b }')" "" ""
 echo
