@@ -37,6 +37,7 @@ struct eim_dtls_client {
 	struct eim_dtls_trust *trust; /* NULL without CAs */
 	/* server pins (RFC 7250 SPKI / certificate DER SHA-256) and name */
 	bool have_cert_pin, have_rpk_pin, server_rpk;
+	uint8_t ecdh_pub_len; /* of hs->ecdh_pub: by the server's group */
 	uint8_t cert_pin[32], rpk_pin[32];
 	char server_name[256];
 	struct eim_dtls_cred *cred;   /* client credential, or NULL */
@@ -113,6 +114,7 @@ static int send_client_hello(struct eim_dtls_client *c, uint64_t now)
 		&b, &(struct eim_dtls_ext_out){
 			    .ems = c->cfg.offer_ems,
 			    .groups = ecc,
+			    .groups_p256_only = c->cfg.ecdhe_p256_only,
 			    .formats = ecc,
 			    .sigalgs = ecdsa,
 			    .record_size_limit = c->cfg.record_size_limit,
@@ -282,7 +284,8 @@ static int on_server_key_exchange(struct eim_dtls_client *c,
 				  const uint8_t *body, size_t len)
 {
 	struct eim_dtls_hs_state *hs = c->c.hs;
-	size_t hint, o = 0, plen, end;
+	size_t hint, o = 0, plen, end, ours;
+	uint16_t group;
 	int rc;
 
 	if (hs->kx != EIM_DTLS_KX_ECDHE_ECDSA) {
@@ -295,7 +298,11 @@ static int on_server_key_exchange(struct eim_dtls_client *c,
 	}
 	if (len - o < 4 || body[o + 3] > len - o - 4)
 		return EIM_DTLS_ALERT_DECODE_ERROR;
-	if (body[o] != 3 || eim_get_be16(body + o + 1) != EIM_DTLS_GROUP_P256)
+	/* named_curve (3) and one of the groups we offered */
+	group = eim_get_be16(body + o + 1);
+	if (body[o] != 3 ||
+	    (group != EIM_DTLS_GROUP_P256 &&
+	     (group != EIM_DTLS_GROUP_X25519 || c->cfg.ecdhe_p256_only)))
 		return EIM_DTLS_ALERT_ILLEGAL_PARAMETER;
 	plen = body[o + 3];
 	end = o + 4 + plen;
@@ -307,9 +314,11 @@ static int on_server_key_exchange(struct eim_dtls_client *c,
 	} else if (end != len) {
 		return EIM_DTLS_ALERT_DECODE_ERROR;
 	}
-	rc = eim_dtls_ecdhe_new(&c->rng, &hs->ecdhe, hs->ecdh_pub);
+	rc = eim_dtls_ecdhe_new_group(&c->rng, group, &hs->ecdhe,
+				      hs->ecdh_pub, &ours);
 	if (rc)
 		return EIM_DTLS_ALERT_INTERNAL_ERROR;
+	c->ecdh_pub_len = (uint8_t)ours;
 	rc = eim_dtls_ecdhe_shared(hs->ecdhe, body + o + 4, plen, hs->ecdh_z);
 	eim_dtls_ecdhe_free(hs->ecdhe);
 	hs->ecdhe = NULL;
@@ -410,9 +419,9 @@ static int client_key_flight(struct eim_dtls_client *c, uint64_t now)
 		n = 2 + c->cfg.psk_identity_len;
 	}
 	if (ecdhe || ecdsa) {
-		cke[n++] = EIM_DTLS_P256_POINT_LEN;
-		memcpy(cke + n, hs->ecdh_pub, EIM_DTLS_P256_POINT_LEN);
-		n += EIM_DTLS_P256_POINT_LEN;
+		cke[n++] = c->ecdh_pub_len;
+		memcpy(cke + n, hs->ecdh_pub, c->ecdh_pub_len);
+		n += c->ecdh_pub_len;
 	}
 	eim_dtls_conn_flight_hs(&c->c, 0, EIM_DTLS_HS_CLIENT_KEY_EXCHANGE, cke,
 				n);

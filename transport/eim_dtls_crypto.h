@@ -110,26 +110,42 @@ int eim_dtls_aead_open(const struct eim_dtls_aead_key *k,
 		       size_t len, const uint8_t *tag);
 
 /*
- * Ephemeral ECDH on P-256 (RFC 8422; used by ECDHE_PSK, RFC 5489, and
- * ECDHE_ECDSA suites). The key lives only during one handshake.
+ * Ephemeral ECDH (RFC 8422; used by ECDHE_PSK, RFC 5489, and ECDHE_ECDSA
+ * suites) on secp256r1 or x25519. The key lives only during one handshake.
  */
 struct eim_dtls_ecdhe;
 struct WC_RNG;
+#define EIM_DTLS_GROUP_SECP256R1 23u /* NamedCurve values, RFC 8422 5.1.1 */
+#define EIM_DTLS_GROUP_X25519 29u
 #define EIM_DTLS_P256_POINT_LEN 65 /* uncompressed: 04 || X || Y */
 #define EIM_DTLS_P256_SECRET_LEN 32
+#define EIM_DTLS_X25519_POINT_LEN 32 /* u-coordinate, RFC 7748 order */
+#define EIM_DTLS_X25519_SECRET_LEN 32
+#define EIM_DTLS_ECDHE_PUB_MAX EIM_DTLS_P256_POINT_LEN
 
 /*
- * Generates a key pair with rng (which must outlive the key) and writes
- * the uncompressed public point to pub. Free with eim_dtls_ecdhe_free().
- * Errors: EIM_ENOMEM, EIM_ECRYPTO.
+ * Generates a key pair on `group` (EIM_DTLS_GROUP_SECP256R1 or _X25519)
+ * with rng (which must outlive the key) and writes the public value as it
+ * goes on the wire (uncompressed point, or the 32-byte u-coordinate) to
+ * pub and its length to *pub_len. Free with eim_dtls_ecdhe_free().
+ * Errors: EIM_EINVAL (other group), EIM_ENOMEM, EIM_ECRYPTO.
  */
+int eim_dtls_ecdhe_new_group(struct WC_RNG *rng, uint16_t group,
+			     struct eim_dtls_ecdhe **ret,
+			     uint8_t pub[EIM_DTLS_ECDHE_PUB_MAX],
+			     size_t *pub_len);
+/* Same on secp256r1, the point always EIM_DTLS_P256_POINT_LEN bytes. */
 int eim_dtls_ecdhe_new(struct WC_RNG *rng, struct eim_dtls_ecdhe **ret,
 		       uint8_t pub[EIM_DTLS_P256_POINT_LEN]);
+/* The group of e (0 for NULL). */
+uint16_t eim_dtls_ecdhe_group(const struct eim_dtls_ecdhe *e);
 /*
- * Computes the shared secret (the X coordinate, RFC 8422 section 5.10)
- * with the peer's uncompressed point, which is checked to be on the curve.
- * Errors: EIM_EMALFORMED (not an uncompressed P-256 point on the curve),
- * EIM_ECRYPTO.
+ * Computes the 32-byte shared secret with the peer's public value: for
+ * secp256r1 the X coordinate (RFC 8422 section 5.10) of an uncompressed
+ * point checked to be on the curve; for x25519 the X25519 output, refused
+ * when it is all zeros (a small-order peer value, RFC 8422 section 5.11).
+ * Errors: EIM_EMALFORMED (wrong length or format, not on the curve, small
+ * order), EIM_ECRYPTO.
  */
 int eim_dtls_ecdhe_shared(struct eim_dtls_ecdhe *e, const uint8_t *peer,
 			  size_t peer_len,

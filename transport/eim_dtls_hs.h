@@ -57,8 +57,9 @@ enum eim_dtls_hs_type {
 
 /* SignatureAndHashAlgorithm ecdsa_secp256r1_sha256 (sha256, ecdsa). */
 #define EIM_DTLS_SIG_ECDSA_SHA256 0x0403u
-/* Named group secp256r1 (RFC 8422). */
+/* Named groups secp256r1 and x25519 (RFC 8422 section 5.1.1). */
 #define EIM_DTLS_GROUP_P256 23u
+#define EIM_DTLS_GROUP_X25519 29u
 
 #define EIM_DTLS_HS_HDR_LEN 12
 #define EIM_DTLS_COOKIE_MAX 255
@@ -93,6 +94,7 @@ struct eim_dtls_hello_ext {
 	struct eim_slice cid_value; /* the CID the sender wants to receive */
 	bool groups;       /* supported_groups present */
 	bool group_p256;   /* ... and lists secp256r1 */
+	bool group_x25519; /* ... and lists x25519 */
 	bool formats;      /* ec_point_formats present */
 	bool uncompressed; /* ... and lists uncompressed (0) */
 	bool sigalgs;      /* signature_algorithms present */
@@ -155,7 +157,8 @@ int eim_dtls_hs_parse_hvr(const uint8_t *p, size_t len,
 struct eim_dtls_ext_out {
 	bool reneg;  /* renegotiation_info, empty (initial handshake) */
 	bool ems;    /* extended_master_secret */
-	bool groups; /* supported_groups: secp256r1 (client only) */
+	bool groups; /* supported_groups: x25519, secp256r1 (client only) */
+	bool groups_p256_only; /* ... secp256r1 alone */
 	bool formats; /* ec_point_formats: uncompressed */
 	bool sigalgs; /* signature_algorithms: ecdsa_secp256r1_sha256 */
 	uint16_t record_size_limit; /* RFC 8449 value, 0 = do not send */

@@ -149,17 +149,23 @@ static uint16_t pick_suite(const struct eim_dtls_server *srv,
 			   const struct eim_dtls_client_hello *ch)
 {
 	uint8_t st, ct;
-	/* ECDHE needs P-256 and uncompressed points when the client lists
-	 * groups or formats at all (RFC 8422 section 5.1) */
-	bool ecc_ok = (!ch->ext.groups || ch->ext.group_p256) &&
-		      (!ch->ext.formats || ch->ext.uncompressed);
+	/* When the client lists groups or point formats at all (RFC 8422
+	 * section 5.1), ECDHE needs one of our groups and uncompressed
+	 * points; our ECDSA key is on secp256r1, so ECDHE_ECDSA needs that
+	 * curve listed whatever group the key exchange uses */
+	bool fmt_ok = !ch->ext.formats || ch->ext.uncompressed;
+	bool ecdhe_ok = fmt_ok && (!ch->ext.groups || ch->ext.group_p256 ||
+				   ch->ext.group_x25519);
+	bool ecdsa_ok = fmt_ok && (!ch->ext.groups || ch->ext.group_p256);
 
 	for (size_t i = 0; i < srv->cfg.n_suites; i++) {
 		uint16_t suite = srv->suites[i];
 
 		int kx = eim_dtls_suite_kx(suite);
 
-		if (kx != EIM_DTLS_KX_PSK && !ecc_ok)
+		if (kx == EIM_DTLS_KX_ECDHE_PSK && !ecdhe_ok)
+			continue;
+		if (kx == EIM_DTLS_KX_ECDHE_ECDSA && !ecdsa_ok)
 			continue;
 		/* RFC 5246 7.4.1.4.1: the signature must be one it lists */
 		if (kx == EIM_DTLS_KX_ECDHE_ECDSA && ch->ext.sigalgs &&
@@ -240,8 +246,15 @@ static int server_hello_flight(struct eim_dtls_session *s,
 	int rc;
 
 	if (hs->kx == EIM_DTLS_KX_ECDHE_PSK || hs->kx == EIM_DTLS_KX_ECDHE_ECDSA) {
+		/* x25519 whenever the client lists it: its key generation
+		 * and shared secret cost wolfCrypt about 50 us each, where
+		 * a secp256r1 shared secret with a fresh point costs 500 */
+		uint16_t group = ch->ext.group_x25519 ? EIM_DTLS_GROUP_X25519
+						      : EIM_DTLS_GROUP_P256;
+		size_t plen;
+
 		/* RFC 5489: psk_identity_hint first (ECDHE_PSK only), then
-		 * ServerECDHParams: named_curve (3), secp256r1,
+		 * ServerECDHParams: named_curve (3), the group,
 		 * point<1..255> */
 		if (hs->kx == EIM_DTLS_KX_ECDHE_PSK) {
 			eim_put_be16(ske, (uint16_t)hint);
@@ -249,14 +262,14 @@ static int server_hello_flight(struct eim_dtls_session *s,
 			ske_len = 2 + hint;
 		}
 		ske[ske_len++] = 3;
-		eim_put_be16(ske + ske_len, EIM_DTLS_GROUP_P256);
+		eim_put_be16(ske + ske_len, group);
 		ske_len += 2;
-		ske[ske_len++] = EIM_DTLS_P256_POINT_LEN;
-		rc = eim_dtls_ecdhe_new(&s->srv->rng, &hs->ecdhe,
-					ske + ske_len);
+		rc = eim_dtls_ecdhe_new_group(&s->srv->rng, group, &hs->ecdhe,
+					      ske + ske_len + 1, &plen);
 		if (rc)
 			return rc;
-		ske_len += EIM_DTLS_P256_POINT_LEN;
+		ske[ske_len++] = (uint8_t)plen;
+		ske_len += plen;
 	}
 	if (hs->kx == EIM_DTLS_KX_ECDHE_ECDSA) {
 		rc = sign_params(s, ske, ske_len, ske + ske_len, &ske_len);

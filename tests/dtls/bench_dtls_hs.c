@@ -2,7 +2,8 @@
  * bench_dtls_hs.c - CPU time of one DTLS 1.2 handshake per kind, server
  * and client apart, in memory on one core (no sockets): PSK (CCM-8),
  * ECDHE-PSK (ChaCha20) and ECDHE-ECDSA (CCM-8, server certificate chain
- * from tests/dtls/fixtures, client checking it against the test CA).
+ * from tests/dtls/fixtures, client checking it against the test CA), the
+ * ECDHE ones on x25519 and on secp256r1 (client offering only that).
  *
  * Times are the thread's own CPU time (CLOCK_THREAD_CPUTIME_ID) around
  * eim_dtls_server_input() and around the client calls, so other work on a
@@ -174,7 +175,7 @@ static bool is_ecdsa(uint16_t suite)
 }
 
 static void one_handshake(struct eim_dtls_server *srv, uint16_t suite,
-			  uint16_t port)
+			  bool p256, uint16_t port)
 {
 	struct eim_dtls_client_config cc;
 	struct eim_dtls_client *cli = NULL;
@@ -194,6 +195,7 @@ static void one_handshake(struct eim_dtls_server *srv, uint16_t suite,
 	}
 	cc.suites = &suite;
 	cc.n_suites = 1;
+	cc.ecdhe_p256_only = p256;
 	if (eim_dtls_client_new(&cc, &cli))
 		abort();
 	cli_addr.sin_port = htons(port);
@@ -213,7 +215,7 @@ static void one_handshake(struct eim_dtls_server *srv, uint16_t suite,
 	cli_cpu += cpu_s() - t0;
 }
 
-static void handshakes(const char *name, uint16_t suite, int n)
+static void handshakes(const char *name, uint16_t suite, bool p256, int n)
 {
 	struct eim_dtls_server_config sc;
 	struct eim_dtls_server *srv = NULL;
@@ -234,12 +236,13 @@ static void handshakes(const char *name, uint16_t suite, int n)
 	/* a few untimed ones first: wolfCrypt builds its fixed-base tables
 	 * on first use */
 	for (int i = 0; i < 4; i++)
-		one_handshake(srv, suite, (uint16_t)(1024 + i));
+		one_handshake(srv, suite, p256, (uint16_t)(1024 + i));
 	srv_cpu = 0;
 	cli_cpu = 0;
 	t0 = clock_s(CLOCK_MONOTONIC);
 	for (int i = 0; i < n; i++)
-		one_handshake(srv, suite, (uint16_t)(2048 + i % 60000));
+		one_handshake(srv, suite, p256,
+			      (uint16_t)(2048 + i % 60000));
 	printf("%-32s server %7.1f us  client %7.1f us CPU per handshake "
 	       "(%d, %.0f/s wall)\n",
 	       name, 1e6 * srv_cpu / n, 1e6 * cli_cpu / n, n,
@@ -258,16 +261,24 @@ int main(int argc, char **argv)
 	cli_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	load_pki();
 	if (all || !strcmp(what, "psk"))
-		handshakes("PSK-AES128-CCM8", EIM_DTLS_PSK_AES128_CCM8,
+		handshakes("PSK-AES128-CCM8", EIM_DTLS_PSK_AES128_CCM8, false,
 			   count > 0 ? count : 5000);
-	if (all || !strcmp(what, "ecdhe-psk"))
-		handshakes("ECDHE-PSK-CHACHA20-POLY1305",
-			   EIM_DTLS_ECDHE_PSK_CHACHA20,
-			   count > 0 ? count : 500);
-	if (all || !strcmp(what, "ecdsa"))
-		handshakes("ECDHE-ECDSA-AES128-CCM8",
-			   EIM_DTLS_ECDHE_ECDSA_AES128_CCM8,
-			   count > 0 ? count : 500);
+	if (all || !strcmp(what, "ecdhe-psk")) {
+		handshakes("ECDHE-PSK-CHACHA20 x25519",
+			   EIM_DTLS_ECDHE_PSK_CHACHA20, false,
+			   count > 0 ? count : 1000);
+		handshakes("ECDHE-PSK-CHACHA20 secp256r1",
+			   EIM_DTLS_ECDHE_PSK_CHACHA20, true,
+			   count > 0 ? count : 300);
+	}
+	if (all || !strcmp(what, "ecdsa")) {
+		handshakes("ECDHE-ECDSA-AES128-CCM8 x25519",
+			   EIM_DTLS_ECDHE_ECDSA_AES128_CCM8, false,
+			   count > 0 ? count : 1000);
+		handshakes("ECDHE-ECDSA-AES128-CCM8 secp256r1",
+			   EIM_DTLS_ECDHE_ECDSA_AES128_CCM8, true,
+			   count > 0 ? count : 300);
+	}
 	free(srv_chain);
 	free(srv_key);
 	free(ca_pem);

@@ -7,7 +7,14 @@
  * hmac/hashlib P_SHA256, the rest with the same python3 script (psk =
  * 0102..10, pre-master secret as RFC 4279 section 2 builds it, client
  * random 00..1f, server random 80..9f, transcript hash = SHA-256("transcript")).
+ * The PRF under a secret longer than a SHA-256 block is checked against
+ * wolfCrypt's own HMAC (eim_dtls_hmac_sha256) built into P_SHA256 by hand;
+ * ECDHE by agreement of two fresh key pairs and by refusal of malformed
+ * and small-order peer values.
  */
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/random.h>
+
 #include "common/eim_bytes.h"
 #include "common/eim_err.h"
 #include "transport/eim_dtls_crypto.h"
@@ -176,6 +183,126 @@ START_TEST(aead_info_table)
 }
 END_TEST
 
+START_TEST(prf_long_secret_matches_hmac)
+{
+	/* an ECDHE_PSK pre-master secret can exceed the 64-byte block, so
+	 * the PRF must hash the key first (RFC 2104) */
+	uint8_t secret[100], seed[64], a1[32], want[40], got[40], a2[32];
+	uint8_t lab_seed[64 + 13];
+
+	for (size_t i = 0; i < sizeof(secret); i++)
+		secret[i] = (uint8_t)(i * 7 + 1);
+	for (size_t i = 0; i < sizeof(seed); i++)
+		seed[i] = (uint8_t)(0xa0 + i);
+	memcpy(lab_seed, "key expansion", 13);
+	memcpy(lab_seed + 13, seed, sizeof(seed));
+	/* A(1), block 1 = HMAC(A(1) || seed), A(2), block 2 */
+	ck_assert_int_eq(eim_dtls_hmac_sha256(secret, sizeof(secret), lab_seed,
+					      sizeof(lab_seed), NULL, 0, NULL,
+					      0, a1),
+			 0);
+	ck_assert_int_eq(eim_dtls_hmac_sha256(secret, sizeof(secret), a1, 32,
+					      lab_seed, sizeof(lab_seed), NULL,
+					      0, want),
+			 0);
+	ck_assert_int_eq(eim_dtls_hmac_sha256(secret, sizeof(secret), a1, 32,
+					      NULL, 0, NULL, 0, a2),
+			 0);
+	{
+		uint8_t b2[32];
+
+		ck_assert_int_eq(eim_dtls_hmac_sha256(secret, sizeof(secret),
+						      a2, 32, lab_seed,
+						      sizeof(lab_seed), NULL, 0,
+						      b2),
+				 0);
+		memcpy(want + 32, b2, 8);
+	}
+	ck_assert_int_eq(eim_dtls_prf(secret, sizeof(secret), "key expansion",
+				      seed, 32, seed + 32, 32, got, sizeof(got)),
+			 0);
+	ck_assert_mem_eq(got, want, sizeof(want));
+	/* and a 64-byte secret, exactly one block, unhashed */
+	ck_assert_int_eq(eim_dtls_hmac_sha256(secret, 64, lab_seed,
+					      sizeof(lab_seed), NULL, 0, NULL,
+					      0, a1),
+			 0);
+	ck_assert_int_eq(eim_dtls_hmac_sha256(secret, 64, a1, 32, lab_seed,
+					      sizeof(lab_seed), NULL, 0, want),
+			 0);
+	ck_assert_int_eq(eim_dtls_prf(secret, 64, "key expansion", seed, 32,
+				      seed + 32, 32, got, 32),
+			 0);
+	ck_assert_mem_eq(got, want, 32);
+}
+END_TEST
+
+static void agree(uint16_t group, size_t want_len)
+{
+	WC_RNG rng;
+	struct eim_dtls_ecdhe *a = NULL, *b = NULL;
+	uint8_t pa[EIM_DTLS_ECDHE_PUB_MAX], pb[EIM_DTLS_ECDHE_PUB_MAX];
+	uint8_t za[32], zb[32], zero[32] = {0};
+	size_t la = 0, lb = 0;
+
+	ck_assert_int_eq(wc_InitRng(&rng), 0);
+	ck_assert_int_eq(eim_dtls_ecdhe_new_group(&rng, group, &a, pa, &la), 0);
+	ck_assert_int_eq(eim_dtls_ecdhe_new_group(&rng, group, &b, pb, &lb), 0);
+	ck_assert_uint_eq(la, want_len);
+	ck_assert_uint_eq(lb, want_len);
+	ck_assert_uint_eq(eim_dtls_ecdhe_group(a), group);
+	ck_assert_int_eq(eim_dtls_ecdhe_shared(a, pb, lb, za), 0);
+	ck_assert_int_eq(eim_dtls_ecdhe_shared(b, pa, la, zb), 0);
+	ck_assert_mem_eq(za, zb, 32);
+	ck_assert_mem_ne(za, zero, 32);
+	eim_dtls_ecdhe_free(a);
+	eim_dtls_ecdhe_free(b);
+	wc_FreeRng(&rng);
+}
+
+START_TEST(ecdhe_agree_both_groups)
+{
+	agree(EIM_DTLS_GROUP_X25519, EIM_DTLS_X25519_POINT_LEN);
+	agree(EIM_DTLS_GROUP_SECP256R1, EIM_DTLS_P256_POINT_LEN);
+	ck_assert_uint_eq(eim_dtls_ecdhe_group(NULL), 0);
+}
+END_TEST
+
+START_TEST(ecdhe_refuses_bad_peer_values)
+{
+	WC_RNG rng;
+	struct eim_dtls_ecdhe *x = NULL, *p = NULL;
+	uint8_t pub[EIM_DTLS_ECDHE_PUB_MAX], peer[65] = {0}, z[32];
+	size_t n;
+
+	ck_assert_int_eq(wc_InitRng(&rng), 0);
+	ck_assert_int_eq(eim_dtls_ecdhe_new_group(&rng, 24, &x, pub, &n),
+			 EIM_EINVAL);
+	ck_assert_int_eq(
+		eim_dtls_ecdhe_new_group(&rng, EIM_DTLS_GROUP_X25519, &x, pub, &n),
+		0);
+	ck_assert_int_eq(eim_dtls_ecdhe_new_group(&rng, EIM_DTLS_GROUP_SECP256R1,
+						  &p, pub, &n),
+			 0);
+	/* x25519: 32 bytes exactly; u = 0 and u = 1 have small order and
+	 * give an all-zero secret (RFC 7748 section 6.1) */
+	ck_assert_int_eq(eim_dtls_ecdhe_shared(x, pub, 31, z), EIM_EMALFORMED);
+	ck_assert_int_eq(eim_dtls_ecdhe_shared(x, pub, 33, z), EIM_EMALFORMED);
+	ck_assert_int_eq(eim_dtls_ecdhe_shared(x, pub, 65, z), EIM_EMALFORMED);
+	ck_assert_int_eq(eim_dtls_ecdhe_shared(x, peer, 32, z), EIM_EMALFORMED);
+	peer[0] = 1;
+	ck_assert_int_eq(eim_dtls_ecdhe_shared(x, peer, 32, z), EIM_EMALFORMED);
+	/* secp256r1: an uncompressed point on the curve only */
+	ck_assert_int_eq(eim_dtls_ecdhe_shared(p, pub, 64, z), EIM_EMALFORMED);
+	peer[0] = 0x04;
+	peer[64] = 1;
+	ck_assert_int_eq(eim_dtls_ecdhe_shared(p, peer, 65, z), EIM_EMALFORMED);
+	eim_dtls_ecdhe_free(x);
+	eim_dtls_ecdhe_free(p);
+	wc_FreeRng(&rng);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dtls_crypto");
@@ -189,6 +316,9 @@ int main(void)
 	tcase_add_test(tc, key_block_split);
 	tcase_add_test(tc, finished_verify_data);
 	tcase_add_test(tc, aead_info_table);
+	tcase_add_test(tc, prf_long_secret_matches_hmac);
+	tcase_add_test(tc, ecdhe_agree_both_groups);
+	tcase_add_test(tc, ecdhe_refuses_bad_peer_values);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -622,6 +622,7 @@ START_TEST(ecdhe_psk_chacha20_with_cid)
 	cc.suites = chacha;
 	cc.n_suites = 1;
 	cc.cid_len = 5; /* CID records in both directions */
+	cc.ecdhe_p256_only = _i == 1; /* x25519, then secp256r1 */
 	ck_assert_int_eq(eim_dtls_client_new(&cc, &w.cli), 0);
 	handshake(&w);
 	ck_assert_uint_eq(eim_dtls_client_suite(w.cli),
@@ -654,6 +655,7 @@ START_TEST(ecdhe_psk_point_off_curve_refused)
 	cc.psk_len = 16;
 	cc.suites = chacha;
 	cc.n_suites = 1;
+	cc.ecdhe_p256_only = true; /* a point that can be off its curve */
 	ck_assert_int_eq(eim_dtls_client_new(&cc, &w.cli), 0);
 	ck_assert_int_eq(eim_dtls_client_start(w.cli, w.now), 0);
 	/* run the exchange by hand up to the client's third flight */
@@ -675,6 +677,54 @@ START_TEST(ecdhe_psk_point_off_curve_refused)
 	ck_assert_uint_eq(w.to_srv[0].b[13 + 12 + 8], 65);
 	ck_assert_uint_eq(w.to_srv[0].b[13 + 12 + 9], 0x04);
 	w.to_srv[0].b[13 + 12 + 9 + 40] ^= 0x01; /* Y no longer matches X */
+	pump(&w);
+	ck_assert_int_eq(eim_dtls_client_state(w.cli), EIM_DTLS_CLIENT_FAILED);
+	ck_assert_int_eq(eim_dtls_client_alert(w.cli), 47); /* illegal_param */
+	ck_assert_uint_eq(stats(&w).sessions, 0);
+	world_done(&w);
+}
+END_TEST
+
+/* An x25519 value of small order (u = 0 gives an all-zero secret, RFC
+ * 8422 section 5.11) in the ClientKeyExchange ends the handshake with
+ * illegal_parameter and no session. */
+START_TEST(ecdhe_psk_x25519_small_order_refused)
+{
+	struct world w;
+	struct eim_dtls_client_config cc;
+	static const uint16_t chacha[] = {EIM_DTLS_ECDHE_PSK_CHACHA20};
+
+	world_init(&w, psk, 8, true);
+	eim_dtls_client_free(w.cli);
+	eim_dtls_client_config_init(&cc);
+	cc.ctx = &w;
+	cc.send = cli_send;
+	cc.on_app_data = cli_app;
+	cc.psk_identity = (const uint8_t *)"sensor";
+	cc.psk_identity_len = 6;
+	cc.psk = psk;
+	cc.psk_len = 16;
+	cc.suites = chacha;
+	cc.n_suites = 1;
+	ck_assert_int_eq(eim_dtls_client_new(&cc, &w.cli), 0);
+	ck_assert_int_eq(eim_dtls_client_start(w.cli, w.now), 0);
+	for (int i = 0; i < 2; i++) {
+		struct dgram g = w.to_srv[0];
+
+		w.n_to_srv = 0;
+		eim_dtls_server_input(w.srv, (struct sockaddr *)&g.addr,
+				      sizeof(g.addr), g.b, g.n, w.now);
+		for (size_t k = 0, n = w.n_to_cli; k < n; k++)
+			eim_dtls_client_input(w.cli, w.to_cli[k].b,
+					      w.to_cli[k].n, w.now);
+		w.n_to_cli = 0;
+	}
+	/* ClientKeyExchange: header 13, handshake header 12, identity
+	 * 2 + 6, value length 1: the server chose x25519 (32 bytes) */
+	ck_assert_uint_eq(w.n_to_srv, 1);
+	ck_assert_uint_eq(w.to_srv[0].b[13], EIM_DTLS_HS_CLIENT_KEY_EXCHANGE);
+	ck_assert_uint_eq(w.to_srv[0].b[13 + 12 + 8], 32);
+	memset(w.to_srv[0].b + 13 + 12 + 9, 0, 32);
 	pump(&w);
 	ck_assert_int_eq(eim_dtls_client_state(w.cli), EIM_DTLS_CLIENT_FAILED);
 	ck_assert_int_eq(eim_dtls_client_alert(w.cli), 47); /* illegal_param */
@@ -828,7 +878,8 @@ int main(void)
 	tcase_add_test(tc, handshake_and_session_caps);
 	tcase_add_test(tc, idle_eviction_and_close);
 	tcase_add_test(tc, gcm_suite_and_server_preference);
-	tcase_add_test(tc, ecdhe_psk_chacha20_with_cid);
+	tcase_add_loop_test(tc, ecdhe_psk_chacha20_with_cid, 0, 2);
+	tcase_add_test(tc, ecdhe_psk_x25519_small_order_refused);
 	tcase_add_test(tc, ecdhe_psk_point_off_curve_refused);
 	tcase_add_test(tc, record_size_limit_is_honoured);
 	tcase_add_test(tc, server_config_validation);
