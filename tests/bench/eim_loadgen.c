@@ -103,6 +103,11 @@ struct opts {
 	double open_timeout;
 	unsigned source_ips; /* 0: the kernel picks the source address */
 	bool release;        /* idle mode: free each device after its poll */
+	/* ECDHE_ECDSA suites: the server's CA, an optional client
+	 * credential (one for every device), no PSK offered at all */
+	char *ca_pem, *cert_pem, *key_pem;
+	size_t ca_len, cert_len, key_len;
+	bool no_psk;
 };
 
 struct gen {
@@ -367,9 +372,13 @@ static int open_session(struct gen *g, unsigned i)
 	if (rc)
 		return rc;
 	eim_dtls_client_config_init(&dc);
-	dc.psk_identity = (const uint8_t *)ident;
-	dc.psk_identity_len = strlen(ident);
-	if (g->o.psk_text) {
+	if (!g->o.no_psk) {
+		dc.psk_identity = (const uint8_t *)ident;
+		dc.psk_identity_len = strlen(ident);
+	}
+	if (g->o.no_psk) {
+		memset(psk, 0, sizeof(psk));
+	} else if (g->o.psk_text) {
 		dc.psk = (const uint8_t *)g->o.psk_text;
 		dc.psk_len = strlen(g->o.psk_text);
 	} else {
@@ -377,6 +386,12 @@ static int open_session(struct gen *g, unsigned i)
 		dc.psk = psk;
 		dc.psk_len = sizeof(psk);
 	}
+	dc.ca_pem = g->o.ca_pem;
+	dc.ca_pem_len = g->o.ca_len;
+	dc.cert_pem = g->o.cert_pem;
+	dc.cert_pem_len = g->o.cert_len;
+	dc.key_pem = g->o.key_pem;
+	dc.key_pem_len = g->o.key_len;
 	dc.use_cid = g->o.cid;
 	eim_coap_client_config_default(&cc);
 	cc.max_inflight = MAX_INFLIGHT;
@@ -704,8 +719,37 @@ static void usage(FILE *f)
 	      "                      127.1.x.y (ports 10000 + i / K)\n"
 	      "  --release           idle mode: each device goes away\n"
 	      "                      (no close_notify) after its poll\n"
+	      "  --ca FILE           server CA (PEM): ECDHE_ECDSA suites\n"
+	      "  --cert FILE, --key FILE  client certificate and key (PEM)\n"
+	      "                      for a CertificateRequest, every device\n"
+	      "  --no-psk            offer no PSK suite (certificates only)\n"
 	      "  --json              one JSON object instead of text\n",
 	      f);
+}
+
+/* Reads a whole PEM file (at most 1 MiB) into a NUL-terminated buffer. */
+static char *read_pem(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "rb");
+	char *b = NULL;
+	size_t n = 0;
+
+	if (!f) {
+		fprintf(stderr, "eim_loadgen: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	b = malloc((1u << 20) + 1);
+	if (b)
+		n = fread(b, 1, 1u << 20, f);
+	fclose(f);
+	if (!b || n == 0 || n == 1u << 20) {
+		fprintf(stderr, "eim_loadgen: %s: empty or too large\n", path);
+		free(b);
+		return NULL;
+	}
+	b[n] = '\0';
+	*ret_len = n;
+	return b;
 }
 
 static int print_devices(const struct opts *o, unsigned n)
@@ -743,6 +787,8 @@ int main(int argc, char **argv)
 		{"method", 1, 0, 'M'},       {"json", 0, 0, 'j'},
 		{"print-devices", 1, 0, 'D'}, {"help", 0, 0, 'h'},
 		{"source-ips", 1, 0, 'S'},   {"release", 0, 0, 'R'},
+		{"ca", 1, 0, 'A'},           {"cert", 1, 0, 'c'},
+		{"key", 1, 0, 'y'},          {"no-psk", 0, 0, 'N'},
 		{0, 0, 0, 0}};
 
 	o->sessions = 100;
@@ -814,6 +860,19 @@ int main(int argc, char **argv)
 				goto bad;
 			break;
 		case 'R': o->release = true; break;
+		case 'A':
+			if (!(o->ca_pem = read_pem(optarg, &o->ca_len)))
+				return 1;
+			break;
+		case 'c':
+			if (!(o->cert_pem = read_pem(optarg, &o->cert_len)))
+				return 1;
+			break;
+		case 'y':
+			if (!(o->key_pem = read_pem(optarg, &o->key_len)))
+				return 1;
+			break;
+		case 'N': o->no_psk = true; break;
 		case 'D': print_n = atol(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: goto bad;
@@ -825,6 +884,9 @@ int main(int argc, char **argv)
 	    o->inflight > MAX_INFLIGHT || o->duration <= 0 || !o->parallel_hs)
 		goto bad;
 	if (o->release && o->mode != MODE_IDLE)
+		goto bad;
+	/* certificates only need someone to check the server */
+	if (o->no_psk && !o->ca_pem)
 		goto bad;
 	/* ports 10000..31999 per source address */
 	if (o->source_ips && (o->sessions - 1) / o->source_ips >= 22000) {
