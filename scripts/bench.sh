@@ -100,8 +100,8 @@ log() { printf 'bench: %s\n' "$*" >&2; }
 val() { sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$1"; }
 
 # eim serve on a free port, pinned; sets srv_pid and srv_port.
-start_eim() {
-	"${on_server[@]}" "$eim" serve --listen 127.0.0.1:0 --log-level error \
+start_eim() { # extra eim serve options
+	"${on_server[@]}" "$eim" serve --listen 127.0.0.1:0 --log-level error "$@" \
 		>"$work/serve.out" 2>"$work/serve.err" &
 	srv_pid=$!
 	pids+=("$srv_pid")
@@ -201,6 +201,31 @@ log "eim serve: PSK handshakes"
 e_hs=$(run_gen eim-hs --server "127.0.0.1:$srv_port" --server-pid "$srv_pid" \
 	--sessions "$hs_sessions" --first "$poll_sessions" --mode handshakes)
 stop "$srv_pid"
+
+# ---- eim serve: ECDHE-ECDSA handshakes (certificates both ways) ------------
+# The test PKI of tests/dtls/fixtures: the server presents its chain, every
+# simulated device the same client certificate, registered by fingerprint
+# for one more device (eim serve refuses devices without a credential).
+fx=tests/dtls/fixtures
+e_ecdsa=
+if command -v openssl >/dev/null && [ -f "$fx/test-pki-client.cert.pem" ]; then
+	read -r cert_eid _ < <("$gen" --print-devices 1 --first "$total")
+	cert_fp=$(openssl x509 -in "$fx/test-pki-client.cert.pem" -outform DER |
+		sha256sum | cut -d' ' -f1)
+	"$eim" device add "$cert_eid" --cert-fingerprint "$cert_fp" >/dev/null
+	start_eim --dtls-cert "$fx/test-pki-server.chain.pem" \
+		--dtls-key "$fx/test-pki-server.key.pem" \
+		--dtls-client-ca "$fx/test-pki-root.cert.pem"
+	log "eim serve: ECDHE-ECDSA handshakes (mutual certificates)"
+	e_ecdsa=$(run_gen eim-ecdsa --server "127.0.0.1:$srv_port" \
+		--server-pid "$srv_pid" --sessions "$hs_sessions" \
+		--mode handshakes --no-psk --ca "$fx/test-pki-root.cert.pem" \
+		--cert "$fx/test-pki-client.chain.pem" \
+		--key "$fx/test-pki-client.key.pem" \
+		--open-timeout "$open_timeout") ||
+		log "ECDHE-ECDSA handshakes failed: figure left empty"
+	stop "$srv_pid"
+fi
 
 # ---- memory per idle session (fresh server for each count) ---------------
 declare -A e_mem
@@ -361,6 +386,12 @@ crypto=$("${on_server[@]}" "$ceiling" "$($short && echo 0.2 || echo 2)")
 $show_json && echo "$crypto" >&2
 ecdsa_ceiling=$(awk '/server_handshake_ceiling_per_s/ {print $2}' <<<"$crypto")
 ecdsa_sign=$(awk '/ECDSA P-256 sign/ {print $4}' <<<"$crypto")
+# With a client certificate the server also verifies two signatures of the
+# client's chain (leaf and intermediate) and its CertificateVerify.
+ecdsa_mutual=$(awk '/key generation/ {k = $4} /P-256 sign/ {s = $4}
+	/P-256 verify/ {v = $4} /shared secret/ {e = $5}
+	END { if (k && s && v && e) printf "%.0f", 1 / (1/k + 1/s + 1/e + 3/v) }' <<<"$crypto")
+
 
 # ---- table ------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a > 0 && b > 0) printf "%.2fx", b / a; else print "-" }'; }
@@ -389,8 +420,16 @@ row "polls, package waiting: rate, us/req" "$(val "$e_pkg" requests_per_s)/s $(u
 row "PSK handshakes: rate, server CPU use" "$(val "$e_hs" handshakes_per_s)/s $(awk -v u="$(val "$e_hs" server_cpu_util)" 'BEGIN{printf "%.0f", u*100}')%" \
 	"$( [ -n "$l_hs" ] && echo "$(val "$l_hs" handshakes_per_s)/s $(awk -v u="$(val "$l_hs" server_cpu_util)" 'BEGIN{printf "%.0f", u*100}')%" || echo -)" ""
 row "  server CPU per handshake (us)" "$(us "$e_hs")" "$(us "$l_hs")" "$(ratio "$(us "$e_hs")" "$(us "$l_hs")")"
-row "ECDHE-ECDSA handshakes" "not offered" "" ""
-row "  wolfCrypt ceiling (keygen+sign+ECDH)/s" "$ecdsa_ceiling" "" ""
+ecdsa_us=$(us "$e_ecdsa")
+ecdsa_rate=$(awk -v u="$ecdsa_us" 'BEGIN{ if (u > 0) printf "%.0f", 1e6 / u; else print "-" }')
+pct_of() { awk -v r="$1" -v c="$2" 'BEGIN{ if (r > 0 && c > 0) printf "%.0f%%", 100 * r / c; else print "-" }'; }
+row "ECDHE-ECDSA handshakes (mutual): rate, CPU use" "$( [ -n "$e_ecdsa" ] && echo "$(val "$e_ecdsa" handshakes_per_s)/s $(awk -v u="$(val "$e_ecdsa" server_cpu_util)" 'BEGIN{printf "%.0f", u*100}')%" || echo -)" "" ""
+row "  server CPU per handshake (us)" "$ecdsa_us" "" ""
+row "  per server CPU-second" "$ecdsa_rate/s" "" ""
+# (every simulated device presents the same certificate: a server that
+# caches chain checks needs fewer verifications than the mutual ceiling)
+row "  wolfCrypt ceiling, mutual (+3 verify)/s" "$ecdsa_mutual ($(pct_of "$ecdsa_rate" "$ecdsa_mutual"))" "" ""
+row "  wolfCrypt ceiling, server auth only/s" "$ecdsa_ceiling ($(pct_of "$ecdsa_rate" "$ecdsa_ceiling"))" "" ""
 row "  wolfCrypt ECDSA P-256 signs/s" "$ecdsa_sign" "" ""
 for m in $mem_list; do
 	em=${e_mem[$m]}
