@@ -114,7 +114,7 @@ static int send_client_hello(struct eim_dtls_client *c, uint64_t now)
 		&b, &(struct eim_dtls_ext_out){
 			    .ems = c->cfg.offer_ems,
 			    .groups = ecc,
-			    .groups_p256_only = c->cfg.ecdhe_p256_only,
+			    .groups_only = c->cfg.ecdhe_group,
 			    .formats = ecc,
 			    .sigalgs = ecdsa,
 			    .record_size_limit = c->cfg.record_size_limit,
@@ -301,8 +301,8 @@ static int on_server_key_exchange(struct eim_dtls_client *c,
 	/* named_curve (3) and one of the groups we offered */
 	group = eim_get_be16(body + o + 1);
 	if (body[o] != 3 ||
-	    (group != EIM_DTLS_GROUP_P256 &&
-	     (group != EIM_DTLS_GROUP_X25519 || c->cfg.ecdhe_p256_only)))
+	    (group != EIM_DTLS_GROUP_P256 && group != EIM_DTLS_GROUP_X25519) ||
+	    (c->cfg.ecdhe_group && group != c->cfg.ecdhe_group))
 		return EIM_DTLS_ALERT_ILLEGAL_PARAMETER;
 	plen = body[o + 3];
 	end = o + 4 + plen;

@@ -95,9 +95,9 @@ struct eim_dtls_client_config {
 	/* RFC 8449 record_size_limit to announce (64..16384), 0 = none */
 	uint16_t record_size_limit;
 	bool require_ems;
-	/* ECDHE groups offered: x25519 then secp256r1 by default; true
-	 * offers secp256r1 alone (for peers or tests that need P-256) */
-	bool ecdhe_p256_only;
+	/* ECDHE groups offered: 0 = x25519 then secp256r1; a NamedCurve
+	 * value (EIM_DTLS_GROUP_P256 or _X25519) offers that one alone */
+	uint16_t ecdhe_group;
 	uint16_t mtu;
 	uint32_t handshake_timeout_ms;
 };

@@ -331,11 +331,10 @@ void eim_dtls_hs_put_hello_ext(struct eim_buf *b,
 	/* x25519 first: about ten times cheaper than secp256r1 here */
 	static const uint8_t groups[10] = {0x00, 0x0a, 0x00, 0x06, 0x00,
 					   0x04, 0x00, 0x1d, 0x00, 0x17};
-	static const uint8_t groups_p256[8] = {0x00, 0x0a, 0x00, 0x04,
-					       0x00, 0x02, 0x00, 0x17};
-	size_t groups_len = !o->groups		 ? 0
-			    : o->groups_p256_only ? sizeof(groups_p256)
-						  : sizeof(groups);
+	uint8_t one[8] = {0x00, 0x0a, 0x00, 0x04, 0x00, 0x02};
+	size_t groups_len = !o->groups	    ? 0
+			    : o->groups_only ? sizeof(one)
+					     : sizeof(groups);
 	static const uint8_t formats[6] = {0x00, 0x0b, 0x00, 0x02, 0x01, 0x00};
 	static const uint8_t sigalgs[8] = {0x00, 0x0d, 0x00, 0x04,
 					   0x00, 0x02, 0x04, 0x03};
@@ -357,9 +356,10 @@ void eim_dtls_hs_put_hello_ext(struct eim_buf *b,
 		eim_buf_append(b, ri, sizeof(ri));
 	if (o->ems)
 		eim_buf_append(b, ems, sizeof(ems));
-	if (o->groups)
-		eim_buf_append(b, o->groups_p256_only ? groups_p256 : groups,
-			       groups_len);
+	if (o->groups) {
+		eim_put_be16(one + 6, o->groups_only);
+		eim_buf_append(b, o->groups_only ? one : groups, groups_len);
+	}
 	if (o->formats)
 		eim_buf_append(b, formats, sizeof(formats));
 	if (o->sigalgs)

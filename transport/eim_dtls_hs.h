@@ -158,7 +158,7 @@ struct eim_dtls_ext_out {
 	bool reneg;  /* renegotiation_info, empty (initial handshake) */
 	bool ems;    /* extended_master_secret */
 	bool groups; /* supported_groups: x25519, secp256r1 (client only) */
-	bool groups_p256_only; /* ... secp256r1 alone */
+	uint16_t groups_only; /* ... 0, or this one group alone */
 	bool formats; /* ec_point_formats: uncompressed */
 	bool sigalgs; /* signature_algorithms: ecdsa_secp256r1_sha256 */
 	uint16_t record_size_limit; /* RFC 8449 value, 0 = do not send */

@@ -622,7 +622,8 @@ START_TEST(ecdhe_psk_chacha20_with_cid)
 	cc.suites = chacha;
 	cc.n_suites = 1;
 	cc.cid_len = 5; /* CID records in both directions */
-	cc.ecdhe_p256_only = _i == 1; /* x25519, then secp256r1 */
+	/* both offered (secp256r1 chosen), x25519 alone */
+	cc.ecdhe_group = _i == 1 ? EIM_DTLS_GROUP_X25519 : 0;
 	ck_assert_int_eq(eim_dtls_client_new(&cc, &w.cli), 0);
 	handshake(&w);
 	ck_assert_uint_eq(eim_dtls_client_suite(w.cli),
@@ -655,7 +656,7 @@ START_TEST(ecdhe_psk_point_off_curve_refused)
 	cc.psk_len = 16;
 	cc.suites = chacha;
 	cc.n_suites = 1;
-	cc.ecdhe_p256_only = true; /* a point that can be off its curve */
+	cc.ecdhe_group = EIM_DTLS_GROUP_P256; /* a point can be off it */
 	ck_assert_int_eq(eim_dtls_client_new(&cc, &w.cli), 0);
 	ck_assert_int_eq(eim_dtls_client_start(w.cli, w.now), 0);
 	/* run the exchange by hand up to the client's third flight */
@@ -706,6 +707,7 @@ START_TEST(ecdhe_psk_x25519_small_order_refused)
 	cc.psk_len = 16;
 	cc.suites = chacha;
 	cc.n_suites = 1;
+	cc.ecdhe_group = EIM_DTLS_GROUP_X25519;
 	ck_assert_int_eq(eim_dtls_client_new(&cc, &w.cli), 0);
 	ck_assert_int_eq(eim_dtls_client_start(w.cli, w.now), 0);
 	for (int i = 0; i < 2; i++) {
