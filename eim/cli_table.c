@@ -79,6 +79,7 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "                 [--require-verified-results] [--ci-root PEM]...\n"
 	 "                 [--dtls-cert PEM] [--dtls-key PEM]\n"
 	 "                 [--dtls-client-ca PEM] [--dtls-allow-expired-pins]\n"
+	 "                 [--stats-interval S]\n"
 	 "\n"
 	 "Serves POST /gsma/rsp2/asn1 to devices: getEimPackage,\n"
 	 "provideEimPackageResult, handleNotification. Logs one line per\n"
@@ -89,7 +90,8 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "                  the options below override it\n"
 	 "  --db PATH       database (default ./eim.db or $EIM_DB)\n"
 	 "  --listen ADDR:PORT  coaps: DTLS 1.2 with Connection ID, devices\n"
-	 "                  authenticated by their PSK (default [::]:5684;\n"
+	 "                  authenticated by their PSK, or by a certificate\n"
+	 "                  or raw key with --dtls-key (default [::]:5684;\n"
 	 "                  '' turns it off; port 0 picks a free port)\n"
 	 "  --coap ADDR:PORT  also plain CoAP, unauthenticated: labs only\n"
 	 "  --log-level L   error, warn, info (default) or debug\n"
@@ -107,7 +109,11 @@ const struct eim_cli_cmd eim_cli_cmds[] = {
 	 "  --dtls-client-ca PEM  CA(s) that must have issued device\n"
 	 "                  certificates (then checked too)\n"
 	 "  --dtls-allow-expired-pins  accept a device certificate pinned\n"
-	 "                  by fingerprint outside its validity period\n",
+	 "                  by fingerprint outside its validity period\n"
+	 "  --stats-interval S  log a line of counters (requests, DTLS\n"
+	 "                  sessions, handshakes and every drop reason)\n"
+	 "                  every S seconds (default 300; 0: only when\n"
+	 "                  stopping)\n",
 	 NULL},
 	{"export-initial-eim", eim_cmd_export,
 	 "export what a fresh eUICC needs to trust this eIM",

@@ -44,6 +44,8 @@ struct eim__serve {
 	struct eim_loop_timer expiry;
 	struct eim_loop_timer batch; /* fires at the loop's next turn */
 	struct eim_loop_timer flush;
+	struct eim_loop_timer stats;
+	uint64_t stats_period_ms; /* 0 = only at stop */
 	struct eim_cert_store *ci;
 };
 
@@ -310,6 +312,83 @@ static void eim__flush(struct eim_loop *l, void *ctx)
 			     eim_loop_now(l) + EIM__FLUSH_PERIOD_MS);
 }
 
+/*
+ * One log line of counters, for operators and for tests that must see
+ * what the transport dropped: the service's, then every DTLS counter that
+ * is not zero (drop reasons included), as name=value pairs.
+ */
+static void eim__log_stats(struct eim__serve *sv, const char *why)
+{
+	struct eim_service_stats st;
+	char dtls[1024] = "";
+
+	eim_service_stats(sv->svc, &st);
+	if (sv->coaps) {
+		struct eim_dtls_server_stats d;
+		struct eim_dtls_server *srv =
+			eim_coap_dtls_server_engine(sv->coaps);
+		eim_dtls_server_stats(srv, &d);
+		const struct {
+			const char *name;
+			uint64_t v;
+		} f[] = {
+			{"sessions", d.sessions},
+			{"handshaking", d.handshaking},
+			{"datagrams", d.datagrams},
+			{"hello_verify_sent", d.hello_verify_sent},
+			{"handshakes_completed", d.handshakes_completed},
+			{"handshakes_failed", d.handshakes_failed},
+			{"handshakes_refused", d.handshakes_refused},
+			{"client_auth_failed", d.client_auth_failed},
+			{"cookie_bad", d.cookie_bad},
+			{"hello_malformed", d.hello_malformed},
+			{"records_malformed", d.records_malformed},
+			{"records_no_session", d.records_no_session},
+			{"records_bad_epoch", d.records_bad_epoch},
+			{"records_replayed", d.records_replayed},
+			{"records_auth_failed", d.records_auth_failed},
+			{"records_unexpected", d.records_unexpected},
+			{"renegotiation_refused", d.renegotiation_refused},
+			{"retransmissions", d.retransmissions},
+			{"sessions_idle_evicted", d.sessions_idle_evicted},
+			{"address_changes", d.address_changes},
+			{"send_errors", d.send_errors},
+		};
+		size_t off = (size_t)snprintf(dtls, sizeof(dtls), "; dtls");
+		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+			/* the current-state gauges always, counters if set */
+			if (f[i].v == 0 && i >= 2)
+				continue;
+			int n = snprintf(dtls + off, sizeof(dtls) - off,
+					 " %s=%llu", f[i].name,
+					 (unsigned long long)f[i].v);
+			if (n < 0 || (size_t)n >= sizeof(dtls) - off)
+				break;
+			off += (size_t)n;
+		}
+	}
+	eim_info("stats (%s): requests=%llu packages_sent=%llu no_package=%llu "
+		 "results=%llu notifications=%llu forbidden=%llu "
+		 "malformed=%llu cache_hits=%llu%s",
+		 why, (unsigned long long)st.requests,
+		 (unsigned long long)st.packages_sent,
+		 (unsigned long long)st.no_package,
+		 (unsigned long long)st.results,
+		 (unsigned long long)st.notifications,
+		 (unsigned long long)st.forbidden,
+		 (unsigned long long)st.malformed,
+		 (unsigned long long)st.cache_hits, dtls);
+}
+
+static void eim__stats(struct eim_loop *l, void *ctx)
+{
+	struct eim__serve *sv = ctx;
+
+	eim__log_stats(sv, "periodic");
+	eim_loop_timer_start(l, &sv->stats,
+			     eim_loop_now(l) + sv->stats_period_ms);
+}
+
 static int eim__load_ci(const char *const *paths, size_t n,
 			struct eim_cert_store **ret)
 {
@@ -355,6 +434,7 @@ int eim_cmd_serve(int argc, char **argv)
 		{"dtls-key", required_argument, NULL, 'K'},
 		{"dtls-client-ca", required_argument, NULL, 'A'},
 		{"dtls-allow-expired-pins", no_argument, NULL, 'E'},
+		{"stats-interval", required_argument, NULL, 'S'},
 		{NULL, 0, NULL, 0},
 	};
 	struct eim_config cfg;
@@ -365,6 +445,7 @@ int eim_cmd_serve(int argc, char **argv)
 	/* DTLS credentials from the command line (override the file) */
 	const char *dtls_cert = NULL, *dtls_key = NULL, *dtls_ca = NULL;
 	bool allow_expired_pins = false;
+	const char *stats_interval = NULL;
 	const char *ci_paths[EIM__MAX_CI];
 	size_t n_ci = 0;
 	bool require_verified = false;
@@ -374,6 +455,7 @@ int eim_cmd_serve(int argc, char **argv)
 	eim_loop_timer_init(&sv.expiry, eim__expire, &sv);
 	eim_loop_timer_init(&sv.batch, eim__batch_end, &sv);
 	eim_loop_timer_init(&sv.flush, eim__flush, &sv);
+	eim_loop_timer_init(&sv.stats, eim__stats, &sv);
 	while ((c = eim_cli_getopt("serve", argc, argv, "", opts)) != -1) {
 		switch (c) {
 		case 'c':
@@ -405,6 +487,9 @@ int eim_cmd_serve(int argc, char **argv)
 			break;
 		case 'E':
 			allow_expired_pins = true;
+			break;
+		case 'S':
+			stats_interval = optarg;
 			break;
 		case 'C':
 			if (n_ci == EIM__MAX_CI)
@@ -455,6 +540,19 @@ int eim_cmd_serve(int argc, char **argv)
 		cfg.require_verified_results = true;
 	if (allow_expired_pins)
 		cfg.dtls.pinned_allow_expired = true;
+	if (stats_interval) {
+		char *end = NULL;
+		long v = strtol(stats_interval, &end, 10);
+		if (!*stats_interval || *end || v < 0 || v > 86400) {
+			rc = eim_cli_usage_error(
+				"serve",
+				"--stats-interval '%s' must be "
+				"0 to 86400 (seconds)",
+				stats_interval);
+			goto out;
+		}
+		cfg.stats_interval_s = v;
+	}
 	if (listen && *listen && eim_config_check_addr(listen)) {
 		rc = eim_cli_usage_error("serve",
 					 "--listen '%s' is not ADDRESS:PORT "
@@ -557,12 +655,18 @@ int eim_cmd_serve(int argc, char **argv)
 	eim__expire(sv.loop, &sv);
 	eim_loop_timer_start(sv.loop, &sv.flush,
 			     eim_loop_now(sv.loop) + EIM__FLUSH_PERIOD_MS);
+	sv.stats_period_ms = (uint64_t)cfg.stats_interval_s * 1000;
+	if (sv.stats_period_ms)
+		eim_loop_timer_start(sv.loop, &sv.stats,
+				     eim_loop_now(sv.loop) +
+					     sv.stats_period_ms);
 
 	e = eim_loop_run(sv.loop);
 	if (eim_service_flush(sv.svc))
 		eim_warn("could not write last-seen times and delivery "
 			 "attempts: %s",
 			 eim_store_errmsg(sv.store));
+	eim__log_stats(&sv, "at stop");
 	struct eim_service_stats st;
 	eim_service_stats(sv.svc, &st);
 	eim_info("stopping (signal %d): %llu requests, %llu packages sent, "
@@ -579,6 +683,7 @@ out:
 		eim_loop_timer_stop(sv.loop, &sv.expiry);
 		eim_loop_timer_stop(sv.loop, &sv.batch);
 		eim_loop_timer_stop(sv.loop, &sv.flush);
+		eim_loop_timer_stop(sv.loop, &sv.stats);
 	}
 	eim_coap_dtls_server_free(sv.coaps);
 	eim_coap_udp_server_free(sv.coap_udp);

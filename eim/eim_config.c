@@ -32,6 +32,7 @@ int eim_config_init(struct eim_config *cfg)
 	cfg->default_validity_s = 7 * 24 * 3600;
 	cfg->counter_warning = 8000000;
 	cfg->refresh_on_state_change = true;
+	cfg->stats_interval_s = 300;
 	cfg->dtls.cid_length = 8;
 	cfg->dtls.max_sessions = 1000000;
 	cfg->dtls.max_handshakes = 10000;
@@ -199,6 +200,7 @@ static int eim__cfg_apply(struct eim_config *cfg, const cJSON *root,
 					    "default_validity",
 					    "counter_warning",
 					    "refresh_on_state_change",
+					    "stats_interval",
 					    "dtls",
 					    NULL};
 	const char *s = NULL;
@@ -243,7 +245,9 @@ static int eim__cfg_apply(struct eim_config *cfg, const cJSON *root,
 	    (rc = eim_json_get_int(root, "", "counter_warning", 1, 8388607,
 				   &cfg->counter_warning, err)) ||
 	    (rc = eim_json_get_bool(root, "", "refresh_on_state_change",
-				    &cfg->refresh_on_state_change, err)))
+				    &cfg->refresh_on_state_change, err)) ||
+	    (rc = eim_json_get_int(root, "", "stats_interval", 0, 86400,
+				   &cfg->stats_interval_s, err)))
 		return rc;
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "dtls");
 	if (d)

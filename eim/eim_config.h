@@ -18,6 +18,9 @@
  *     "counter_warning": 8000000,         warn when a counter passes this
  *     "refresh_on_state_change": true,    queue listProfileInfo when a device
  *                                         reports notifyStateChange
+ *     "stats_interval": 300,              seconds between statistics lines
+ *                                         (service and DTLS counters) in
+ *                                         the log; 0: only when stopping
  *     "dtls": {
  *       "cid_length": 8,                  0 disables Connection IDs
  *       "cid_node_id": "",                hex prefix for load balancers
@@ -70,6 +73,7 @@ struct eim_config {
 	int64_t default_validity_s;
 	int64_t counter_warning;
 	bool refresh_on_state_change;
+	int64_t stats_interval_s; /* 0 = only the line at stop */
 	struct eim_config_dtls dtls;
 };
 

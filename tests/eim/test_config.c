@@ -23,6 +23,7 @@ START_TEST(defaults)
 	ck_assert(c.sync_full);
 	ck_assert_int_eq(c.dtls.cid_length, 8);
 	ck_assert_int_eq(c.counter_warning, 8000000);
+	ck_assert_int_eq(c.stats_interval_s, 300);
 	eim_config_done(&c);
 }
 END_TEST
@@ -37,7 +38,7 @@ START_TEST(full_file_applies)
 		" \"synchronous\": \"normal\", \"require_verified_results\": "
 		"true,\n"
 		" \"default_validity\": 3600, \"counter_warning\": 100,\n"
-		" \"refresh_on_state_change\": false,\n"
+		" \"refresh_on_state_change\": false, \"stats_interval\": 0,\n"
 		" \"dtls\": {\"cid_length\": 4, \"cid_node_id\": \"0a\","
 		" \"max_sessions\": 10, \"keylog_file\": \"k.log\","
 		" \"require_extended_master_secret\": true}}";
@@ -53,6 +54,7 @@ START_TEST(full_file_applies)
 	ck_assert_int_eq(c.default_validity_s, 3600);
 	ck_assert_int_eq(c.counter_warning, 100);
 	ck_assert(!c.refresh_on_state_change);
+	ck_assert_int_eq(c.stats_interval_s, 0);
 	ck_assert_int_eq(c.dtls.cid_length, 4);
 	ck_assert_str_eq(c.dtls.cid_node_id, "0a");
 	ck_assert_int_eq(c.dtls.max_sessions, 10);
@@ -90,6 +92,8 @@ static const struct {
 	{"{\"log_level\": \"loud\"}", EIM_EINVAL,
 	 "log_level: 'loud' is not one of"},
 	{"{\"synchronous\": \"off\"}", EIM_EINVAL, "synchronous: 'off'"},
+	{"{\"stats_interval\": -1}", EIM_EINVAL,
+	 "stats_interval: must be an integer from 0 to 86400"},
 	{"{\"counter_warning\": 8388608}", EIM_EINVAL,
 	 "counter_warning: must be an integer from 1 to 8388607"},
 	{"{\"require_verified_results\": 1}", EIM_EINVAL,
