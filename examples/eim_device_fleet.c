@@ -405,11 +405,10 @@ static void eim__redraw_timer(struct eim_loop *l, void *ctx)
 
 static void eim__schedule(struct eim__dev *d);
 
-static int eim__write_report(const char *path, const char *text)
+/* The report is written to a file opened before the run, so that a bad
+ * path fails at once instead of after the fleet has run. */
+static int eim__write_report(FILE *f, const char *text)
 {
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -1;
 	int rc = fputs(text, f) < 0 ? -1 : 0;
 	if (fclose(f) != 0)
 		rc = -1;
@@ -519,6 +518,7 @@ int eim_device_cmd_run(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *fleet = NULL, *server = NULL, *report = NULL;
+	FILE *report_f = NULL;
 	long wakes = 1, interval = 1000;
 	bool cid = true;
 	struct eim__run r;
@@ -582,6 +582,8 @@ int eim_device_cmd_run(int argc, char **argv)
 		return eim__usage("--live and --json exclude each other (use "
 				  "--report FILE for a JSON report)");
 	r.tty = r.live && isatty(STDOUT_FILENO);
+	if (report && !(report_f = fopen(report, "w")))
+		return eim__fail("%s: %s", report, strerror(errno));
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/fleet.json", fleet);
 	if (eim__read(path, &mbuf, &mlen))
@@ -697,7 +699,9 @@ int eim_device_cmd_run(int argc, char **argv)
 		 (unsigned long long)rebinds,
 		 (unsigned long long)r.new_handshakes,
 		 (unsigned long long)r.resumed, r.failures);
-	if (report && eim__write_report(report, js)) {
+	int werr = report_f ? eim__write_report(report_f, js) : 0;
+	report_f = NULL;
+	if (werr) {
 		rc = eim__fail("%s: %s", report, strerror(errno));
 		goto out;
 	}
@@ -716,6 +720,8 @@ int eim_device_cmd_run(int argc, char **argv)
 	}
 	rc = r.failures ? 1 : 0;
 out:
+	if (report_f)
+		fclose(report_f);
 	for (size_t i = 0; r.devs && i < r.n; i++) {
 		if (r.loop)
 			eim_loop_timer_stop(r.loop, &r.devs[i].timer);

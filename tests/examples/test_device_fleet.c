@@ -78,12 +78,16 @@ static void setup(void)
 
 	snprintf(p4, sizeof(p4), "%s/ci.pem", p1);
 	snprintf(dbenv, sizeof(dbenv), "EIM_DB=%s", db);
-	char *argv[] = {(char *)eim_test_bin(),
-			(char *)"serve",
-			(char *)"--listen",
-			(char *)"127.0.0.1:0",
-			(char *)"--ci-root",
+	/* the server's log goes to a file, for the statistics line */
+	char logp[700];
+	snprintf(logp, sizeof(logp), "%s/serve.log", dir);
+	char *argv[] = {(char *)"/bin/sh",
+			(char *)"-c",
+			(char *)"exec \"$0\" serve --listen 127.0.0.1:0 "
+				"--ci-root \"$1\" 2>\"$2\"",
+			(char *)eim_test_bin(),
 			p4,
+			logp,
 			NULL};
 	char *env[] = {dbenv, NULL};
 	ck_assert_int_eq(eim_test_spawn(argv, env, &srv), 0);
@@ -228,6 +232,22 @@ START_TEST(live_table_and_report)
 		   "/nonexistent/r.json", NULL, NULL, NULL, NULL);
 	ck_assert_int_eq(p.status, 1);
 	ck_assert(eim_test_contains(p.err, "/nonexistent/r.json"));
+	eim_test_proc_done(&p);
+	/* eim serve's statistics line at stop: the service's counters and
+	 * the DTLS engine's, with the address changes of the rebinding */
+	ck_assert_int_eq(eim_test_child_stop(&srv, SIGTERM), 0);
+	srv.pid = 0;
+	char logp[700];
+	snprintf(logp, sizeof(logp), "%s/serve.log", dir);
+	char *cat[] = {(char *)"/bin/cat", logp, NULL};
+	ck_assert_int_eq(eim_test_run(cat, NULL, NULL, 0, &p), 0);
+	const char *st = strstr(p.out, "stats (at stop): requests=");
+	ck_assert_msg(st != NULL, "%s", p.out);
+	ck_assert(eim_test_contains(st, " packages_sent=5 "));
+	ck_assert(eim_test_contains(st, " results=5 "));
+	ck_assert(eim_test_contains(st, "; dtls sessions=5 handshaking=0 "));
+	ck_assert(eim_test_contains(st, " handshakes_completed=5 "));
+	ck_assert(eim_test_contains(st, " address_changes=5"));
 	eim_test_proc_done(&p);
 }
 END_TEST
