@@ -852,16 +852,12 @@ int eim_ops_args_to_json(int argc, char **argv, cJSON *arr,
 	int i = 0;
 
 	if (argc == 0)
-		return eim_json_fail(err, EIM_EINVAL,
-				     "missing operation (see 'eim submit "
-				     "--help')");
+		return eim_json_fail(err, EIM_EINVAL, "missing operation");
 	while (i < argc) {
 		const struct eim__op *op = eim__op_find(argv[i]);
 		if (!op)
 			return eim_json_fail(err, EIM_EINVAL,
-					     "unknown operation '%s' (see "
-					     "'eim submit --help')",
-					     argv[i]);
+					     "unknown operation '%s'", argv[i]);
 		cJSON *o = cJSON_CreateObject();
 		if (!o)
 			return eim_json_fail(err, EIM_ENOMEM, "out of memory");

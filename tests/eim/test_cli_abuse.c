@@ -272,6 +272,10 @@ START_TEST(control_characters_are_refused_and_escaped)
 		    file("op.json", "[{\"eid\": \"" EID_A "\", \"operations\": "
 				    "[{\"op\": \"en\\u001babl\\ne\"}]}]")),
 		1, "unknown operation 'en\\x1babl\\x0ae'");
+	/* the hint ends the line once */
+	refused(eim("submit", EID_A, "en\033able"), 2,
+		"unknown operation 'en\\x1bable' (see 'eim submit "
+		"--help')\n");
 	refused(eim("submit", EID_A, "set-default-dp", "--address",
 		    "smdp.example\r\nX-Forged: 1"),
 		2, "must be UTF-8 without control characters");
