@@ -339,6 +339,7 @@ static void eim__log_stats(struct eim__serve *sv, const char *why)
 			{"handshakes_completed", d.handshakes_completed},
 			{"handshakes_failed", d.handshakes_failed},
 			{"handshakes_refused", d.handshakes_refused},
+			{"handshakes_evicted", d.handshakes_evicted},
 			{"client_auth_failed", d.client_auth_failed},
 			{"cookie_bad", d.cookie_bad},
 			{"hello_malformed", d.hello_malformed},

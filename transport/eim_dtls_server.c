@@ -36,6 +36,7 @@ void eim_dtls_server_config_init(struct eim_dtls_server_config *cfg)
 	cfg->max_handshakes = 1000;
 	cfg->idle_timeout_ms = 600000;
 	cfg->handshake_timeout_ms = 60000;
+	cfg->handshake_evict_ms = 5000;
 	cfg->cookie_period_ms = 60000;
 	cfg->mtu = 1280;
 }
@@ -233,6 +234,8 @@ static void touch(struct eim_dtls_session *s, uint64_t now)
 
 static void hs_unlink(struct eim_dtls_server *srv, struct eim_dtls_session *s)
 {
+	if (srv->hs_tail == s)
+		srv->hs_tail = s->hs_prev;
 	if (s->hs_prev)
 		s->hs_prev->hs_next = s->hs_next;
 	else if (srv->hs_head == s)
@@ -335,12 +338,32 @@ void eim_dtls_srv__register(struct eim_dtls_session *s)
 	s->hs_next = srv->hs_head;
 	if (srv->hs_head)
 		srv->hs_head->hs_prev = s;
+	else
+		srv->hs_tail = s;
 	srv->hs_head = s;
 	srv->nsessions++;
 	srv->nhandshakes++;
 	srv->nhs_states++;
 	srv->st.handshakes_started++;
 	tables_grow(srv);
+}
+
+bool eim_dtls_srv__hs_room(struct eim_dtls_server *srv, uint64_t now)
+{
+	struct eim_dtls_session *old = srv->hs_tail;
+
+	if (srv->nhandshakes < srv->cfg.max_handshakes)
+		return true;
+	/* Full. Peers that passed the cookie exchange and then fell silent
+	 * would otherwise lock new devices out until their handshakes time
+	 * out; the oldest one goes once it has had handshake_evict_ms, a
+	 * lifetime a real handshake does not need. */
+	if (!srv->cfg.handshake_evict_ms || !old || !old->c.hs ||
+	    now < old->c.hs->started_ms + srv->cfg.handshake_evict_ms)
+		return false;
+	srv->st.handshakes_evicted++;
+	eim_dtls_srv__kill(old, EIM_DTLS_CLOSE_HANDSHAKE_FAILED);
+	return srv->nhandshakes < srv->cfg.max_handshakes;
 }
 
 /* Ends a session: unlinked at once so nothing finds it again, freed when

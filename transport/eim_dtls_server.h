@@ -137,6 +137,10 @@ struct eim_dtls_server_config {
 	size_t max_handshakes;   /* handshaking at the same time */
 	uint32_t idle_timeout_ms;
 	uint32_t handshake_timeout_ms;
+	/* With max_handshakes reached, a new client (past the cookie)
+	 * replaces the oldest handshake in progress once that one has run
+	 * this long (0: refuse the new client instead). Default 5 s. */
+	uint32_t handshake_evict_ms;
 	uint32_t cookie_period_ms;
 	uint16_t mtu;            /* largest datagram we send */
 	bool require_ems;        /* refuse clients without RFC 7627 */
@@ -147,8 +151,8 @@ struct eim_dtls_server_config {
  * ECDHE-ECDSA-AES128-CCM8, PSK-AES128-GCM-SHA256,
  * ECDHE-ECDSA-AES128-GCM-SHA256, ECDHE-PSK-CHACHA20-POLY1305,
  * ECDHE-ECDSA-CHACHA20-POLY1305.
- * CID length 8, 10000 sessions, 1000 handshakes, 10 min idle, 60 s
- * handshake, 60 s cookie period, MTU 1280, EMS used when offered but not
+ * CID length 8, 10000 sessions, 1000 handshakes (the oldest replaced
+ * after 5 s when full), 10 min idle, 60 s handshake, 60 s cookie period, MTU 1280, EMS used when offered but not
  * required. */
 void eim_dtls_server_config_init(struct eim_dtls_server_config *cfg);
 
@@ -203,6 +207,7 @@ struct eim_dtls_server_stats {
 	uint64_t handshakes_completed;
 	uint64_t handshakes_failed;
 	uint64_t handshakes_refused; /* limits reached */
+	uint64_t handshakes_evicted; /* oldest made room, see config */
 	uint64_t client_auth_failed; /* certificate/key refused or bad CV */
 	uint64_t hs_buffered; /* future handshake messages kept for later */
 	uint64_t renegotiation_refused;

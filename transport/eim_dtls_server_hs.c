@@ -367,7 +367,7 @@ static void start_session(struct eim_dtls_server *srv,
 		return;
 	}
 	if (srv->nsessions >= srv->cfg.max_sessions ||
-	    srv->nhandshakes >= srv->cfg.max_handshakes) {
+	    !eim_dtls_srv__hs_room(srv, now)) {
 		srv->st.handshakes_refused++;
 		return;
 	}

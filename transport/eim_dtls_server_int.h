@@ -62,7 +62,8 @@ struct eim_dtls_server {
 	struct eim_dtls_cookie_ctx cookie;
 	struct eim_dtls_session **by_addr, **by_cid;
 	size_t nbuckets; /* power of two */
-	struct eim_dtls_session *lru_head, *lru_tail, *hs_head, *dead;
+	struct eim_dtls_session *lru_head, *lru_tail, *dead;
+	struct eim_dtls_session *hs_head, *hs_tail; /* newest first */
 	struct eim_dtls_linger *linger_head, *linger_tail;
 	size_t nsessions, nhandshakes, nhs_states;
 	struct eim_dtls_server_stats st;
@@ -86,6 +87,10 @@ int eim_dtls_srv__addr_copy(union eim_dtls_sockaddr *dst, socklen_t *dst_len,
 struct eim_dtls_session *eim_dtls_srv__find_cid(struct eim_dtls_server *srv,
 						const uint8_t *cid,
 						size_t len);
+/* Whether a new handshake may start: below max_handshakes, or after the
+ * oldest handshake in progress, running for handshake_evict_ms or more,
+ * was ended to make room (counted in handshakes_evicted). */
+bool eim_dtls_srv__hs_room(struct eim_dtls_server *srv, uint64_t now);
 /* Enters a new handshaking session in the tables, lists and counters. */
 void eim_dtls_srv__register(struct eim_dtls_session *s);
 /* Ends a session (unlinked now, freed when the current call unwinds). */

@@ -565,6 +565,62 @@ START_TEST(handshake_and_session_caps)
 }
 END_TEST
 
+/* Clients that pass the cookie check and fall silent must not lock new
+ * devices out until their handshakes time out: once the table is full,
+ * the oldest handshake gives way after handshake_evict_ms (5 s). */
+START_TEST(stalled_handshake_gives_way)
+{
+	struct world w;
+	struct eim_dtls_client *b = NULL;
+	struct eim_dtls_client_config cc;
+	struct eim_dtls_server_stats st;
+
+	max_hs = 1;
+	max_sess = 4;
+	world_init(&w, psk, 8, true);
+	max_hs = max_sess = 0;
+	eim_dtls_client_config_init(&cc);
+	cc.ctx = &w;
+	cc.send = cli_send;
+	cc.on_app_data = cli_app;
+	cc.psk_identity = (const uint8_t *)"sensor";
+	cc.psk_identity_len = 6;
+	cc.psk = psk;
+	cc.psk_len = 16;
+	ck_assert_int_eq(eim_dtls_client_new(&cc, &b), 0);
+
+	/* A passes the cookie check, then never answers */
+	ck_assert_int_eq(eim_dtls_client_start(w.cli, w.now), 0);
+	hop(&w, w.cli);
+	w.drop_next_to_cli = true;
+	hop(&w, w.cli);
+	ck_assert_uint_eq(stats(&w).handshaking, 1);
+	/* B, 4.9 s later: A has not had its 5 s yet, B is refused */
+	w.now += 4900;
+	w.cli_addr = loop_addr(40100);
+	ck_assert_int_eq(eim_dtls_client_start(b, w.now), 0);
+	hop(&w, b);
+	hop(&w, b);
+	st = stats(&w);
+	ck_assert_uint_eq(st.handshakes_refused, 1);
+	ck_assert_uint_eq(st.handshakes_evicted, 0);
+	ck_assert_uint_eq(st.handshaking, 1);
+	/* B retransmits after A's 5 s: A gives way, B gets its session */
+	w.now += 1100;
+	eim_dtls_client_tick(b, w.now);
+	for (int i = 0; i < 6; i++)
+		hop(&w, b);
+	ck_assert_int_eq(eim_dtls_client_state(b), EIM_DTLS_CLIENT_ESTABLISHED);
+	st = stats(&w);
+	ck_assert_uint_eq(st.handshakes_evicted, 1);
+	ck_assert_uint_eq(st.handshakes_refused, 1);
+	ck_assert_uint_eq(st.handshaking, 0);
+	ck_assert_uint_eq(st.sessions, 1);
+	eim_dtls_client_free(b);
+	world_done(&w);
+}
+END_TEST
+
 START_TEST(idle_eviction_and_close)
 {
 	struct world w;
@@ -878,6 +934,7 @@ int main(void)
 	tcase_add_test(tc, forged_cookie_refused);
 	tcase_add_test(tc, keylog_lines_match_on_both_sides);
 	tcase_add_test(tc, handshake_and_session_caps);
+	tcase_add_test(tc, stalled_handshake_gives_way);
 	tcase_add_test(tc, idle_eviction_and_close);
 	tcase_add_test(tc, gcm_suite_and_server_preference);
 	tcase_add_loop_test(tc, ecdhe_psk_chacha20_with_cid, 0, 2);
