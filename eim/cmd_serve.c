@@ -135,6 +135,7 @@ static int eim__start_dtls(struct eim__serve *sv, const struct eim_config *cfg)
 	d.max_handshakes = (size_t)cfg->dtls.max_handshakes;
 	d.idle_timeout_ms = (uint32_t)(cfg->dtls.idle_timeout_s * 1000);
 	d.require_ems = cfg->dtls.require_ems;
+	d.prefer_x25519 = cfg->dtls.prefer_x25519;
 	d.pinned_allow_expired = cfg->dtls.pinned_allow_expired;
 	if (cfg->dtls.certificate && !cfg->dtls.private_key)
 		return eim_cli_fail("serve",

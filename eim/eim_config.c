@@ -145,6 +145,7 @@ static int eim__cfg_dtls(const cJSON *d, struct eim_config_dtls *c,
 					    "require_extended_master_secret",
 					    "keylog_file",
 					    "pinned_allow_expired",
+					    "prefer_x25519",
 					    NULL};
 	int64_t v;
 	int rc;
@@ -183,7 +184,9 @@ static int eim__cfg_dtls(const cJSON *d, struct eim_config_dtls *c,
 	    (rc = eim_json_get_bool(d, "dtls", "require_extended_master_secret",
 				    &c->require_ems, err)) ||
 	    (rc = eim_json_get_bool(d, "dtls", "pinned_allow_expired",
-				    &c->pinned_allow_expired, err)))
+				    &c->pinned_allow_expired, err)) ||
+	    (rc = eim_json_get_bool(d, "dtls", "prefer_x25519",
+				    &c->prefer_x25519, err)))
 		return rc;
 	return 0;
 }

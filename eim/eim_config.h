@@ -35,6 +35,10 @@
  *       "max_handshakes": 10000,
  *       "idle_timeout": 86400,            seconds before an idle session goes
  *       "require_extended_master_secret": false,
+ *       "prefer_x25519": false,           ECDHE_ECDSA on x25519 when the
+ *                                         device offers it (cheaper on
+ *                                         Debian's wolfCrypt); secp256r1
+ *                                         otherwise
  *       "keylog_file": ""                 DEBUG ONLY: NSS key log
  *     }
  *   }
@@ -58,6 +62,7 @@ struct eim_config_dtls {
 	int64_t max_handshakes;
 	int64_t idle_timeout_s;
 	bool require_ems;
+	bool prefer_x25519;
 	bool pinned_allow_expired;
 	char *keylog_file;
 };

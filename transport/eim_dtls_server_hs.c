@@ -246,16 +246,20 @@ static int server_hello_flight(struct eim_dtls_session *s,
 	int rc;
 
 	if (hs->kx == EIM_DTLS_KX_ECDHE_PSK || hs->kx == EIM_DTLS_KX_ECDHE_ECDSA) {
-		/* x25519 when the client lists it: its key generation and
-		 * shared secret cost wolfCrypt about 50 us each, where a
-		 * secp256r1 shared secret with a fresh point costs 500.
-		 * Except ECDHE_PSK with a client that also lists secp256r1:
-		 * wolfSSL 5.5's client offers x25519 but fails ECDHE_PSK on
-		 * it ("Bad ECC Peer Key", tests/dtls/interop_dtls_wolfssl.sh),
-		 * and devices run wolfSSL */
+		/* secp256r1 (RFC 7925's curve, issue 7's choice) whenever the
+		 * client lists it; x25519 when it lists only that, or for
+		 * ECDHE_ECDSA when the operator prefers it (prefer_x25519):
+		 * its key generation and shared secret cost wolfCrypt about
+		 * 50 us each, where a secp256r1 shared secret with a fresh
+		 * point costs 500. Never for ECDHE_PSK with a client that
+		 * also lists secp256r1: wolfSSL 5.5's client offers x25519
+		 * but fails ECDHE_PSK on it ("Bad ECC Peer Key",
+		 * tests/dtls/interop_dtls_wolfssl.sh), and devices run
+		 * wolfSSL */
 		bool x = ch->ext.group_x25519 &&
-			 (hs->kx == EIM_DTLS_KX_ECDHE_ECDSA ||
-			  !ch->ext.group_p256);
+			 (!ch->ext.group_p256 ||
+			  (hs->kx == EIM_DTLS_KX_ECDHE_ECDSA &&
+			   s->srv->cfg.prefer_x25519));
 		uint16_t group = x ? EIM_DTLS_GROUP_X25519 : EIM_DTLS_GROUP_P256;
 		size_t plen;
 

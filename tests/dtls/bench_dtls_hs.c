@@ -195,11 +195,9 @@ static void one_handshake(struct eim_dtls_server *srv, uint16_t suite,
 	}
 	cc.suites = &suite;
 	cc.n_suites = 1;
-	/* both offered: the server picks x25519 for ECDHE_ECDSA; for
-	 * ECDHE_PSK it picks x25519 only when offered alone */
-	cc.ecdhe_group = p256		  ? EIM_DTLS_GROUP_P256
-			 : is_ecdsa(suite) ? 0
-					   : EIM_DTLS_GROUP_X25519;
+	/* one group offered, so that the server has no choice (it picks
+	 * secp256r1 whenever offered unless prefer_x25519 is set) */
+	cc.ecdhe_group = p256 ? EIM_DTLS_GROUP_P256 : EIM_DTLS_GROUP_X25519;
 	if (eim_dtls_client_new(&cc, &cli))
 		abort();
 	cli_addr.sin_port = htons(port);

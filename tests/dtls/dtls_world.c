@@ -112,6 +112,7 @@ void on_closed(void *ctx, struct eim_dtls_session *s,
 bool offer_ems = true;
 /* Server limits for world_init() (0 = defaults). */
 size_t max_hs, max_sess;
+bool prefer_x25519;
 
 void world_init(struct world *w, const uint8_t *key, size_t cid_len,
 		       bool cli_cid)
@@ -278,6 +279,7 @@ void ecdsa_world(struct world *w, uint16_t suite, uint16_t mtu,
 	sc.key_pem = key;
 	sc.key_pem_len = kl;
 	sc.mtu = mtu;
+	sc.prefer_x25519 = prefer_x25519;
 	ck_assert_int_eq(eim_dtls_server_new(&sc, w->now, &w->srv), 0);
 	eim_dtls_client_config_init(&cc);
 	cc.ctx = w;

@@ -47,6 +47,8 @@ extern const uint8_t psk[16];
 /* Knobs read by world_init(): EMS offered, server caps (0 = default). */
 extern bool offer_ems;
 extern size_t max_hs, max_sess;
+/* ecdsa_world(): the server's prefer_x25519 (default false). */
+extern bool prefer_x25519;
 
 struct sockaddr_in loop_addr(uint16_t port);
 /* Callbacks wired by world_init() (ctx = the world). */

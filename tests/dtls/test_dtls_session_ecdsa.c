@@ -132,6 +132,28 @@ START_TEST(ecdsa_reordered_server_flight_is_buffered)
 	world_done(&w);
 }
 END_TEST
+/* The ECDHE group: secp256r1 whenever our client offers it (it offers
+ * x25519 first), x25519 only with the server's prefer_x25519. The
+ * ClientKeyExchange shows which: a 65-byte P-256 point or 32 bytes. */
+START_TEST(ecdhe_group_choice)
+{
+	struct world w;
+	int value_len = -1;
+
+	prefer_x25519 = _i == 1;
+	ecdsa_world(&w, EIM_DTLS_ECDHE_ECDSA_AES128_CCM8, 1280,
+		    "test-dtls-ca.cert.pem");
+	prefer_x25519 = false;
+	handshake(&w);
+	for (size_t i = 0; i < w.n_log; i++)
+		if (w.log_to_srv[i].n > 26 && w.log_to_srv[i].b[0] == 22 &&
+		    w.log_to_srv[i].b[13] == EIM_DTLS_HS_CLIENT_KEY_EXCHANGE)
+			value_len = w.log_to_srv[i].b[25];
+	ck_assert_int_eq(value_len, _i == 1 ? 32 : 65);
+	roundtrip(&w, "group");
+	world_done(&w);
+}
+END_TEST
 
 int main(void)
 {
@@ -145,6 +167,7 @@ int main(void)
 	tcase_add_test(tc, ecdsa_untrusted_server_refused);
 	tcase_add_test(tc, ecdsa_bad_signature_refused);
 	tcase_add_test(tc, ecdsa_reordered_server_flight_is_buffered);
+	tcase_add_loop_test(tc, ecdhe_group_choice, 0, 2);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

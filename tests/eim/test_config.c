@@ -41,7 +41,8 @@ START_TEST(full_file_applies)
 		" \"refresh_on_state_change\": false, \"stats_interval\": 0,\n"
 		" \"dtls\": {\"cid_length\": 4, \"cid_node_id\": \"0a\","
 		" \"max_sessions\": 10, \"keylog_file\": \"k.log\","
-		" \"require_extended_master_secret\": true}}";
+		" \"require_extended_master_secret\": true,"
+		" \"prefer_x25519\": true}}";
 
 	ck_assert_int_eq(eim_config_init(&c), 0);
 	ck_assert_int_eq(load(&c, json, &e), 0);
@@ -58,6 +59,7 @@ START_TEST(full_file_applies)
 	ck_assert_int_eq(c.dtls.cid_length, 4);
 	ck_assert_str_eq(c.dtls.cid_node_id, "0a");
 	ck_assert_int_eq(c.dtls.max_sessions, 10);
+	ck_assert(c.dtls.prefer_x25519);
 	ck_assert_str_eq(c.dtls.keylog_file, "k.log");
 	ck_assert(c.dtls.require_ems);
 	eim_config_done(&c);
