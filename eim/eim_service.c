@@ -26,9 +26,11 @@ int eim_service_new(struct eim_store *store,
 	svc->store = store;
 	if (cfg)
 		svc->cfg = *cfg;
-	svc->seen = eim_calloc(EIM__SEEN_SLOTS, sizeof(*svc->seen));
+	/* Both tables start small and grow with the fleet (see
+	 * eim_service_cache.c): idle memory follows the devices seen. */
+	svc->seen = eim_calloc(EIM__SEEN_SLOTS_MIN, sizeof(*svc->seen));
 	svc->seen_recs = eim_calloc(EIM__SEEN_BATCH, sizeof(*svc->seen_recs));
-	svc->cache = eim_calloc(EIM__CACHE_SLOTS, sizeof(*svc->cache));
+	svc->cache = eim_calloc(EIM__CACHE_SLOTS_MIN, sizeof(*svc->cache));
 	if (!svc->seen || !svc->seen_recs || !svc->cache) {
 		eim_free(svc->seen);
 		eim_free(svc->seen_recs);
@@ -36,6 +38,10 @@ int eim_service_new(struct eim_store *store,
 		eim_free(svc);
 		return EIM_ENOMEM;
 	}
+	svc->seen_slots = EIM__SEEN_SLOTS_MIN;
+	svc->cache_slots = EIM__CACHE_SLOTS_MIN;
+	svc->stats.seen_slots = svc->seen_slots;
+	svc->stats.cache_slots = svc->cache_slots;
 	svc->epoch = 1;
 	svc->local_changes = eim_store_local_changes(store);
 	svc->check_due = true;

@@ -116,6 +116,9 @@ struct eim_service_stats {
 	/* getEimPackage answered from the poll cache without the store;
 	 * store changes seen (cache invalidations). */
 	uint64_t cache_hits, invalidations;
+	/* Current sizes (entries) of the poll cache and the last-seen table:
+	 * both start small and double with the fleet up to a fixed cap. */
+	uint32_t cache_slots, seen_slots;
 };
 void eim_service_stats(const struct eim_service *svc,
 		       struct eim_service_stats *ret);

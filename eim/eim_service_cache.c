@@ -78,16 +78,61 @@ bool eim__cache_sync(struct eim_service *svc)
 
 /* ---- the cache ----------------------------------------------------------- */
 
+/* Slot index of a key in a table of `slots` entries (a power of two). */
+static uint32_t eim__cache_index(uint8_t kind, const uint8_t *ident,
+				 size_t ident_len, const uint8_t eid[16],
+				 uint32_t slots)
+{
+	uint32_t h = eim__hash(eid, 16, EIM__FNV_SEED);
+
+	h = eim__hash(&kind, 1, h);
+	h = eim__hash(ident, ident_len, h);
+	return h & (slots - 1);
+}
+
 static struct eim__cache_ent *
 eim__cache_slot(struct eim_service *svc, const struct eim_service_peer *peer,
 		const uint8_t eid[16])
 {
-	uint32_t h = eim__hash(eid, 16, EIM__FNV_SEED);
-	uint8_t kind = (uint8_t)peer->kind;
+	return &svc->cache[eim__cache_index((uint8_t)peer->kind, peer->ident,
+					    peer->ident_len, eid,
+					    svc->cache_slots)];
+}
 
-	h = eim__hash(&kind, 1, h);
-	h = eim__hash(peer->ident, peer->ident_len, h);
-	return &svc->cache[h % EIM__CACHE_SLOTS];
+/*
+ * Doubles the table, moving the entries valid at this epoch (stale ones
+ * are dropped: they would never be used again). Entries are keyed by what
+ * they hold, so the move is a rehash; two keys landing in one slot keep
+ * the first, as any collision would. On allocation failure the old table
+ * stays as it is: the cache only costs more misses.
+ */
+static void eim__cache_grow(struct eim_service *svc)
+{
+	uint32_t n = svc->cache_slots * 2, used = 0;
+	struct eim__cache_ent *t = eim_calloc(n, sizeof(*t));
+
+	if (!t)
+		return;
+	for (uint32_t i = 0; i < svc->cache_slots; i++) {
+		struct eim__cache_ent *o = &svc->cache[i], *e;
+		if (o->epoch != svc->epoch) {
+			eim_free(o->pkg);
+			continue;
+		}
+		e = &t[eim__cache_index(o->kind, o->ident, o->ident_len, o->eid,
+					n)];
+		if (e->epoch != 0) {
+			eim_free(o->pkg);
+			continue;
+		}
+		*e = *o;
+		used++;
+	}
+	eim_free(svc->cache);
+	svc->cache = t;
+	svc->cache_slots = n;
+	svc->cache_used = used;
+	svc->stats.cache_slots = n;
 }
 
 static bool eim__cache_cacheable(const struct eim_service *svc,
@@ -125,6 +170,17 @@ struct eim__cache_ent *eim__cache_put(struct eim_service *svc,
 	if (!eim__cache_cacheable(svc, peer))
 		return NULL;
 	e = eim__cache_slot(svc, peer, eid);
+	if (e->epoch == 0) {
+		/* A new slot filled: past half full, double (a
+		 * direct-mapped table that full evicts too often). */
+		if (svc->cache_used >= svc->cache_slots / 2 &&
+		    svc->cache_slots < EIM__CACHE_SLOTS) {
+			eim__cache_grow(svc);
+			e = eim__cache_slot(svc, peer, eid);
+		}
+		if (e->epoch == 0)
+			svc->cache_used++;
+	}
 	e->epoch = svc->epoch;
 	e->kind = (uint8_t)peer->kind;
 	e->ident_len = (uint8_t)peer->ident_len;
@@ -164,7 +220,7 @@ void eim__cache_free(struct eim_service *svc)
 {
 	if (!svc->cache)
 		return;
-	for (size_t i = 0; i < EIM__CACHE_SLOTS; i++)
+	for (size_t i = 0; i < svc->cache_slots; i++)
 		eim_free(svc->cache[i].pkg);
 	eim_free(svc->cache);
 	svc->cache = NULL;
@@ -269,6 +325,52 @@ static int eim__seen_flush(struct eim_service *svc)
 	return rc;
 }
 
+static uint32_t eim__seen_index(const uint8_t eid[16], uint32_t slots)
+{
+	return eim__hash(eid, 16, EIM__FNV_SEED) & (slots - 1);
+}
+
+/*
+ * Doubles the last-seen table. The unwritten records stay where they are in
+ * seen_recs (none is lost: eim__seen_flush() writes every one of them); each
+ * record's slot is recomputed for the new size, and an entry keeps its link
+ * (rec) to its record. Two EIDs landing in one slot keep the first, as any
+ * collision would: the other only loses its "recently written" memo (one
+ * extra record later), never a record. On allocation failure nothing moves.
+ */
+static void eim__seen_grow(struct eim_service *svc)
+{
+	uint32_t n = svc->seen_slots * 2, used = 0;
+	struct eim__seen *t = eim_calloc(n, sizeof(*t));
+
+	if (!t)
+		return;
+	for (uint32_t i = 0; i < svc->seen_slots; i++) {
+		const struct eim__seen *o = &svc->seen[i];
+		struct eim__seen *e;
+		if (o->written_ms == 0)
+			continue;
+		e = &t[eim__seen_index(o->eid, n)];
+		if (e->written_ms != 0)
+			continue;
+		*e = *o;
+		/* A link to a record of another EID (the slot was taken
+		 * over) means nothing: drop it. */
+		if (e->rec && (e->rec > svc->n_seen_recs ||
+			       memcmp(svc->seen_recs[e->rec - 1].eid, e->eid,
+				      16) != 0))
+			e->rec = 0;
+		used++;
+	}
+	for (size_t i = 0; i < svc->n_seen_recs; i++)
+		svc->seen_recs[i].slot = eim__seen_index(svc->seen_recs[i].eid, n);
+	eim_free(svc->seen);
+	svc->seen = t;
+	svc->seen_slots = n;
+	svc->seen_used = used;
+	svc->stats.seen_slots = n;
+}
+
 /* Notes that eid was heard from peer's address (written later, batched). */
 void eim__seen(struct eim_service *svc, const uint8_t eid[16],
 	       const struct eim_service_peer *peer)
@@ -283,12 +385,23 @@ void eim__seen(struct eim_service *svc, const uint8_t eid[16],
 	if (!svc->seen || (!peer->addr && !peer->sa))
 		return;
 	ah = eim__addr_hash(peer);
-	slot = eim__hash(eid, 16, EIM__FNV_SEED) % EIM__SEEN_SLOTS;
+	slot = eim__seen_index(eid, svc->seen_slots);
 	e = &svc->seen[slot];
 	now = eim__wall_ms();
 	if (memcmp(e->eid, eid, 16) == 0 && e->addr_hash == ah &&
 	    now - e->written_ms < EIM__SEEN_PERIOD_MS)
 		return;
+	if (e->written_ms == 0) {
+		/* A new slot filled: past half full, double. */
+		if (svc->seen_used >= svc->seen_slots / 2 &&
+		    svc->seen_slots < EIM__SEEN_SLOTS) {
+			eim__seen_grow(svc);
+			slot = eim__seen_index(eid, svc->seen_slots);
+			e = &svc->seen[slot];
+		}
+		if (e->written_ms == 0)
+			svc->seen_used++;
+	}
 	addr = eim__svc_addr(peer, buf, sizeof(buf));
 	if (e->rec && memcmp(svc->seen_recs[e->rec - 1].eid, eid, 16) == 0) {
 		r = &svc->seen_recs[e->rec - 1]; /* not written yet: update */

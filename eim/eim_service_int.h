@@ -16,10 +16,14 @@
  * written in one transaction by eim_service_flush() (every few seconds from
  * `eim serve`, and at exit), or when EIM__SEEN_BATCH of them wait: an
  * empty-queue poll must not write to SQLite (DESIGN: polls are the hot
- * path). Fixed size, indexed by a hash of the EID; a collision only costs
- * an extra record.
+ * path). Direct-mapped, indexed by a hash of the EID; a collision only
+ * costs an extra record. The table starts at EIM__SEEN_SLOTS_MIN entries
+ * and doubles (rehashing, records kept) when more than half of its slots
+ * have been filled, up to EIM__SEEN_SLOTS: a small fleet pays for a small
+ * table (eim/README.md, "The poll cache").
  */
 #define EIM__SEEN_SLOTS 65536
+#define EIM__SEEN_SLOTS_MIN 1024
 #define EIM__SEEN_PERIOD_MS 60000
 #define EIM__SEEN_BATCH 1024
 struct eim__seen {
@@ -43,9 +47,12 @@ struct eim__seen_rec {
  * by another process, seen through eim_store_data_version(), or any row
  * changed through our own handle, eim_store_local_changes()). Direct-mapped:
  * a collision evicts. Identities longer than EIM__CACHE_IDENT_MAX are never
- * cached (they take the store path every time).
+ * cached (they take the store path every time). Starts at
+ * EIM__CACHE_SLOTS_MIN entries and doubles, like the last-seen table, up
+ * to EIM__CACHE_SLOTS.
  */
 #define EIM__CACHE_SLOTS 16384
+#define EIM__CACHE_SLOTS_MIN 1024
 #define EIM__CACHE_IDENT_MAX 48
 /* Largest GetEimPackageResponse kept for re-polls. */
 #define EIM__CACHE_PKG_MAX 2048
@@ -74,10 +81,14 @@ struct eim_service {
 	struct eim_service_config cfg;
 	struct eim_signer signer;
 	struct eim_service_stats stats;
-	struct eim__seen *seen;		 /* EIM__SEEN_SLOTS entries */
+	struct eim__seen *seen;		 /* seen_slots entries */
+	uint32_t seen_slots;		 /* a power of two */
+	uint32_t seen_used;		 /* slots with written_ms != 0 */
 	struct eim__seen_rec *seen_recs; /* EIM__SEEN_BATCH entries */
 	size_t n_seen_recs;
-	struct eim__cache_ent *cache; /* EIM__CACHE_SLOTS entries */
+	struct eim__cache_ent *cache; /* cache_slots entries */
+	uint32_t cache_slots;	      /* a power of two */
+	uint32_t cache_used;	      /* slots with epoch != 0 */
 	uint32_t epoch;
 	uint64_t data_version, local_changes;
 	bool check_due;	      /* batched: look at data_version first */
