@@ -4,12 +4,14 @@
  * the way the CoAP route does (the end-to-end identity test over DTLS comes
  * with the DTLS transport).
  */
+#include "common/eim_alloc.h"
 #include "common/eim_bytes.h"
 #include "common/eim_err.h"
 #include "eim/eim_service.h"
 #include "eim_test.h"
 #include "proto/eim_epr.h"
 #include "proto/eim_esipa.h"
+#include "proto/eim_ids.h"
 #include "proto/eim_sig.h"
 #include "store/eim_store.h"
 
@@ -830,6 +832,268 @@ START_TEST(device_removed_with_package_in_flight_is_refused)
 }
 END_TEST
 
+/* ---- the tables grow with the fleet ------------------------------------- */
+
+#define FLEET_N 5000
+
+static char fleet_eid[FLEET_N][EIM_EID_DIGITS + 1];
+static char fleet_psk[FLEET_N][16];
+
+/* FLEET_N more devices, in one bulk add (as `eim device import` does). */
+static void add_fleet(void)
+{
+	static struct eim_store_device_new d[FLEET_N];
+	static const uint8_t key[16] = {4, 5, 6};
+	char prefix[31];
+	size_t done = 0;
+
+	memset(d, 0, sizeof(d));
+	for (int i = 0; i < FLEET_N; i++) {
+		snprintf(prefix, sizeof(prefix), "890490320000000000%012d", i);
+		ck_assert_int_eq(eim_eid_complete(prefix, fleet_eid[i]), 0);
+		snprintf(fleet_psk[i], sizeof(fleet_psk[i]), "fleet-%05d", i);
+		ck_assert_int_eq(eim_store_eid_parse(fleet_eid[i], d[i].eid), 0);
+		d[i].eim_id = "eim-one";
+		d[i].psk_identity = (const uint8_t *)fleet_psk[i];
+		d[i].psk_identity_len = strlen(fleet_psk[i]);
+		d[i].psk_key = key;
+		d[i].psk_key_len = sizeof(key);
+	}
+	ck_assert_int_eq(eim_store_device_add_many(st, d, FLEET_N, 0, NULL,
+						   NULL, &done),
+			 0);
+	ck_assert_uint_eq(done, FLEET_N);
+}
+
+/* The address device i polls from in round r (r = 0, 1; -1 = none). */
+static void fleet_addr(int i, int r, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "198.51.%d.%d:%d", r, i % 250, 1024 + i);
+}
+
+/* A poll of fleet device i (PSK, or plain CoAP when psk is false) from the
+ * address of round r, with its request already encoded: the CoAP code, or
+ * -1 when the service failed. */
+static int fleet_poll_req(int i, int r, bool psk, const struct eim_buf *req,
+			  struct eim_buf *resp)
+{
+	struct eim_service_peer peer = {0};
+	char addr[40];
+	uint8_t code = 0;
+
+	fleet_addr(i, r, addr, sizeof(addr));
+	if (psk) {
+		peer.kind = EIM_STORE_CRED_PSK;
+		peer.ident = (const uint8_t *)fleet_psk[i];
+		peer.ident_len = strlen(fleet_psk[i]);
+	}
+	peer.addr = r < 0 ? NULL : addr; /* no address: no last-seen record */
+	eim_buf_reset(resp);
+	if (eim_service_handle(svc, &peer, req->p, req->len, resp, &code))
+		return -1;
+	return code;
+}
+
+static int fleet_poll(int i, int r, bool psk, struct eim_buf *resp)
+{
+	struct eim_buf req;
+	int code;
+
+	eim_buf_init(&req);
+	get_request(fleet_eid[i], &req);
+	code = fleet_poll_req(i, r, psk, &req, resp);
+	eim_buf_done(&req);
+	return code;
+}
+
+static struct eim_service_stats svc_stats(void)
+{
+	struct eim_service_stats ss;
+	eim_service_stats(svc, &ss);
+	return ss;
+}
+
+/* Every fleet device's last-seen address in the store is that of round r. */
+struct fleet_check {
+	int r, n;
+};
+static int fleet_seen_cb(void *ctx, const struct eim_store_device *d)
+{
+	struct fleet_check *c = ctx;
+	char text[EIM_EID_DIGITS + 1], want[40];
+
+	ck_assert_int_eq(eim_eid_format(d->eid, text), 0);
+	for (int i = 0; i < FLEET_N; i++) {
+		if (strcmp(text, fleet_eid[i]) != 0)
+			continue;
+		fleet_addr(i, c->r, want, sizeof(want));
+		ck_assert_msg(d->last_addr && strcmp(d->last_addr, want) == 0,
+			      "device %d: last seen at %s, not %s", i,
+			      d->last_addr ? d->last_addr : "(never)", want);
+		ck_assert_int_gt(d->last_seen_ms, 0);
+		c->n++;
+	}
+	return 0;
+}
+
+static void check_fleet_seen(int r)
+{
+	struct fleet_check c = {.r = r};
+
+	ck_assert_int_eq(eim_service_flush(svc), 0);
+	ck_assert_int_eq(eim_store_device_list(st, NULL, fleet_seen_cb, &c), 0);
+	ck_assert_int_eq(c.n, FLEET_N);
+}
+
+START_TEST(tables_grow_and_keep_every_last_seen_record)
+{
+	struct eim_buf resp;
+	struct eim_service_stats s0, s1;
+
+	add_fleet();
+	use_batched_service();
+	eim_buf_init(&resp);
+	s0 = svc_stats();
+	ck_assert_uint_le(s0.cache_slots, 1024);
+	ck_assert_uint_le(s0.seen_slots, 1024);
+	/* Each device polls from one address, then (after the next device's
+	 * poll, which may have grown the tables) from another: its unwritten
+	 * record must follow it through every resize. */
+	for (int i = 0; i <= FLEET_N; i++) {
+		eim_service_batch_begin(svc);
+		if (i < FLEET_N)
+			ck_assert_int_eq(fleet_poll(i, 0, true, &resp), 0x44);
+		if (i > 0)
+			ck_assert_int_eq(fleet_poll(i - 1, 1, true, &resp),
+					 0x44);
+	}
+	s1 = svc_stats();
+	/* At least three doublings each, never past the caps. */
+	ck_assert_uint_ge(s1.cache_slots, 8 * s0.cache_slots);
+	ck_assert_uint_ge(s1.seen_slots, 8 * s0.seen_slots);
+	ck_assert_uint_le(s1.cache_slots, 16384);
+	ck_assert_uint_le(s1.seen_slots, 65536);
+	check_fleet_seen(1);
+
+	/* Everything polls again from the first address: all recorded. */
+	for (int i = 0; i < FLEET_N; i++) {
+		eim_service_batch_begin(svc);
+		ck_assert_int_eq(fleet_poll(i, 0, true, &resp), 0x44);
+	}
+	check_fleet_seen(0);
+	eim_buf_done(&resp);
+}
+END_TEST
+
+START_TEST(grown_cache_hits_and_is_still_invalidated)
+{
+	struct store_pair {
+		struct eim_store *other;
+	} p;
+	struct eim_buf resp;
+	uint64_t hits, inval;
+	uint8_t eid[16];
+
+	add_fleet();
+	use_batched_service();
+	eim_buf_init(&resp);
+	/* Without a peer address (no last-seen record, so no store write
+	 * moves the epoch): the entries made before each resize must still
+	 * answer after it. */
+	eim_service_batch_begin(svc);
+	ck_assert_int_eq(fleet_poll(0, -1, true, &resp), 0x44);
+	inval = svc_stats().invalidations; /* the first look at the store */
+	for (int i = 1; i < FLEET_N; i++)
+		ck_assert_int_eq(fleet_poll(i, -1, true, &resp), 0x44);
+	ck_assert_uint_ge(svc_stats().cache_slots, 8192);
+	ck_assert_uint_eq(svc_stats().invalidations, inval);
+	hits = cache_hits();
+	for (int i = 0; i < FLEET_N; i++)
+		ck_assert_int_eq(fleet_poll(i, -1, true, &resp), 0x44);
+	/* Every key alone in its slot hits (a colliding pair evicts each
+	 * other in turn): about 2,300 of 5,000 at 8,192 slots with this
+	 * fleet's keys; a resize that lost or misplaced entries leaves
+	 * under 1,000. */
+	ck_assert_uint_gt(cache_hits() - hits, FLEET_N * 2 / 5);
+	/* Polls from an address write last-seen records (flushes move the
+	 * epoch): the cache refills and answers again. */
+	for (int i = 0; i < FLEET_N; i++) {
+		eim_service_batch_begin(svc);
+		ck_assert_int_eq(fleet_poll(i, 0, true, &resp), 0x44);
+	}
+	(void)eim_service_flush(svc); /* moves the epoch: refill */
+	eim_service_batch_begin(svc);
+	for (int i = 0; i < 64; i++)
+		ck_assert_int_eq(fleet_poll(i, 0, true, &resp), 0x44);
+	hits = cache_hits();
+	for (int i = 0; i < 64; i++)
+		ck_assert_int_eq(fleet_poll(i, 0, true, &resp), 0x44);
+	ck_assert_uint_eq(cache_hits(), hits + 64);
+
+	/* Still invalidated: a package queued by another process is
+	 * delivered on the next batch, a removed device is refused. */
+	p.other = open_other();
+	enqueue_on(p.other, fleet_eid[7]);
+	ck_assert_int_eq(eim_store_eid_parse(fleet_eid[9], eid), 0);
+	ck_assert_int_eq(eim_store_device_remove(p.other, eid, true, NULL, 0),
+			 0);
+	eim_service_batch_begin(svc);
+	ck_assert_int_eq(fleet_poll(7, 0, true, &resp), 0x44);
+	ck_assert(resp.len > 4 && resp.p[3] == 0xBF && resp.p[4] == 0x52);
+	ck_assert_int_eq(fleet_poll(9, 0, true, &resp), 0x83);
+	ck_assert_int_eq(fleet_poll(8, 0, true, &resp), 0x44);
+	eim_store_close(p.other);
+	eim_buf_done(&resp);
+}
+END_TEST
+
+/* A failed allocation when a table should grow leaves it as it was, still
+ * answering; growth resumes once memory is back. Plain CoAP (no credential
+ * lookup), so the only allocations a poll makes are the tables'. */
+START_TEST(failed_growth_keeps_the_old_tables)
+{
+	static struct eim_buf req[2000];
+	struct eim_buf resp;
+	struct eim_service_stats s0, s1;
+	uint64_t hits;
+
+	add_fleet();
+	use_batched_service();
+	for (int i = 0; i < 2000; i++) {
+		eim_buf_init(&req[i]);
+		get_request(fleet_eid[i], &req[i]);
+	}
+	eim_buf_init(&resp);
+	eim_buf_append(&resp, fleet_eid, 512); /* room for any answer */
+	s0 = svc_stats();
+	eim_service_batch_begin(svc);
+	eim_alloc_fail_after(0);
+	for (int i = 0; i < 2000; i++)
+		ck_assert_int_eq(fleet_poll_req(i, 0, false, &req[i], &resp),
+				 0x44);
+	s1 = svc_stats();
+	ck_assert_uint_gt(eim_alloc_failed_count(), 0);
+	eim_alloc_fail_reset();
+	ck_assert_uint_eq(s1.cache_slots, s0.cache_slots);
+	ck_assert_uint_eq(s1.seen_slots, s0.seen_slots);
+	/* The full old table still answers (the last devices polled). */
+	hits = cache_hits();
+	for (int i = 1990; i < 2000; i++)
+		ck_assert_int_eq(fleet_poll(i, 0, false, &resp), 0x44);
+	ck_assert_uint_gt(cache_hits(), hits);
+	for (int i = 0; i < FLEET_N; i++) {
+		eim_service_batch_begin(svc);
+		ck_assert_int_eq(fleet_poll(i, 1, false, &resp), 0x44);
+	}
+	ck_assert_uint_gt(svc_stats().cache_slots, s0.cache_slots);
+	ck_assert_uint_gt(svc_stats().seen_slots, s0.seen_slots);
+	check_fleet_seen(1);
+	for (int i = 0; i < 2000; i++)
+		eim_buf_done(&req[i]);
+	eim_buf_done(&resp);
+}
+END_TEST
+
 static Suite *service_suite(void)
 {
 	Suite *s = suite_create("eim_service");
@@ -854,6 +1118,9 @@ static Suite *service_suite(void)
 	tcase_add_test(tc, repolls_write_nothing_and_attempts_are_kept);
 	tcase_add_test(tc, package_finished_elsewhere_is_not_delivered_again);
 	tcase_add_test(tc, device_removed_with_package_in_flight_is_refused);
+	tcase_add_test(tc, tables_grow_and_keep_every_last_seen_record);
+	tcase_add_test(tc, grown_cache_hits_and_is_still_invalidated);
+	tcase_add_test(tc, failed_growth_keeps_the_old_tables);
 	suite_add_tcase(s, tc);
 	return s;
 }
