@@ -18,6 +18,7 @@
 #include <check.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define EID1 "89049032123451234512345678901235"
@@ -923,12 +924,12 @@ static int fleet_seen_cb(void *ctx, const struct eim_store_device *d)
 	char text[EIM_EID_DIGITS + 1], want[40];
 
 	ck_assert_int_eq(eim_eid_format(d->eid, text), 0);
-	for (int i = 0; i < FLEET_N; i++) {
-		if (strcmp(text, fleet_eid[i]) != 0)
-			continue;
+	/* Fleet EIDs carry their index in digits 18 to 29. */
+	long long i = strtoll(text + 18, NULL, 10) / 100;
+	if (i >= 0 && i < FLEET_N && strcmp(text, fleet_eid[i]) == 0) {
 		fleet_addr(i, c->r, want, sizeof(want));
 		ck_assert_msg(d->last_addr && strcmp(d->last_addr, want) == 0,
-			      "device %d: last seen at %s, not %s", i,
+			      "device %lld: last seen at %s, not %s", i,
 			      d->last_addr ? d->last_addr : "(never)", want);
 		ck_assert_int_gt(d->last_seen_ms, 0);
 		c->n++;
@@ -1118,6 +1119,11 @@ static Suite *service_suite(void)
 	tcase_add_test(tc, repolls_write_nothing_and_attempts_are_kept);
 	tcase_add_test(tc, package_finished_elsewhere_is_not_delivered_again);
 	tcase_add_test(tc, device_removed_with_package_in_flight_is_refused);
+	suite_add_tcase(s, tc);
+	/* Thousands of requests each: more time under the sanitizers. */
+	tc = tcase_create("growth");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, tables_grow_and_keep_every_last_seen_record);
 	tcase_add_test(tc, grown_cache_hits_and_is_still_invalidated);
 	tcase_add_test(tc, failed_growth_keeps_the_old_tables);
