@@ -97,6 +97,8 @@ cleanup() {
 trap cleanup EXIT
 export EIM_DB="$work/eim.db"
 log() { printf 'bench: %s\n' "$*" >&2; }
+# The machine is shared: its load goes beside the figures.
+load_start=$(uptime | sed 's/.*load average: //')
 
 # One field of the generator's JSON line.
 val() { sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$1"; }
@@ -417,6 +419,7 @@ us() { [ -n "$1" ] && val "$1" server_us_per_op || echo "-"; }
 echo
 echo "eim benchmarks ($($short && echo 'short mode: timings not meaningful' || echo full)), $(nproc) CPUs, $(uname -r)"
 echo "server on CPU ${on_server[*]:-any}, generator on CPU ${on_gen[*]:-any}; $poll_sessions polling sessions x 2 in flight"
+echo "load average (1, 5, 15 min) at the start: $load_start; at the end: $(uptime | sed 's/.*load average: //')"
 echo
 row "figure" "eim serve" "libcoap" "ratio"
 row "polls, empty queue: rate, server CPU use" "$(fmt_poll "$e_poll")" "$(fmt_poll "$l_poll")" ""
