@@ -78,38 +78,85 @@ bool eim__cache_sync(struct eim_service *svc)
 
 /* ---- the cache ----------------------------------------------------------- */
 
-/* Slot index of a key in a table of `slots` entries (a power of two). */
-static uint32_t eim__cache_index(uint8_t kind, const uint8_t *ident,
-				 size_t ident_len, const uint8_t eid[16],
-				 uint32_t slots)
+/*
+ * Both tables are set-associative: a key's hash picks a bucket of
+ * EIM__WAYS adjacent slots and the key may sit in any of them. Directly
+ * mapped, a table that is half full has about 40 % of its keys sharing a
+ * slot with another, and two devices that share one evict each other at
+ * every poll (a store lookup, a last-seen record each time); in buckets of
+ * four the same load leaves almost none. A hit is found in the first slot
+ * compared in the common case.
+ */
+#define EIM__WAYS 4u
+
+/* First slot of a key's bucket in a table of `slots` (a power of two). */
+static uint32_t eim__cache_bucket(uint8_t kind, const uint8_t *ident,
+				  size_t ident_len, const uint8_t eid[16],
+				  uint32_t slots)
 {
 	uint32_t h = eim__hash(eid, 16, EIM__FNV_SEED);
 
 	h = eim__hash(&kind, 1, h);
 	h = eim__hash(ident, ident_len, h);
-	return h & (slots - 1);
+	return h & (slots - 1) & ~(EIM__WAYS - 1);
 }
 
-static struct eim__cache_ent *
-eim__cache_slot(struct eim_service *svc, const struct eim_service_peer *peer,
-		const uint8_t eid[16])
+static bool eim__cache_same(const struct eim__cache_ent *e, uint8_t kind,
+			    const uint8_t *ident, size_t ident_len,
+			    const uint8_t eid[16])
 {
-	return &svc->cache[eim__cache_index((uint8_t)peer->kind, peer->ident,
-					    peer->ident_len, eid,
-					    svc->cache_slots)];
+	/* The identity is compared in full: never a hash alone. */
+	return e->kind == kind && e->ident_len == ident_len &&
+	       memcmp(e->eid, eid, 16) == 0 &&
+	       (ident_len == 0 || memcmp(e->ident, ident, ident_len) == 0);
+}
+
+/*
+ * Where a key goes in table t: its own slot if there (any epoch), else a
+ * slot never filled, else one filled at an older epoch, else the slot the
+ * hash names (evicted). *fresh says the slot was never filled.
+ */
+static struct eim__cache_ent *
+eim__cache_place(struct eim__cache_ent *t, uint32_t slots, uint32_t epoch,
+		 uint8_t kind, const uint8_t *ident, size_t ident_len,
+		 const uint8_t eid[16], bool *fresh)
+{
+	uint32_t b = eim__cache_bucket(kind, ident, ident_len, eid, slots);
+	struct eim__cache_ent *empty = NULL, *stale = NULL;
+
+	*fresh = false;
+	for (uint32_t w = 0; w < EIM__WAYS; w++) {
+		struct eim__cache_ent *e = &t[b + w];
+		if (e->epoch == 0) {
+			if (!empty)
+				empty = e;
+		} else if (eim__cache_same(e, kind, ident, ident_len, eid)) {
+			return e;
+		} else if (e->epoch != epoch && !stale) {
+			stale = e;
+		}
+	}
+	if (empty) {
+		*fresh = true;
+		return empty;
+	}
+	if (stale)
+		return stale;
+	return &t[b + (eid[15] & (EIM__WAYS - 1))];
 }
 
 /*
  * Doubles the table, moving the entries valid at this epoch (stale ones
  * are dropped: they would never be used again). Entries are keyed by what
- * they hold, so the move is a rehash; two keys landing in one slot keep
- * the first, as any collision would. On allocation failure the old table
+ * they hold, so the move is a rehash; a key finding its new bucket full is
+ * dropped, as any eviction would. On allocation failure the old table
  * stays as it is: the cache only costs more misses.
  */
 static void eim__cache_grow(struct eim_service *svc)
 {
 	uint32_t n = svc->cache_slots * 2, used = 0;
 	struct eim__cache_ent *t = eim_calloc(n, sizeof(*t));
+	bool fresh;
 
 	if (!t)
 		return;
@@ -119,9 +166,9 @@ static void eim__cache_grow(struct eim_service *svc)
 			eim_free(o->pkg);
 			continue;
 		}
-		e = &t[eim__cache_index(o->kind, o->ident, o->ident_len, o->eid,
-					n)];
-		if (e->epoch != 0) {
+		e = eim__cache_place(t, n, svc->epoch, o->kind, o->ident,
+				     o->ident_len, o->eid, &fresh);
+		if (!fresh) {
 			eim_free(o->pkg);
 			continue;
 		}
@@ -147,42 +194,46 @@ struct eim__cache_ent *eim__cache_find(struct eim_service *svc,
 				       const struct eim_service_peer *peer,
 				       const uint8_t eid[16])
 {
-	struct eim__cache_ent *e;
+	uint8_t kind = (uint8_t)peer->kind;
+	uint32_t b;
 
 	if (!eim__cache_cacheable(svc, peer))
 		return NULL;
-	e = eim__cache_slot(svc, peer, eid);
-	if (e->epoch != svc->epoch || e->kind != (uint8_t)peer->kind ||
-	    e->ident_len != peer->ident_len || memcmp(e->eid, eid, 16) != 0)
-		return NULL;
-	/* The identity is compared in full: never a hash alone. */
-	if (peer->ident_len && memcmp(e->ident, peer->ident, peer->ident_len))
-		return NULL;
-	return e;
+	b = eim__cache_bucket(kind, peer->ident, peer->ident_len, eid,
+			      svc->cache_slots);
+	for (uint32_t w = 0; w < EIM__WAYS; w++) {
+		struct eim__cache_ent *e = &svc->cache[b + w];
+		if (e->epoch == svc->epoch &&
+		    eim__cache_same(e, kind, peer->ident, peer->ident_len, eid))
+			return e;
+	}
+	return NULL;
 }
 
 struct eim__cache_ent *eim__cache_put(struct eim_service *svc,
 				      const struct eim_service_peer *peer,
 				      const uint8_t eid[16])
 {
+	uint8_t kind = (uint8_t)peer->kind;
 	struct eim__cache_ent *e;
+	bool fresh;
 
 	if (!eim__cache_cacheable(svc, peer))
 		return NULL;
-	e = eim__cache_slot(svc, peer, eid);
-	if (e->epoch == 0) {
-		/* A new slot filled: past half full, double (a
-		 * direct-mapped table that full evicts too often). */
-		if (svc->cache_used >= svc->cache_slots / 2 &&
-		    svc->cache_slots < EIM__CACHE_SLOTS) {
-			eim__cache_grow(svc);
-			e = eim__cache_slot(svc, peer, eid);
-		}
-		if (e->epoch == 0)
-			svc->cache_used++;
+	e = eim__cache_place(svc->cache, svc->cache_slots, svc->epoch, kind,
+			     peer->ident, peer->ident_len, eid, &fresh);
+	/* A slot filled for the first time: past half full, double. */
+	if (fresh && svc->cache_used >= svc->cache_slots / 2 &&
+	    svc->cache_slots < EIM__CACHE_SLOTS) {
+		eim__cache_grow(svc);
+		e = eim__cache_place(svc->cache, svc->cache_slots, svc->epoch,
+				     kind, peer->ident, peer->ident_len, eid,
+				     &fresh);
 	}
+	if (fresh)
+		svc->cache_used++;
 	e->epoch = svc->epoch;
-	e->kind = (uint8_t)peer->kind;
+	e->kind = kind;
 	e->ident_len = (uint8_t)peer->ident_len;
 	e->empty = false;
 	e->eid_checked = false;
@@ -325,45 +376,82 @@ static int eim__seen_flush(struct eim_service *svc)
 	return rc;
 }
 
-static uint32_t eim__seen_index(const uint8_t eid[16], uint32_t slots)
+static uint32_t eim__seen_bucket(const uint8_t eid[16], uint32_t slots)
 {
-	return eim__hash(eid, 16, EIM__FNV_SEED) & (slots - 1);
+	return eim__hash(eid, 16, EIM__FNV_SEED) & (slots - 1) &
+	       ~(EIM__WAYS - 1);
+}
+
+/*
+ * Where eid goes in table t: its own slot, else a slot never filled
+ * (*fresh), else the one written longest ago (evicted: that device only
+ * gets one extra record later, its unwritten record stays in seen_recs).
+ */
+static struct eim__seen *eim__seen_place(struct eim__seen *t, uint32_t slots,
+					 const uint8_t eid[16], bool *fresh)
+{
+	uint32_t b = eim__seen_bucket(eid, slots);
+	struct eim__seen *empty = NULL, *old = &t[b];
+
+	*fresh = false;
+	for (uint32_t w = 0; w < EIM__WAYS; w++) {
+		struct eim__seen *e = &t[b + w];
+		if (e->written_ms == 0) {
+			if (!empty)
+				empty = e;
+		} else if (memcmp(e->eid, eid, 16) == 0) {
+			return e;
+		} else if (e->written_ms < old->written_ms) {
+			old = e;
+		}
+	}
+	if (empty) {
+		*fresh = true;
+		return empty;
+	}
+	return old;
 }
 
 /*
  * Doubles the last-seen table. The unwritten records stay where they are in
- * seen_recs (none is lost: eim__seen_flush() writes every one of them); each
- * record's slot is recomputed for the new size, and an entry keeps its link
- * (rec) to its record. Two EIDs landing in one slot keep the first, as any
- * collision would: the other only loses its "recently written" memo (one
- * extra record later), never a record. On allocation failure nothing moves.
+ * seen_recs (none is lost: eim__seen_flush() writes every one of them); an
+ * entry moved keeps its link (rec) to its record, and the record learns its
+ * entry's new slot. An entry finding its new bucket full is dropped: that
+ * device loses only its "recently written" memo (one extra record later),
+ * never a record. On allocation failure nothing moves.
  */
 static void eim__seen_grow(struct eim_service *svc)
 {
 	uint32_t n = svc->seen_slots * 2, used = 0;
 	struct eim__seen *t = eim_calloc(n, sizeof(*t));
+	bool fresh;
 
 	if (!t)
 		return;
+	/* Records whose entry is not moved point nowhere in particular: the
+	 * flush only clears a link that names the record itself. */
+	for (size_t i = 0; i < svc->n_seen_recs; i++)
+		svc->seen_recs[i].slot = 0;
 	for (uint32_t i = 0; i < svc->seen_slots; i++) {
 		const struct eim__seen *o = &svc->seen[i];
 		struct eim__seen *e;
 		if (o->written_ms == 0)
 			continue;
-		e = &t[eim__seen_index(o->eid, n)];
-		if (e->written_ms != 0)
+		e = eim__seen_place(t, n, o->eid, &fresh);
+		if (!fresh)
 			continue;
 		*e = *o;
+		used++;
+		if (!e->rec)
+			continue;
 		/* A link to a record of another EID (the slot was taken
 		 * over) means nothing: drop it. */
-		if (e->rec && (e->rec > svc->n_seen_recs ||
-			       memcmp(svc->seen_recs[e->rec - 1].eid, e->eid,
-				      16) != 0))
+		if (e->rec > svc->n_seen_recs ||
+		    memcmp(svc->seen_recs[e->rec - 1].eid, e->eid, 16) != 0)
 			e->rec = 0;
-		used++;
+		else
+			svc->seen_recs[e->rec - 1].slot = (uint32_t)(e - t);
 	}
-	for (size_t i = 0; i < svc->n_seen_recs; i++)
-		svc->seen_recs[i].slot = eim__seen_index(svc->seen_recs[i].eid, n);
 	eim_free(svc->seen);
 	svc->seen = t;
 	svc->seen_slots = n;
@@ -381,27 +469,25 @@ void eim__seen(struct eim_service *svc, const uint8_t eid[16],
 	int64_t now;
 	char buf[56];
 	const char *addr;
+	bool fresh;
 
 	if (!svc->seen || (!peer->addr && !peer->sa))
 		return;
 	ah = eim__addr_hash(peer);
-	slot = eim__seen_index(eid, svc->seen_slots);
-	e = &svc->seen[slot];
+	e = eim__seen_place(svc->seen, svc->seen_slots, eid, &fresh);
 	now = eim__wall_ms();
-	if (memcmp(e->eid, eid, 16) == 0 && e->addr_hash == ah &&
+	if (!fresh && memcmp(e->eid, eid, 16) == 0 && e->addr_hash == ah &&
 	    now - e->written_ms < EIM__SEEN_PERIOD_MS)
 		return;
-	if (e->written_ms == 0) {
-		/* A new slot filled: past half full, double. */
-		if (svc->seen_used >= svc->seen_slots / 2 &&
-		    svc->seen_slots < EIM__SEEN_SLOTS) {
-			eim__seen_grow(svc);
-			slot = eim__seen_index(eid, svc->seen_slots);
-			e = &svc->seen[slot];
-		}
-		if (e->written_ms == 0)
-			svc->seen_used++;
+	/* A slot filled for the first time: past half full, double. */
+	if (fresh && svc->seen_used >= svc->seen_slots / 2 &&
+	    svc->seen_slots < EIM__SEEN_SLOTS) {
+		eim__seen_grow(svc);
+		e = eim__seen_place(svc->seen, svc->seen_slots, eid, &fresh);
 	}
+	if (fresh)
+		svc->seen_used++;
+	slot = (uint32_t)(e - svc->seen);
 	addr = eim__svc_addr(peer, buf, sizeof(buf));
 	if (e->rec && memcmp(svc->seen_recs[e->rec - 1].eid, eid, 16) == 0) {
 		r = &svc->seen_recs[e->rec - 1]; /* not written yet: update */
