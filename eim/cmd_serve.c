@@ -371,7 +371,8 @@ static void eim__log_stats(struct eim__serve *sv, const char *why)
 	}
 	eim_info("stats (%s): requests=%llu packages_sent=%llu no_package=%llu "
 		 "results=%llu notifications=%llu forbidden=%llu "
-		 "malformed=%llu cache_hits=%llu%s",
+		 "malformed=%llu cache_hits=%llu cache_slots=%llu "
+		 "seen_slots=%llu%s",
 		 why, (unsigned long long)st.requests,
 		 (unsigned long long)st.packages_sent,
 		 (unsigned long long)st.no_package,
@@ -379,7 +380,9 @@ static void eim__log_stats(struct eim__serve *sv, const char *why)
 		 (unsigned long long)st.notifications,
 		 (unsigned long long)st.forbidden,
 		 (unsigned long long)st.malformed,
-		 (unsigned long long)st.cache_hits, dtls);
+		 (unsigned long long)st.cache_hits,
+		 (unsigned long long)st.cache_slots,
+		 (unsigned long long)st.seen_slots, dtls);
 }
 
 static void eim__stats(struct eim_loop *l, void *ctx)
