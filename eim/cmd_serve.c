@@ -131,6 +131,10 @@ static int eim__start_dtls(struct eim__serve *sv, const struct eim_config *cfg)
 		d.cid_prefix = prefix;
 		d.cid_prefix_len = prefix_len;
 	}
+	if (cfg->dtls.n_suites) {
+		d.suites = cfg->dtls.suites;
+		d.n_suites = cfg->dtls.n_suites;
+	}
 	d.max_sessions = (size_t)cfg->dtls.max_sessions;
 	d.max_handshakes = (size_t)cfg->dtls.max_handshakes;
 	d.idle_timeout_ms = (uint32_t)(cfg->dtls.idle_timeout_s * 1000);

@@ -1,6 +1,8 @@
 /* eim_config.c - defaults and JSON config file of `eim serve`. */
 #include "eim/eim_config.h"
 
+#include "transport/eim_dtls_hs.h"
+
 #include "common/eim_alloc.h"
 #include "common/eim_bytes.h"
 #include "common/eim_err.h"
@@ -131,6 +133,48 @@ static int eim__cfg_addr(const cJSON *obj, const char *name, char **member,
 	return 0;
 }
 
+/* dtls.suites: 1 to 6 distinct IANA names of suites we implement, in the
+ * server's order of preference. */
+static int eim__cfg_suites(const cJSON *d, struct eim_config_dtls *c,
+			   struct eim_json_err *err)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(d, "suites"), *x;
+	size_t n = 0;
+
+	if (!a)
+		return 0;
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) < 1 ||
+	    cJSON_GetArraySize(a) > 6)
+		return eim_json_fail(err, EIM_EINVAL,
+				     "dtls.suites: must be a list of 1 to 6 "
+				     "cipher suite names");
+	cJSON_ArrayForEach(x, a)
+	{
+		uint16_t s;
+		if (!cJSON_IsString(x) ||
+		    eim_dtls_suite_by_name(x->valuestring, &s))
+			return eim_json_fail(
+				err, EIM_EINVAL,
+				"dtls.suites[%zu]: not one of "
+				"TLS_PSK_WITH_AES_128_CCM_8, "
+				"TLS_PSK_WITH_AES_128_GCM_SHA256, "
+				"TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256, "
+				"TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, "
+				"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "
+				"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+				n);
+		for (size_t i = 0; i < n; i++)
+			if (c->suites[i] == s)
+				return eim_json_fail(err, EIM_EINVAL,
+						     "dtls.suites[%zu]: %s "
+						     "twice",
+						     n, x->valuestring);
+		c->suites[n++] = s;
+	}
+	c->n_suites = n;
+	return 0;
+}
+
 static int eim__cfg_dtls(const cJSON *d, struct eim_config_dtls *c,
 			 struct eim_json_err *err)
 {
@@ -146,6 +190,7 @@ static int eim__cfg_dtls(const cJSON *d, struct eim_config_dtls *c,
 					    "keylog_file",
 					    "pinned_allow_expired",
 					    "prefer_x25519",
+					    "suites",
 					    NULL};
 	int64_t v;
 	int rc;
@@ -188,7 +233,7 @@ static int eim__cfg_dtls(const cJSON *d, struct eim_config_dtls *c,
 	    (rc = eim_json_get_bool(d, "dtls", "prefer_x25519",
 				    &c->prefer_x25519, err)))
 		return rc;
-	return 0;
+	return eim__cfg_suites(d, c, err);
 }
 
 static int eim__cfg_apply(struct eim_config *cfg, const cJSON *root,

@@ -35,6 +35,9 @@
  *       "max_handshakes": 10000,
  *       "idle_timeout": 86400,            seconds before an idle session goes
  *       "require_extended_master_secret": false,
+ *       "suites": ["TLS_PSK_WITH_AES_128_CCM_8", ...],
+ *                                         server preference, IANA names
+ *                                         (default: RFC 7925's first)
  *       "prefer_x25519": false,           ECDHE_ECDSA on x25519 when the
  *                                         device offers it (cheaper on
  *                                         Debian's wolfCrypt); secp256r1
@@ -63,6 +66,8 @@ struct eim_config_dtls {
 	int64_t idle_timeout_s;
 	bool require_ems;
 	bool prefer_x25519;
+	uint16_t suites[6]; /* server preference (IANA values) */
+	size_t n_suites;    /* 0: the transport's default order */
 	bool pinned_allow_expired;
 	char *keylog_file;
 };

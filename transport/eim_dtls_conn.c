@@ -18,19 +18,42 @@ static const struct {
 	uint16_t suite;
 	enum eim_dtls_aead_alg alg;
 	enum eim_dtls_kx kx;
+	const char *name; /* IANA TLS Cipher Suites registry */
 } suite_table[] = {
-	{EIM_DTLS_PSK_AES128_CCM8, EIM_DTLS_AEAD_AES128_CCM8, EIM_DTLS_KX_PSK},
+	{EIM_DTLS_PSK_AES128_CCM8, EIM_DTLS_AEAD_AES128_CCM8, EIM_DTLS_KX_PSK,
+	 "TLS_PSK_WITH_AES_128_CCM_8"},
 	{EIM_DTLS_PSK_AES128_GCM_SHA256, EIM_DTLS_AEAD_AES128_GCM,
-	 EIM_DTLS_KX_PSK},
+	 EIM_DTLS_KX_PSK, "TLS_PSK_WITH_AES_128_GCM_SHA256"},
 	{EIM_DTLS_ECDHE_PSK_CHACHA20, EIM_DTLS_AEAD_CHACHA20_POLY1305,
-	 EIM_DTLS_KX_ECDHE_PSK},
+	 EIM_DTLS_KX_ECDHE_PSK, "TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256"},
 	{EIM_DTLS_ECDHE_ECDSA_AES128_CCM8, EIM_DTLS_AEAD_AES128_CCM8,
-	 EIM_DTLS_KX_ECDHE_ECDSA},
+	 EIM_DTLS_KX_ECDHE_ECDSA, "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8"},
 	{EIM_DTLS_ECDHE_ECDSA_AES128_GCM, EIM_DTLS_AEAD_AES128_GCM,
-	 EIM_DTLS_KX_ECDHE_ECDSA},
+	 EIM_DTLS_KX_ECDHE_ECDSA, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
 	{EIM_DTLS_ECDHE_ECDSA_CHACHA20, EIM_DTLS_AEAD_CHACHA20_POLY1305,
-	 EIM_DTLS_KX_ECDHE_ECDSA},
+	 EIM_DTLS_KX_ECDHE_ECDSA,
+	 "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"},
 };
+
+const char *eim_dtls_suite_name(uint16_t suite)
+{
+	for (size_t i = 0; i < sizeof(suite_table) / sizeof(suite_table[0]);
+	     i++)
+		if (suite_table[i].suite == suite)
+			return suite_table[i].name;
+	return NULL;
+}
+
+int eim_dtls_suite_by_name(const char *name, uint16_t *ret)
+{
+	for (size_t i = 0; i < sizeof(suite_table) / sizeof(suite_table[0]);
+	     i++)
+		if (strcmp(suite_table[i].name, name) == 0) {
+			*ret = suite_table[i].suite;
+			return 0;
+		}
+	return EIM_ENOTFOUND;
+}
 
 int eim_dtls_suite_kx(uint16_t suite)
 {

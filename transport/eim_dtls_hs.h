@@ -44,6 +44,13 @@ enum eim_dtls_hs_type {
 #define EIM_DTLS_ECDHE_ECDSA_CHACHA20   0xcca9u
 #define EIM_DTLS_EMPTY_RENEGOTIATION_SCSV 0x00ffu
 
+/* The IANA name of one of the six suites above ("TLS_PSK_WITH_AES_128_
+ * CCM_8", ...), or NULL for any other value. */
+const char *eim_dtls_suite_name(uint16_t suite);
+/* The suite of an IANA name (exact, case-sensitive) into *ret: 0, or
+ * EIM_ENOTFOUND for a suite we do not implement. */
+int eim_dtls_suite_by_name(const char *name, uint16_t *ret);
+
 /* Extension code points. */
 #define EIM_DTLS_EXT_SUPPORTED_GROUPS 10u
 #define EIM_DTLS_EXT_EC_POINT_FORMATS 11u

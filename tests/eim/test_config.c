@@ -42,7 +42,9 @@ START_TEST(full_file_applies)
 		" \"dtls\": {\"cid_length\": 4, \"cid_node_id\": \"0a\","
 		" \"max_sessions\": 10, \"keylog_file\": \"k.log\","
 		" \"require_extended_master_secret\": true,"
-		" \"prefer_x25519\": true}}";
+		" \"prefer_x25519\": true, \"suites\":"
+		" [\"TLS_PSK_WITH_AES_128_GCM_SHA256\","
+		" \"TLS_PSK_WITH_AES_128_CCM_8\"]}}";
 
 	ck_assert_int_eq(eim_config_init(&c), 0);
 	ck_assert_int_eq(load(&c, json, &e), 0);
@@ -60,6 +62,9 @@ START_TEST(full_file_applies)
 	ck_assert_str_eq(c.dtls.cid_node_id, "0a");
 	ck_assert_int_eq(c.dtls.max_sessions, 10);
 	ck_assert(c.dtls.prefer_x25519);
+	ck_assert_uint_eq(c.dtls.n_suites, 2);
+	ck_assert_uint_eq(c.dtls.suites[0], 0x00a8);
+	ck_assert_uint_eq(c.dtls.suites[1], 0xc0a8);
 	ck_assert_str_eq(c.dtls.keylog_file, "k.log");
 	ck_assert(c.dtls.require_ems);
 	eim_config_done(&c);
@@ -94,6 +99,18 @@ static const struct {
 	{"{\"log_level\": \"loud\"}", EIM_EINVAL,
 	 "log_level: 'loud' is not one of"},
 	{"{\"synchronous\": \"off\"}", EIM_EINVAL, "synchronous: 'off'"},
+	{"{\"dtls\": {\"suites\": []}}", EIM_EINVAL,
+	 "dtls.suites: must be a list of 1 to 6 cipher suite names"},
+	{"{\"dtls\": {\"suites\": \"TLS_PSK_WITH_AES_128_CCM_8\"}}", EIM_EINVAL,
+	 "dtls.suites: must be a list"},
+	{"{\"dtls\": {\"suites\": [\"TLS_PSK_WITH_AES_128_CCM_8\", "
+	 "\"TLS_RSA_WITH_NULL_MD5\"]}}",
+	 EIM_EINVAL, "dtls.suites[1]: not one of TLS_PSK_WITH_AES_128_CCM_8"},
+	{"{\"dtls\": {\"suites\": [7]}}", EIM_EINVAL,
+	 "dtls.suites[0]: not one"},
+	{"{\"dtls\": {\"suites\": [\"TLS_PSK_WITH_AES_128_CCM_8\", "
+	 "\"TLS_PSK_WITH_AES_128_CCM_8\"]}}",
+	 EIM_EINVAL, "dtls.suites[1]: TLS_PSK_WITH_AES_128_CCM_8 twice"},
 	{"{\"stats_interval\": -1}", EIM_EINVAL,
 	 "stats_interval: must be an integer from 0 to 86400"},
 	{"{\"counter_warning\": 8388608}", EIM_EINVAL,

@@ -110,9 +110,13 @@ esac
 certificate="\"certificate\": \"$tmp/chain.pem\", "
 # a private key alone: eim serve presents its raw public key (RFC 7250)
 [ "$case" = gnutls-rpk-server ] && certificate=
+# dtls.suites: the server's preference, against the client's
+suites=
+[ "$case" = gnutls-suites-order ] &&
+	suites=', "suites": ["TLS_PSK_WITH_AES_128_GCM_SHA256", "TLS_PSK_WITH_AES_128_CCM_8"]'
 cat >eim.json <<EOF
 {"dtls": {$certificate"private_key": "$tmp/srv.key",
-  "client_ca": "$tmp/ca.pem"$limits}}
+  "client_ca": "$tmp/ca.pem"$limits$suites}}
 EOF
 "$eim" serve --config eim.json --listen 127.0.0.1:0 --log-level debug \
 	>server.out 2>server.err &
@@ -160,6 +164,12 @@ gnutls-psk-gcm)
 	want_desc='-(PSK)-(AES-128-GCM)'
 	gnutls $eid "$(gprio PSK AES-128-GCM)" --pskusername psk-dev \
 		--pskkey "$psk" ;;
+gnutls-suites-order)
+	# the client prefers CCM-8, eim serve's dtls.suites puts GCM first:
+	# the server's order decides
+	want_desc='-(PSK)-(AES-128-GCM)'
+	gnutls $eid "$(gprio PSK AES-128-CCM-8 :+AES-128-GCM)" \
+		--pskusername psk-dev --pskkey "$psk" ;;
 gnutls-ecdhe-psk-chacha)
 	# (gnutls-cli names it like ECDHE-ECDSA; PSK is checked below)
 	want_desc='-(ECDHE-SECP256R1)-(CHACHA20-POLY1305)'
