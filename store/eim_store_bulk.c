@@ -103,52 +103,24 @@ static int check_req(struct eim_store *s, const struct eim_store_enqueue_req *r)
 static int lookup(struct eim_store *s, const struct eim_store_enqueue_req *r,
 		  struct bulk_item *it)
 {
-	char text[33];
-	int err = 0, rc;
-	sqlite3_stmt *st =
-		eim__store_stmt(s,
-				r->eim_id ? ST_ASSOC_NAMED : ST_ASSOC_MANAGED,
-				&err);
+	sqlite3_stmt *st = NULL;
+	int err = eim__store_resolve(s, r, &st);
 
-	if (!st)
+	if (err)
 		return err;
-	sqlite3_bind_blob(st, 1, r->eid, EIM_STORE_EID_LEN, SQLITE_STATIC);
-	if (r->eim_id)
-		sqlite3_bind_text(st, 2, r->eim_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		err = eim__store_fail(s, EIM_ENOTFOUND,
-				      "device %s: no such device",
-				      eim_store_eid_format(r->eid, text));
-	else if (rc != SQLITE_ROW)
-		err = eim__store_dberr(s, rc, "looking up the association");
-	else if (sqlite3_column_type(st, 1) == SQLITE_NULL)
-		err = eim__store_fail(s, EIM_ENOTFOUND,
-				      "eIM identity '%s' does not exist",
-				      r->eim_id);
-	else if (sqlite3_column_type(st, 3) == SQLITE_NULL)
-		err = eim__store_fail(s, EIM_ENOTFOUND,
-				      "device %s has no association with "
-				      "eIM '%s'",
-				      eim_store_eid_format(r->eid, text),
-				      eim__col_text(st, 2));
-	if (err == 0) {
-		int64_t c = sqlite3_column_int64(st, 3);
-		it->device_id = sqlite3_column_int64(st, 0);
-		it->ident_id = sqlite3_column_int64(st, 1);
-		snprintf(it->eim_id, sizeof(it->eim_id), "%s",
-			 eim__col_text(st, 2));
-		it->has_token = sqlite3_column_type(st, 4) != SQLITE_NULL;
-		it->token = sqlite3_column_int64(st, 4);
-		it->generation = sqlite3_column_int64(st, 5);
-		/* Out-of-range values are refused when one is taken. */
-		it->counter = c < 0 ? 0
-			      : c > EIM_STORE_COUNTER_MAX
-				      ? EIM_STORE_COUNTER_MAX
-				      : (uint32_t)c;
-	}
+	int64_t c = sqlite3_column_int64(st, 3);
+	it->device_id = sqlite3_column_int64(st, 0);
+	it->ident_id = sqlite3_column_int64(st, 1);
+	snprintf(it->eim_id, sizeof(it->eim_id), "%s", eim__col_text(st, 2));
+	it->has_token = sqlite3_column_type(st, 4) != SQLITE_NULL;
+	it->token = sqlite3_column_int64(st, 4);
+	it->generation = sqlite3_column_int64(st, 5);
+	/* Out-of-range values are refused when one is taken. */
+	it->counter = c < 0			   ? 0
+		      : c > EIM_STORE_COUNTER_MAX ? EIM_STORE_COUNTER_MAX
+						   : (uint32_t)c;
 	sqlite3_reset(st);
-	return err;
+	return 0;
 }
 
 /* Advances the association's counter to it->counter + 1 and keeps it. */

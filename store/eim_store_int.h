@@ -116,6 +116,17 @@ int eim__store_dberr(struct eim_store *s, int rc, const char *what);
  * (message set; *ret_err holds the code). */
 sqlite3_stmt *eim__store_stmt(struct eim_store *s, enum eim__store_stmt_id id,
 			      int *ret_err);
+/*
+ * Looks up the request's association (device, eIM identity, counter,
+ * token, generation: columns 0-5 of ST_ASSOC_NAMED/ST_ASSOC_MANAGED) and
+ * leaves *ret_st on its row, so that the text columns stay valid; the
+ * caller resets it. Errors (message set): EIM_ENOTFOUND for an unknown
+ * device, identity or association, EIM_EDB/EIM_EBUSY/EIM_ENOMEM.
+ * (eim_store_queue.c; the single and the bulk enqueue share it.)
+ */
+int eim__store_resolve(struct eim_store *s,
+		       const struct eim_store_enqueue_req *r,
+		       sqlite3_stmt **ret_st);
 /* Prepares a one-off statement; NULL on error with *ret_err set. */
 sqlite3_stmt *eim__store_prepare(struct eim_store *s, const char *sql,
 				 int *ret_err);

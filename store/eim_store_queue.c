@@ -73,10 +73,9 @@ static int check_req(struct eim_store *s, const struct eim_store_enqueue_req *r)
 	return err;
 }
 
-/* Looks up (device, identity, counter) for the request; leaves `st` on the
- * row so that the eim_id view stays valid, the caller resets it. */
-static int resolve(struct eim_store *s, const struct eim_store_enqueue_req *r,
-		   sqlite3_stmt **ret_st)
+int eim__store_resolve(struct eim_store *s,
+			const struct eim_store_enqueue_req *r,
+			sqlite3_stmt **ret_st)
 {
 	char text[33];
 	int err = 0, rc;
@@ -163,7 +162,7 @@ static int enqueue_one(struct eim_store *s,
 	err = check_req(s, r);
 	if (err)
 		return err;
-	err = resolve(s, r, &a);
+	err = eim__store_resolve(s, r, &a);
 	if (err)
 		return err;
 	device_id = sqlite3_column_int64(a, 0);
