@@ -17,10 +17,10 @@
  * `eim serve`, and at exit), or when EIM__SEEN_BATCH of them wait: an
  * empty-queue poll must not write to SQLite (DESIGN: polls are the hot
  * path). Indexed by a hash of the EID, in buckets of four slots (see
- * eim_service_cache.c); an eviction only costs an extra record. The table starts at EIM__SEEN_SLOTS_MIN entries
- * and doubles (rehashing, records kept) when more than half of its slots
- * have been filled, up to EIM__SEEN_SLOTS: a small fleet pays for a small
- * table (eim/README.md, "The poll cache").
+ * eim_service_cache.c); an eviction only costs an extra record. The table
+ * starts at EIM__SEEN_SLOTS_MIN entries and doubles (rehashing, records kept)
+ * when more than half of its slots have been filled, up to EIM__SEEN_SLOTS: a
+ * small fleet pays for a small table (eim/README.md, "The poll cache").
  */
 #define EIM__SEEN_SLOTS 65536
 #define EIM__SEEN_SLOTS_MIN 1024
@@ -46,10 +46,10 @@ struct eim__seen_rec {
  * svc->epoch; the epoch moves whenever the store may have changed (a commit
  * by another process, seen through eim_store_data_version(), or any row
  * changed through our own handle, eim_store_local_changes()). In buckets
- * of four slots: a fifth key evicts. Identities longer than EIM__CACHE_IDENT_MAX are never
- * cached (they take the store path every time). Starts at
- * EIM__CACHE_SLOTS_MIN entries and doubles, like the last-seen table, up
- * to EIM__CACHE_SLOTS.
+ * of four slots: a fifth key evicts. Identities longer than
+ * EIM__CACHE_IDENT_MAX are never cached (they take the store path every time).
+ * Starts at EIM__CACHE_SLOTS_MIN entries and doubles, like the last-seen table,
+ * up to EIM__CACHE_SLOTS.
  */
 #define EIM__CACHE_SLOTS 16384
 #define EIM__CACHE_SLOTS_MIN 1024

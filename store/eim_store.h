@@ -453,8 +453,8 @@ int eim_store_enqueue_many(struct eim_store *s,
  */
 typedef int (*eim_store_sign_many_fn)(void *ctx,
 				      const struct eim_store_sign_in *in,
-				      struct eim_store_sign_out *out,
-				      int *errs, size_t n);
+				      struct eim_store_sign_out *out, int *errs,
+				      size_t n);
 
 /*
  * Like eim_store_enqueue_many, but the signatures are made between two

@@ -116,9 +116,9 @@ static int lookup(struct eim_store *s, const struct eim_store_enqueue_req *r,
 	it->token = sqlite3_column_int64(st, 4);
 	it->generation = sqlite3_column_int64(st, 5);
 	/* Out-of-range values are refused when one is taken. */
-	it->counter = c < 0			   ? 0
+	it->counter = c < 0			  ? 0
 		      : c > EIM_STORE_COUNTER_MAX ? EIM_STORE_COUNTER_MAX
-						   : (uint32_t)c;
+						  : (uint32_t)c;
 	sqlite3_reset(st);
 	return 0;
 }

@@ -67,7 +67,7 @@
 			  " UNION ALL SELECT NULL, d.eid FROM credential c"    \
 			  " JOIN credential_grant g ON g.credential_id = c.id" \
 			  " JOIN device d ON d.id = g.device_id"               \
-			  " WHERE c.kind = ?1 AND c.ident = ?2")           \
+			  " WHERE c.kind = ?1 AND c.ident = ?2")               \
 	X(ST_BEGIN_READ, "BEGIN")                                              \
 	X(ST_DATA_VERSION, "PRAGMA data_version")                              \
 	X(ST_PKG_ADD_ATTEMPTS,                                                 \

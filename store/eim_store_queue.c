@@ -74,8 +74,8 @@ static int check_req(struct eim_store *s, const struct eim_store_enqueue_req *r)
 }
 
 int eim__store_resolve(struct eim_store *s,
-			const struct eim_store_enqueue_req *r,
-			sqlite3_stmt **ret_st)
+		       const struct eim_store_enqueue_req *r,
+		       sqlite3_stmt **ret_st)
 {
 	char text[33];
 	int err = 0, rc;

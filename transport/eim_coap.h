@@ -65,9 +65,9 @@ struct eim_coap_peer {
  * times. ack_random_factor is in thousandths (1500 = 1.5).
  */
 struct eim_coap_params {
-	uint32_t ack_timeout_ms;      /* default 2000 */
-	uint32_t ack_random_factor;   /* default 1500 */
-	uint32_t max_retransmit;      /* default 4 */
+	uint32_t ack_timeout_ms;       /* default 2000 */
+	uint32_t ack_random_factor;    /* default 1500 */
+	uint32_t max_retransmit;       /* default 4 */
 	uint32_t exchange_lifetime_ms; /* default 247000 */
 };
 

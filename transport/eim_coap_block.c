@@ -81,9 +81,8 @@ static bool key_match(const struct entry *e,
 	       e->peer_len == k->peer_len &&
 	       memcmp(e->peer, k->peer, k->peer_len) == 0 &&
 	       e->has_rtag == k->has_rtag &&
-	       (!k->has_rtag ||
-		(e->rtag_len == k->rtag_len &&
-		 memcmp(e->rtag, k->rtag, k->rtag_len) == 0)) &&
+	       (!k->has_rtag || (e->rtag_len == k->rtag_len &&
+				 memcmp(e->rtag, k->rtag, k->rtag_len) == 0)) &&
 	       strcmp(e->path, k->path) == 0;
 }
 

@@ -66,10 +66,9 @@ void eim_coap_block1_table_free(struct eim_coap_block1_table *t);
  * data/n its payload, size1 the Size1 option (0 when absent).
  * Returns:
  *   EIM_COAP_BLOCK1_CONTINUE   stored; more blocks expected
- *   EIM_COAP_BLOCK1_COMPLETE   *ret_body and *ret_len hold the whole body, valid
- *                              until eim_coap_block1_done() with the same key
- *                              (or the next feed/expire call)
- *   EIM_ETOOBIG    body or Size1 above max_body (reassembly dropped)
+ *   EIM_COAP_BLOCK1_COMPLETE   *ret_body and *ret_len hold the whole body,
+ * valid until eim_coap_block1_done() with the same key (or the next feed/expire
+ * call) EIM_ETOOBIG    body or Size1 above max_body (reassembly dropped)
  *   EIM_ESTATE     not the next block expected, or no reassembly for a block
  *                  other than 0 (reassembly, if any, dropped)
  *   EIM_EMALFORMED a non-final block whose payload is not exactly the block

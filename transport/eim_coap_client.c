@@ -31,7 +31,7 @@ enum rq_state {
 struct rq {
 	enum rq_state state;
 	bool non;
-	bool block1;    /* body goes out in blocks */
+	bool block1;	/* body goes out in blocks */
 	bool b2_active; /* response comes in blocks */
 	bool etag_set;
 	uint8_t method;
@@ -52,7 +52,7 @@ struct rq {
 	char path[PATH_MAX_LEN];
 	struct eim_buf body; /* request body */
 	struct eim_buf resp; /* reassembled Block2 body */
-	uint8_t *dgram;      /* last message sent, for retransmission */
+	uint8_t *dgram;	     /* last message sent, for retransmission */
 	size_t dgram_len;
 	size_t dgram_cap;
 	eim_coap_client_cb cb;
@@ -268,7 +268,8 @@ int eim_coap_client_request(struct eim_coap_client *c,
 	    rq->method == 0 || rq->method > 31 || rq->content_format > 65535)
 		return EIM_EINVAL;
 	/* Block1 numbers are 20 bits (RFC 7959 2.2). */
-	if (rq->body_len > ((size_t)1 << 20) * eim_coap_szx_size(c->cfg.block_szx))
+	if (rq->body_len >
+	    ((size_t)1 << 20) * eim_coap_szx_size(c->cfg.block_szx))
 		return EIM_ETOOBIG;
 	if (c->inflight >= c->cfg.max_inflight)
 		return EIM_EBUSY;

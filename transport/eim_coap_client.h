@@ -40,19 +40,19 @@ struct eim_coap_client;
 
 struct eim_coap_client_config {
 	struct eim_coap_params params;
-	uint8_t block_szx;    /* block size for Block1/Block2, default 6 */
-	size_t max_body;      /* largest response body accepted, default 1 MiB */
+	uint8_t block_szx; /* block size for Block1/Block2, default 6 */
+	size_t max_body;   /* largest response body accepted, default 1 MiB */
 	uint32_t max_inflight; /* requests in progress at once, default 64 */
-	uint64_t seed;        /* tokens, message IDs, jitter; 0 = getrandom() */
+	uint64_t seed; /* tokens, message IDs, jitter; 0 = getrandom() */
 };
 
 void eim_coap_client_config_default(struct eim_coap_client_config *cfg);
 
 /* The outcome handed to the callback; views valid only during the call. */
 struct eim_coap_client_response {
-	uint8_t code;         /* e.g. EIM_COAP_CONTENT, 4.04, ... */
-	int content_format;   /* -1 when absent */
-	const uint8_t *body;  /* whole body, reassembled if block-wise */
+	uint8_t code;	     /* e.g. EIM_COAP_CONTENT, 4.04, ... */
+	int content_format;  /* -1 when absent */
+	const uint8_t *body; /* whole body, reassembled if block-wise */
 	size_t body_len;
 	const struct eim_coap_msg *msg; /* last response message */
 };
@@ -72,12 +72,12 @@ typedef void (*eim_coap_client_cb)(void *ctx, int status,
 				   const struct eim_coap_client_response *resp);
 
 struct eim_coap_client_request {
-	uint8_t method;      /* EIM_COAP_GET, POST, ... */
+	uint8_t method;	     /* EIM_COAP_GET, POST, ... */
 	const char *path;    /* "/gsma/rsp2/asn1"; < 128 bytes */
 	int content_format;  /* -1: none */
 	const uint8_t *body; /* copied: may be freed after the call */
 	size_t body_len;
-	bool non;            /* send as NON (no retransmission) */
+	bool non; /* send as NON (no retransmission) */
 	eim_coap_client_cb cb;
 	void *cb_ctx;
 };
@@ -120,10 +120,10 @@ uint64_t eim_coap_client_next_deadline(const struct eim_coap_client *c);
 size_t eim_coap_client_inflight(const struct eim_coap_client *c);
 
 struct eim_coap_client_stats {
-	uint64_t sent;           /* datagrams, retransmissions included */
+	uint64_t sent; /* datagrams, retransmissions included */
 	uint64_t retransmits;
-	uint64_t completed;      /* callbacks with status 0 */
-	uint64_t failed;         /* callbacks with status < 0 */
+	uint64_t completed; /* callbacks with status 0 */
+	uint64_t failed;    /* callbacks with status < 0 */
 };
 void eim_coap_client_stats(const struct eim_coap_client *c,
 			   struct eim_coap_client_stats *ret);

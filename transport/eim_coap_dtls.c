@@ -495,8 +495,8 @@ int eim_coap_dtls_client_new_from(struct eim_loop *l, const char *server_addr,
 		c->cfg.server_rpk_sha256 = c->server_rpk_sha256;
 	}
 	if (dtls->psk_identity && dtls->psk_identity_len) {
-		c->identity = eim_memdup(dtls->psk_identity,
-					 dtls->psk_identity_len);
+		c->identity =
+			eim_memdup(dtls->psk_identity, dtls->psk_identity_len);
 		if (!c->identity)
 			goto fail;
 		c->cfg.psk_identity = c->identity;
@@ -530,8 +530,7 @@ int eim_coap_dtls_client_new_from(struct eim_loop *l, const char *server_addr,
 					       &c->udp);
 	else
 		rc = eim_loop_udp_connect(l, (struct sockaddr *)&c->server,
-					  c->server_len, client_rx, c,
-					  &c->udp);
+					  c->server_len, client_rx, c, &c->udp);
 	if (rc)
 		goto fail;
 	rc = client_session_new(c);
@@ -551,8 +550,7 @@ void eim_coap_dtls_client_free(struct eim_coap_dtls_client *c)
 }
 
 void eim_coap_dtls_client_on_state(struct eim_coap_dtls_client *c,
-				   eim_coap_dtls_client_state_fn fn,
-				   void *ctx)
+				   eim_coap_dtls_client_state_fn fn, void *ctx)
 {
 	if (!c)
 		return;
@@ -622,8 +620,7 @@ bool eim_coap_dtls_client_has_cid(const struct eim_coap_dtls_client *c)
 {
 	size_t len = 0;
 
-	if (!c || eim_dtls_client_state(c->dtls) !=
-			  EIM_DTLS_CLIENT_ESTABLISHED)
+	if (!c || eim_dtls_client_state(c->dtls) != EIM_DTLS_CLIENT_ESTABLISHED)
 		return false;
 	return eim_dtls_client_peer_cid(c->dtls, &len) != NULL;
 }

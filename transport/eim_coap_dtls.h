@@ -97,12 +97,11 @@ void eim_coap_dtls_client_free(struct eim_coap_dtls_client *c);
  * After FAILED, requests keep waiting until eim_coap_dtls_client_rehandshake()
  * or until the CoAP engine times them out.
  */
-typedef void (*eim_coap_dtls_client_state_fn)(
-	void *ctx, struct eim_coap_dtls_client *c,
-	enum eim_dtls_client_state state);
+typedef void (*eim_coap_dtls_client_state_fn)(void *ctx,
+					      struct eim_coap_dtls_client *c,
+					      enum eim_dtls_client_state state);
 void eim_coap_dtls_client_on_state(struct eim_coap_dtls_client *c,
-				   eim_coap_dtls_client_state_fn fn,
-				   void *ctx);
+				   eim_coap_dtls_client_state_fn fn, void *ctx);
 
 /* Starts a request now (see eim_coap_client_request()); the callback runs
  * from the loop. */
@@ -138,15 +137,15 @@ bool eim_coap_dtls_client_has_cid(const struct eim_coap_dtls_client *c);
 int eim_coap_dtls_client_local_port(const struct eim_coap_dtls_client *c);
 
 struct eim_coap_dtls_client_stats {
-	uint64_t handshakes;        /* completed */
+	uint64_t handshakes; /* completed */
 	uint64_t handshakes_failed;
 	uint64_t rebinds;
-	uint64_t requests;          /* started */
-	uint64_t completed;         /* responses delivered (any code) */
-	uint64_t failed;            /* callbacks with status < 0 */
-	uint64_t retransmissions;   /* CoAP retransmissions */
-	uint64_t queued_dropped;    /* datagrams dropped while waiting for
-				       a handshake (queue full) */
+	uint64_t requests;	  /* started */
+	uint64_t completed;	  /* responses delivered (any code) */
+	uint64_t failed;	  /* callbacks with status < 0 */
+	uint64_t retransmissions; /* CoAP retransmissions */
+	uint64_t queued_dropped;  /* datagrams dropped while waiting for
+				     a handshake (queue full) */
 };
 void eim_coap_dtls_client_stats(const struct eim_coap_dtls_client *c,
 				struct eim_coap_dtls_client_stats *ret);

@@ -34,8 +34,7 @@ int eim_coap_msg_peek(const uint8_t *buf, size_t len, uint8_t *ret_type,
  * Reads the extended form of a 4-bit delta or length nibble. 13: one more
  * byte (+13), 14: two more bytes (+269), 15: reserved.
  */
-static int read_ext(uint8_t nib, const uint8_t **p, size_t *left,
-		    uint32_t *ret)
+static int read_ext(uint8_t nib, const uint8_t **p, size_t *left, uint32_t *ret)
 {
 	if (nib < 13) {
 		*ret = nib;
@@ -60,8 +59,7 @@ static int read_ext(uint8_t nib, const uint8_t **p, size_t *left,
 	return EIM_EMALFORMED;
 }
 
-int eim_coap_msg_parse(const uint8_t *buf, size_t len,
-		       struct eim_coap_msg *ret)
+int eim_coap_msg_parse(const uint8_t *buf, size_t len, struct eim_coap_msg *ret)
 {
 	const uint8_t *p;
 	size_t left;
@@ -262,7 +260,8 @@ static const struct {
 	{EIM_COAP_METHOD_NOT_ALLOWED, "4.05 Method Not Allowed"},
 	{EIM_COAP_REQUEST_ENTITY_INCOMPLETE, "4.08 Request Entity Incomplete"},
 	{EIM_COAP_REQUEST_ENTITY_TOO_LARGE, "4.13 Request Entity Too Large"},
-	{EIM_COAP_UNSUPPORTED_CONTENT_FORMAT, "4.15 Unsupported Content-Format"},
+	{EIM_COAP_UNSUPPORTED_CONTENT_FORMAT,
+	 "4.15 Unsupported Content-Format"},
 	{EIM_COAP_INTERNAL_SERVER_ERROR, "5.00 Internal Server Error"},
 	{EIM_COAP_SERVICE_UNAVAILABLE, "5.03 Service Unavailable"},
 };
@@ -389,8 +388,7 @@ void eim_coap_writer_opt_path(struct eim_coap_writer *w, uint16_t num,
 	}
 }
 
-void eim_coap_writer_payload(struct eim_coap_writer *w, const void *p,
-			     size_t n)
+void eim_coap_writer_payload(struct eim_coap_writer *w, const void *p, size_t n)
 {
 	if (w->err || n == 0)
 		return;

@@ -120,8 +120,8 @@ int eim_coap_server_new(const struct eim_coap_server_config *cfg,
 	else
 		eim_coap_server_config_default(&s->cfg);
 	if (s->cfg.block_szx > 6 || !s->cfg.dedup_per_peer ||
-	    !s->cfg.max_peers || !s->cfg.max_body ||
-	    !s->cfg.max_reassemblies || !s->cfg.reassembly_lifetime_ms ||
+	    !s->cfg.max_peers || !s->cfg.max_body || !s->cfg.max_reassemblies ||
+	    !s->cfg.reassembly_lifetime_ms ||
 	    !s->cfg.params.exchange_lifetime_ms) {
 		rc = EIM_EINVAL;
 		goto fail;
@@ -136,8 +136,7 @@ int eim_coap_server_new(const struct eim_coap_server_config *cfg,
 	s->buckets = eim_calloc(s->nbuckets, sizeof(*s->buckets));
 	if (!s->buckets)
 		goto fail;
-	rc = eim_coap_block1_table_new(s->cfg.max_reassemblies,
-				       s->cfg.max_body,
+	rc = eim_coap_block1_table_new(s->cfg.max_reassemblies, s->cfg.max_body,
 				       s->cfg.reassembly_lifetime_ms, &s->b1);
 	if (rc)
 		goto fail;
@@ -338,8 +337,8 @@ static struct dslot *dedup_find(struct eim_coap_server *s, struct peer *p,
 static struct dslot *dedup_grow(struct eim_coap_server *s, struct peer *p)
 {
 	uint32_t n = p->nslots, k = p->slot_next;
-	uint32_t nn = n * 2 < s->cfg.dedup_per_peer ? n * 2
-						    : s->cfg.dedup_per_peer;
+	uint32_t nn =
+		n * 2 < s->cfg.dedup_per_peer ? n * 2 : s->cfg.dedup_per_peer;
 	struct dslot *ns = eim_calloc(nn, sizeof(*ns));
 
 	if (!ns)
@@ -354,9 +353,8 @@ static struct dslot *dedup_grow(struct eim_coap_server *s, struct peer *p)
 }
 
 /* Keeps the response for a later duplicate in the oldest slot. */
-static void dedup_store(struct eim_coap_server *s, struct peer *p,
-			uint16_t mid, uint64_t now, const uint8_t *r,
-			size_t n)
+static void dedup_store(struct eim_coap_server *s, struct peer *p, uint16_t mid,
+			uint64_t now, const uint8_t *r, size_t n)
 {
 	struct dslot *d = &p->slots[p->slot_next];
 
@@ -411,8 +409,8 @@ static size_t build(struct eim_coap_server *s, uint8_t code,
 	uint16_t mid = m->type == EIM_COAP_CON ? m->mid : s->next_mid++;
 	size_t len = 0;
 
-	eim_coap_writer_init(&w, s->out, s->out_cap, type, code, mid,
-			     m->token, m->tkl);
+	eim_coap_writer_init(&w, s->out, s->out_cap, type, code, mid, m->token,
+			     m->tkl);
 	if (o && o->etag)
 		eim_coap_writer_opt_uint(&w, EIM_COAP_OPT_ETAG, o->etag_v);
 	if (o && o->cf >= 0)
@@ -588,8 +586,8 @@ static size_t handle_request(struct eim_coap_server *s, struct peer *p,
 	if (has_b1) {
 		const struct eim_coap_opt *rt =
 			eim_coap_msg_opt(m, EIM_COAP_OPT_REQUEST_TAG);
-		uint8_t rszx = b1.szx < s->cfg.block_szx ? b1.szx
-							 : s->cfg.block_szx;
+		uint8_t rszx =
+			b1.szx < s->cfg.block_szx ? b1.szx : s->cfg.block_szx;
 		key = (struct eim_coap_block1_key){
 			.peer = p->key,
 			.peer_len = p->key_len,
@@ -725,7 +723,8 @@ int eim_coap_server_input(struct eim_coap_server *s,
 	if (rc) {
 		/* Message format error: reject a CON, ignore the rest. */
 		eim_debug("coap: %zu-byte message (type %u, MID 0x%04x) "
-			  "malformed: %s", len, type, mid, eim_errname(rc));
+			  "malformed: %s",
+			  len, type, mid, eim_errname(rc));
 		if (type == EIM_COAP_CON)
 			send_rst(s, peer, mid);
 		else

@@ -53,14 +53,15 @@ struct eim_coap_server;
 
 /* What a handler sees. Everything is a view valid only during the call. */
 struct eim_coap_request {
-	uint8_t method;      /* EIM_COAP_GET, POST, ... */
+	uint8_t method;	     /* EIM_COAP_GET, POST, ... */
 	const char *path;    /* "/gsma/rsp2/asn1" (joined Uri-Path) */
 	const uint8_t *body; /* whole body, reassembled if block-wise */
 	size_t body_len;
-	int content_format;  /* -1 when absent */
-	const uint8_t *identity; /* peer's authenticated identity, may be empty */
+	int content_format; /* -1 when absent */
+	const uint8_t
+		*identity; /* peer's authenticated identity, may be empty */
 	size_t identity_len;
-	void *peer_user; /* eim_coap_peer.user */
+	void *peer_user;		/* eim_coap_peer.user */
 	const struct eim_coap_msg *msg; /* the (last) request message */
 };
 
@@ -99,12 +100,12 @@ struct eim_coap_route {
 
 struct eim_coap_server_config {
 	struct eim_coap_params params; /* exchange_lifetime_ms is used */
-	uint32_t dedup_per_peer;   /* default 8 message IDs per peer */
-	uint32_t max_peers;        /* default 65536 */
-	uint8_t block_szx;         /* largest block the server sends/asks
-				      for: default 6 (1024 bytes) */
-	size_t max_body;           /* request and response bodies, default
-				      65536 */
+	uint32_t dedup_per_peer;       /* default 8 message IDs per peer */
+	uint32_t max_peers;	       /* default 65536 */
+	uint8_t block_szx;	       /* largest block the server sends/asks
+					  for: default 6 (1024 bytes) */
+	size_t max_body;	       /* request and response bodies, default
+					  65536 */
 	uint32_t max_reassemblies; /* Block1 bodies in progress, default 256 */
 	uint32_t reassembly_lifetime_ms; /* default 60000 */
 };
@@ -141,17 +142,17 @@ void eim_coap_server_tick(struct eim_coap_server *srv, uint64_t now_ms);
 uint64_t eim_coap_server_next_deadline(const struct eim_coap_server *srv);
 
 /* Forgets everything about one peer (its DTLS session ended). */
-void eim_coap_server_peer_gone(struct eim_coap_server *srv,
-			       const uint8_t *key, size_t key_len);
+void eim_coap_server_peer_gone(struct eim_coap_server *srv, const uint8_t *key,
+			       size_t key_len);
 
 /* Counters for tests, logs and metrics. */
 struct eim_coap_server_stats {
-	uint64_t requests;     /* handler invocations */
-	uint64_t duplicates;   /* answered from the dedup cache */
+	uint64_t requests;   /* handler invocations */
+	uint64_t duplicates; /* answered from the dedup cache */
 	uint64_t rst_sent;
-	uint64_t dropped;      /* malformed NON/ACK/RST, stray responses */
-	uint64_t peers;        /* peers currently tracked */
-	uint64_t reassemblies; /* Block1 bodies in progress */
+	uint64_t dropped;	/* malformed NON/ACK/RST, stray responses */
+	uint64_t peers;		/* peers currently tracked */
+	uint64_t reassemblies;	/* Block1 bodies in progress */
 	uint64_t table_resizes; /* peer table doubled (it grows with use) */
 	uint64_t block2_cached; /* peers holding a Block2 response copy */
 };

@@ -72,8 +72,7 @@ static void server_rx(struct eim_loop_udp *u, const struct eim_loop_dgram *d,
 		 * IPv6 flow info is zero on receive; the scope id matters. */
 		if (peer.key_len > EIM_COAP_PEER_KEY_MAX)
 			continue;
-		eim_coap_server_input(us->srv, &peer, d[i].data, d[i].len,
-				      now);
+		eim_coap_server_input(us->srv, &peer, d[i].data, d[i].len, now);
 	}
 	server_rearm(us);
 }
@@ -208,8 +207,8 @@ int eim_coap_udp_client_new(struct eim_loop *l, const char *server_addr,
 	rc = eim_coap_client_new(cfg, client_send, uc, &uc->cli);
 	if (rc)
 		goto fail;
-	rc = eim_loop_udp_connect(l, (struct sockaddr *)&ss, len, client_rx,
-				  uc, &uc->udp);
+	rc = eim_loop_udp_connect(l, (struct sockaddr *)&ss, len, client_rx, uc,
+				  &uc->udp);
 	if (rc)
 		goto fail;
 	*ret = uc;
@@ -243,8 +242,8 @@ int eim_coap_udp_client_request(struct eim_coap_udp_client *uc,
 	return rc;
 }
 
-struct eim_coap_client *eim_coap_udp_client_engine(
-	struct eim_coap_udp_client *uc)
+struct eim_coap_client *
+eim_coap_udp_client_engine(struct eim_coap_udp_client *uc)
 {
 	return uc ? uc->cli : NULL;
 }

@@ -49,7 +49,7 @@ void eim_coap_udp_client_free(struct eim_coap_udp_client *uc);
 int eim_coap_udp_client_request(struct eim_coap_udp_client *uc,
 				const struct eim_coap_client_request *rq);
 /* The engine, for statistics. */
-struct eim_coap_client *eim_coap_udp_client_engine(
-	struct eim_coap_udp_client *uc);
+struct eim_coap_client *
+eim_coap_udp_client_engine(struct eim_coap_udp_client *uc);
 
 #endif

@@ -40,15 +40,15 @@ struct eim_dtls_client {
 	uint8_t ecdh_pub_len; /* of hs->ecdh_pub: by the server's group */
 	uint8_t cert_pin[32], rpk_pin[32];
 	char server_name[256];
-	struct eim_dtls_cred *cred;   /* client credential, or NULL */
+	struct eim_dtls_cred *cred; /* client credential, or NULL */
 	WC_RNG rng;
 	uint8_t pt[EIM_DTLS_MAX_CIPHERTEXT];
 };
 
 static const uint16_t default_psk_suites[] = {EIM_DTLS_PSK_AES128_CCM8,
 					      EIM_DTLS_PSK_AES128_GCM_SHA256};
-static const uint16_t default_cert_suites[] = {
-	EIM_DTLS_ECDHE_ECDSA_AES128_CCM8, EIM_DTLS_ECDHE_ECDSA_AES128_GCM};
+static const uint16_t default_cert_suites[] = {EIM_DTLS_ECDHE_ECDSA_AES128_CCM8,
+					       EIM_DTLS_ECDHE_ECDSA_AES128_GCM};
 
 void eim_dtls_client_config_init(struct eim_dtls_client_config *cfg)
 {
@@ -174,9 +174,9 @@ static int on_server_hello(struct eim_dtls_client *c, const uint8_t *body,
 	     (!c->cfg.client_rpk ||
 	      sh.ext.client_ctypes.p[0] != EIM_DTLS_CTYPE_RPK)) ||
 	    (sh.ext.server_ctype &&
-	     sh.ext.server_ctypes.p[0] !=
-		     (c->have_rpk_pin ? EIM_DTLS_CTYPE_RPK
-				      : EIM_DTLS_CTYPE_X509)))
+	     sh.ext.server_ctypes.p[0] != (c->have_rpk_pin
+						   ? EIM_DTLS_CTYPE_RPK
+						   : EIM_DTLS_CTYPE_X509)))
 		return EIM_DTLS_ALERT_UNSUPPORTED_CERTIFICATE;
 	/* a server that ignores server_certificate_type sends X.509, which
 	 * a client configured with a raw key pin only cannot judge */
@@ -185,8 +185,8 @@ static int on_server_hello(struct eim_dtls_client *c, const uint8_t *body,
 	if (eim_dtls_suite_kx(sh.suite) == EIM_DTLS_KX_ECDHE_ECDSA &&
 	    !c->server_rpk && !c->trust && !c->have_cert_pin)
 		return EIM_DTLS_ALERT_UNSUPPORTED_CERTIFICATE;
-	hs->client_ctype = sh.ext.client_ctype ? EIM_DTLS_CTYPE_RPK
-					       : EIM_DTLS_CTYPE_X509;
+	hs->client_ctype =
+		sh.ext.client_ctype ? EIM_DTLS_CTYPE_RPK : EIM_DTLS_CTYPE_X509;
 	if (sh.ext.record_size_limit && !c->cfg.record_size_limit)
 		return EIM_DTLS_ALERT_ILLEGAL_PARAMETER; /* not offered */
 	c->c.peer_rsl = sh.ext.record_size_limit ? sh.ext.record_size_limit
@@ -314,8 +314,8 @@ static int on_server_key_exchange(struct eim_dtls_client *c,
 	} else if (end != len) {
 		return EIM_DTLS_ALERT_DECODE_ERROR;
 	}
-	rc = eim_dtls_ecdhe_new_group(&c->rng, group, &hs->ecdhe,
-				      hs->ecdh_pub, &ours);
+	rc = eim_dtls_ecdhe_new_group(&c->rng, group, &hs->ecdhe, hs->ecdh_pub,
+				      &ours);
 	if (rc)
 		return EIM_DTLS_ALERT_INTERNAL_ERROR;
 	c->ecdh_pub_len = (uint8_t)ours;
@@ -409,8 +409,8 @@ static int client_key_flight(struct eim_dtls_client *c, uint64_t now)
 			blen = sizeof(none);
 			auth = false;
 		}
-		eim_dtls_conn_flight_hs(&c->c, 0, EIM_DTLS_HS_CERTIFICATE,
-					body, blen);
+		eim_dtls_conn_flight_hs(&c->c, 0, EIM_DTLS_HS_CERTIFICATE, body,
+					blen);
 	}
 	n = 0;
 	if (!ecdsa) {
@@ -471,9 +471,9 @@ static int on_finished(struct eim_dtls_client *c, const uint8_t *body,
 
 /* The client dispatcher: one complete handshake message in order. Returns
  * 0 or the alert to fail with. */
-static int hs_dispatch(struct eim_dtls_client *c, uint16_t epoch,
-		       uint8_t type, const uint8_t *body, size_t len,
-		       uint16_t msg_seq, uint64_t now)
+static int hs_dispatch(struct eim_dtls_client *c, uint16_t epoch, uint8_t type,
+		       const uint8_t *body, size_t len, uint16_t msg_seq,
+		       uint64_t now)
 {
 	struct eim_dtls_hs_state *hs = c->c.hs;
 	struct eim_slice cookie;
@@ -490,7 +490,9 @@ static int hs_dispatch(struct eim_dtls_client *c, uint16_t epoch,
 				return EIM_DTLS_ALERT_ILLEGAL_PARAMETER;
 			memcpy(hs->cookie, cookie.p, cookie.len);
 			hs->cookie_len = (uint8_t)cookie.len;
-			return send_client_hello(c, now) ? EIM_DTLS_ALERT_INTERNAL_ERROR : 0;
+			return send_client_hello(c, now)
+				       ? EIM_DTLS_ALERT_INTERNAL_ERROR
+				       : 0;
 		}
 		if (type != EIM_DTLS_HS_SERVER_HELLO)
 			return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
@@ -516,7 +518,8 @@ static int hs_dispatch(struct eim_dtls_client *c, uint16_t epoch,
 		}
 		if (type == EIM_DTLS_HS_SERVER_KEY_EXCHANGE) {
 			if (hs->have_ske ||
-			    (hs->kx == EIM_DTLS_KX_ECDHE_ECDSA && !hs->have_cert))
+			    (hs->kx == EIM_DTLS_KX_ECDHE_ECDSA &&
+			     !hs->have_cert))
 				return EIM_DTLS_ALERT_UNEXPECTED_MESSAGE;
 			if ((rc = on_server_key_exchange(c, body, len)))
 				return rc;
@@ -598,8 +601,8 @@ static void hs_records(struct eim_dtls_client *c, uint16_t epoch,
 		}
 		if (rc == 0)
 			continue;
-		alert = hs_dispatch(c, epoch, f.type, msg.p, msg.len,
-				    f.msg_seq, now);
+		alert = hs_dispatch(c, epoch, f.type, msg.p, msg.len, f.msg_seq,
+				    now);
 		if (c->c.hs)
 			eim_dtls_reasm_done(&c->c.hs->reasm);
 		if (alert) {
@@ -757,9 +760,9 @@ int eim_dtls_client_new(const struct eim_dtls_client_config *cfg,
 		}
 	}
 	if (cfg->key_pem) {
-		int rc = eim_dtls_cred_from_pem(cfg->cert_pem, cfg->cert_pem_len,
-						cfg->key_pem, cfg->key_pem_len,
-						&c->cred);
+		int rc = eim_dtls_cred_from_pem(cfg->cert_pem,
+						cfg->cert_pem_len, cfg->key_pem,
+						cfg->key_pem_len, &c->cred);
 
 		if (rc) {
 			eim_dtls_trust_free(c->trust);
@@ -906,7 +909,8 @@ void eim_dtls_client_tick(struct eim_dtls_client *c, uint64_t now_ms)
 	}
 }
 
-enum eim_dtls_client_state eim_dtls_client_state(const struct eim_dtls_client *c)
+enum eim_dtls_client_state
+eim_dtls_client_state(const struct eim_dtls_client *c)
 {
 	if (!c)
 		return EIM_DTLS_CLIENT_FAILED;

@@ -32,11 +32,11 @@
 struct eim_dtls_client;
 
 enum eim_dtls_client_state {
-	EIM_DTLS_CLIENT_IDLE = 0,     /* created, not started */
+	EIM_DTLS_CLIENT_IDLE = 0, /* created, not started */
 	EIM_DTLS_CLIENT_HANDSHAKING,
 	EIM_DTLS_CLIENT_ESTABLISHED,
-	EIM_DTLS_CLIENT_FAILED,       /* alert, timeout or bad peer */
-	EIM_DTLS_CLIENT_CLOSED,       /* close_notify either way */
+	EIM_DTLS_CLIENT_FAILED, /* alert, timeout or bad peer */
+	EIM_DTLS_CLIENT_CLOSED, /* close_notify either way */
 };
 
 struct eim_dtls_client_config {
@@ -52,8 +52,8 @@ struct eim_dtls_client_config {
 	void (*keylog)(void *ctx, const char *line);
 	const uint8_t *psk_identity; /* copied; NULL without PSK suites */
 	size_t psk_identity_len;     /* 1..128 */
-	const uint8_t *psk;          /* copied, wiped on free */
-	size_t psk_len;              /* 1..64 */
+	const uint8_t *psk;	     /* copied, wiped on free */
+	size_t psk_len;		     /* 1..64 */
 	/* How the server is authenticated on the ECDHE_ECDSA suites (at
 	 * least one of ca_pem, server_cert_sha256, server_rpk_sha256):
 	 * ca_pem: CAs (PEM, copied) the server's chain must lead to (leaf,
@@ -88,7 +88,7 @@ struct eim_dtls_client_config {
 	 * ECDHE-ECDSA CCM-8 and GCM when a server authentication is set */
 	const uint16_t *suites;
 	size_t n_suites;
-	bool use_cid;   /* offer the connection_id extension */
+	bool use_cid;	/* offer the connection_id extension */
 	size_t cid_len; /* CID we ask the server to send to us (0..32; 0 =
 			   a zero-length CID: we use the server's only) */
 	bool offer_ems; /* offer extended_master_secret */

@@ -269,9 +269,8 @@ static int put_record(struct eim_dtls_conn *c, uint16_t epoch, uint8_t type,
 		n = EIM_DTLS_HDR_LEN + len;
 	} else {
 		rc = eim_dtls_record_seal(&c->wkey, type, epoch, seq,
-					  c->peer_cid, c->peer_cid_len, 0,
-					  data, len, dgram + *used,
-					  cap - *used, &n);
+					  c->peer_cid, c->peer_cid_len, 0, data,
+					  len, dgram + *used, cap - *used, &n);
 		if (rc)
 			return rc;
 	}
@@ -332,8 +331,9 @@ int eim_dtls_conn_entries_send(struct eim_dtls_conn *c, const uint8_t *fl,
 			       size_t fl_len)
 {
 	uint8_t dgram[2048];
-	size_t mtu = c->mtu < 256 ? 256 : c->mtu > sizeof(dgram) ? sizeof(dgram)
-								   : c->mtu;
+	size_t mtu = c->mtu < 256	      ? 256
+		     : c->mtu > sizeof(dgram) ? sizeof(dgram)
+					      : c->mtu;
 	size_t off = 0, used = 0;
 	int rc = 0;
 
@@ -352,8 +352,8 @@ int eim_dtls_conn_entries_send(struct eim_dtls_conn *c, const uint8_t *fl,
 					return rc;
 				used = 0;
 			}
-			rc = put_record(c, 0, EIM_DTLS_CT_CCS, m, 1, dgram,
-					mtu, &used);
+			rc = put_record(c, 0, EIM_DTLS_CT_CCS, m, 1, dgram, mtu,
+					&used);
 			if (rc)
 				return rc;
 			continue;
@@ -374,7 +374,8 @@ int eim_dtls_conn_entries_send(struct eim_dtls_conn *c, const uint8_t *fl,
 			 * record_size_limit */
 			if (epoch && c->peer_rsl &&
 			    room > (size_t)c->peer_rsl - EIM_DTLS_HS_HDR_LEN)
-				room = (size_t)c->peer_rsl - EIM_DTLS_HS_HDR_LEN;
+				room = (size_t)c->peer_rsl -
+				       EIM_DTLS_HS_HDR_LEN;
 			n = body_len - sent < room ? body_len - sent : room;
 			memcpy(frag, m, 6); /* type, length, message_seq */
 			eim_put_be24(frag + 6, (uint32_t)sent);
@@ -409,8 +410,7 @@ int eim_dtls_conn_open(struct eim_dtls_conn *c, const struct eim_dtls_record *r,
 	/* Before anything was accepted the window is empty; seq 0 is then
 	 * the newest too. */
 	newest = r->seq > c->replay.top || c->replay.bits == 0;
-	rc = eim_dtls_record_open(&c->rkey, r, out, out_cap, ret_type,
-				  ret_len);
+	rc = eim_dtls_record_open(&c->rkey, r, out, out_cap, ret_type, ret_len);
 	if (rc)
 		return rc;
 	eim_dtls_replay_mark(&c->replay, r->seq);

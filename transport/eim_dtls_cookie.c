@@ -68,7 +68,8 @@ int eim_dtls_cookie_check(const struct eim_dtls_cookie_ctx *c,
 	    mac(c->prev, peer, peer_len, client_random, b))
 		return EIM_ECRYPTO;
 	/* evaluate both comparisons: no early exit on the first */
-	ok = (int)eim_ct_equal(a, cookie, 32) | (int)eim_ct_equal(b, cookie, 32);
+	ok = (int)eim_ct_equal(a, cookie, 32) |
+	     (int)eim_ct_equal(b, cookie, 32);
 	eim_wipe(a, sizeof(a));
 	eim_wipe(b, sizeof(b));
 	return ok ? 0 : EIM_EVERIFY;

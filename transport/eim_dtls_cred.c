@@ -122,8 +122,7 @@ int eim_dtls_cred_from_pem(const char *cert_pem, size_t cert_len,
 	struct eim_dtls_cred *c;
 	int rc;
 
-	if (!key_pem || !ret || cert_len > INT32_MAX ||
-	    key_len > INT32_MAX)
+	if (!key_pem || !ret || cert_len > INT32_MAX || key_len > INT32_MAX)
 		return EIM_EINVAL;
 	c = eim_calloc(1, sizeof(*c));
 	if (!c)
@@ -143,8 +142,7 @@ int eim_dtls_cred_from_pem(const char *cert_pem, size_t cert_len,
 	return 0;
 }
 
-const uint8_t *eim_dtls_cred_chain(const struct eim_dtls_cred *c,
-				   size_t *len)
+const uint8_t *eim_dtls_cred_chain(const struct eim_dtls_cred *c, size_t *len)
 {
 	if (!c || !len || !c->chain_len)
 		return NULL;

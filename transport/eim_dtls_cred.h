@@ -37,8 +37,7 @@ int eim_dtls_cred_from_pem(const char *cert_pem, size_t cert_len,
 
 /* The Certificate message body (3-byte list length included), or NULL
  * when the credential has no certificate. */
-const uint8_t *eim_dtls_cred_chain(const struct eim_dtls_cred *c,
-				   size_t *len);
+const uint8_t *eim_dtls_cred_chain(const struct eim_dtls_cred *c, size_t *len);
 
 /* The Certificate message body for a raw public key (RFC 7250 section 3):
  * uint24 length, then the DER SubjectPublicKeyInfo of the key. */

@@ -118,10 +118,9 @@ wipe:
 	return rc;
 }
 
-int eim_dtls_hmac_sha256(const uint8_t *key, size_t key_len,
-			 const uint8_t *a, size_t a_len, const uint8_t *b,
-			 size_t b_len, const uint8_t *c, size_t c_len,
-			 uint8_t out[32])
+int eim_dtls_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *a,
+			 size_t a_len, const uint8_t *b, size_t b_len,
+			 const uint8_t *c, size_t c_len, uint8_t out[32])
 {
 	Hmac h;
 	int rc = EIM_ECRYPTO;
@@ -237,9 +236,9 @@ int eim_dtls_key_block(const struct eim_dtls_aead_info *info,
 	il = info->fixed_iv_len;
 	/* key_block = PRF(master, "key expansion", server_random +
 	 * client_random): client key, server key, client IV, server IV. */
-	rc = eim_dtls_prf(master, EIM_DTLS_MASTER_LEN, "key expansion",
-			  srandom, EIM_DTLS_RANDOM_LEN, crandom,
-			  EIM_DTLS_RANDOM_LEN, kb, 2 * (kl + il));
+	rc = eim_dtls_prf(master, EIM_DTLS_MASTER_LEN, "key expansion", srandom,
+			  EIM_DTLS_RANDOM_LEN, crandom, EIM_DTLS_RANDOM_LEN, kb,
+			  2 * (kl + il));
 	if (rc)
 		return rc;
 	memset(client_write, 0, sizeof(*client_write));
@@ -318,14 +317,16 @@ static int aead(const struct eim_dtls_aead_key *k, int seal,
 		rc = aes_aead(k, seal, nonce, aad, aad_len, buf, len, tag);
 	} else {
 		if (seal)
-			wrc = wc_ChaCha20Poly1305_Encrypt(
-				k->key, nonce, aad, (word32)aad_len, buf,
-				(word32)len, buf, tag);
+			wrc = wc_ChaCha20Poly1305_Encrypt(k->key, nonce, aad,
+							  (word32)aad_len, buf,
+							  (word32)len, buf,
+							  tag);
 		else
-			wrc = wc_ChaCha20Poly1305_Decrypt(
-				k->key, nonce, aad, (word32)aad_len, buf,
-				(word32)len, tag, buf);
-		rc = wrc == 0 ? 0
+			wrc = wc_ChaCha20Poly1305_Decrypt(k->key, nonce, aad,
+							  (word32)aad_len, buf,
+							  (word32)len, tag,
+							  buf);
+		rc = wrc == 0		       ? 0
 		     : wrc == MAC_CMP_FAILED_E ? EIM_EVERIFY
 					       : EIM_ECRYPTO;
 	}
@@ -487,8 +488,8 @@ int eim_dtls_ecdhe_shared(struct eim_dtls_ecdhe *e, const uint8_t *peer,
 		return EIM_EMALFORMED;
 	if (wc_ecc_init(&pk) != 0)
 		return EIM_ECRYPTO;
-	if (wc_ecc_import_x963_ex(peer, (word32)peer_len, &pk,
-				  ECC_SECP256R1) != 0 ||
+	if (wc_ecc_import_x963_ex(peer, (word32)peer_len, &pk, ECC_SECP256R1) !=
+		    0 ||
 	    wc_ecc_point_is_on_curve(&pk.pubkey,
 				     wc_ecc_get_curve_idx(ECC_SECP256R1)) != 0)
 		goto out;

@@ -28,17 +28,18 @@ enum eim_dtls_aead_alg {
 struct eim_dtls_aead_info {
 	enum eim_dtls_aead_alg alg;
 	uint8_t key_len;      /* write key */
-	uint8_t fixed_iv_len; /* implicit part of the nonce from the key block */
+	uint8_t fixed_iv_len; /* implicit part of the nonce from the key block
+			       */
 	uint8_t explicit_len; /* nonce bytes carried in each record */
 	uint8_t tag_len;
 };
 
 #define EIM_DTLS_MAX_KEY_LEN 32
-#define EIM_DTLS_MAX_IV_LEN  12
-#define EIM_DTLS_NONCE_LEN   12
-#define EIM_DTLS_MASTER_LEN  48
-#define EIM_DTLS_RANDOM_LEN  32
-#define EIM_DTLS_VERIFY_LEN  12
+#define EIM_DTLS_MAX_IV_LEN 12
+#define EIM_DTLS_NONCE_LEN 12
+#define EIM_DTLS_MASTER_LEN 48
+#define EIM_DTLS_RANDOM_LEN 32
+#define EIM_DTLS_VERIFY_LEN 12
 
 /* Returns the static description of alg, or NULL for an unknown value. */
 const struct eim_dtls_aead_info *eim_dtls_aead_info(enum eim_dtls_aead_alg alg);
@@ -160,9 +161,8 @@ int eim_dtls_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
  * HMAC-SHA256 over the concatenation of up to three parts (NULL parts with
  * length 0 are skipped).
  */
-int eim_dtls_hmac_sha256(const uint8_t *key, size_t key_len,
-			 const uint8_t *a, size_t a_len, const uint8_t *b,
-			 size_t b_len, const uint8_t *c, size_t c_len,
-			 uint8_t out[32]);
+int eim_dtls_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *a,
+			 size_t a_len, const uint8_t *b, size_t b_len,
+			 const uint8_t *c, size_t c_len, uint8_t out[32]);
 
 #endif

@@ -254,8 +254,8 @@ int eim_dtls_hs_parse_client_hello(const uint8_t *p, size_t len,
 	    (rc = take_vec(&c, 1, &ch.cookie)) ||
 	    (rc = take_vec(&c, 2, &ch.suites)) || (rc = take_vec(&c, 1, &comp)))
 		return rc;
-	if (ch.session_id.len > 32 || ch.suites.len < 2 ||
-	    ch.suites.len % 2 || comp.len < 1)
+	if (ch.session_id.len > 32 || ch.suites.len < 2 || ch.suites.len % 2 ||
+	    comp.len < 1)
 		return EIM_EMALFORMED;
 	for (size_t i = 0; i < comp.len; i++)
 		if (comp.p[i] == 0)
@@ -267,8 +267,7 @@ int eim_dtls_hs_parse_client_hello(const uint8_t *p, size_t len,
 	return 0;
 }
 
-bool eim_dtls_hs_offers(const struct eim_dtls_client_hello *ch,
-			uint16_t suite)
+bool eim_dtls_hs_offers(const struct eim_dtls_client_hello *ch, uint16_t suite)
 {
 	for (size_t i = 0; i + 1 < ch->suites.len; i += 2)
 		if (eim_get_be16(ch->suites.p + i) == suite)
@@ -324,7 +323,7 @@ int eim_dtls_hs_parse_hvr(const uint8_t *p, size_t len,
 }
 
 void eim_dtls_hs_put_hello_ext(struct eim_buf *b,
-				const struct eim_dtls_ext_out *o)
+			       const struct eim_dtls_ext_out *o)
 {
 	static const uint8_t ri[5] = {0xff, 0x01, 0x00, 0x01, 0x00};
 	static const uint8_t ems[4] = {0x00, 0x17, 0x00, 0x00};
@@ -332,20 +331,19 @@ void eim_dtls_hs_put_hello_ext(struct eim_buf *b,
 	static const uint8_t groups[10] = {0x00, 0x0a, 0x00, 0x06, 0x00,
 					   0x04, 0x00, 0x1d, 0x00, 0x17};
 	uint8_t one[8] = {0x00, 0x0a, 0x00, 0x04, 0x00, 0x02};
-	size_t groups_len = !o->groups	    ? 0
+	size_t groups_len = !o->groups	     ? 0
 			    : o->groups_only ? sizeof(one)
 					     : sizeof(groups);
 	static const uint8_t formats[6] = {0x00, 0x0b, 0x00, 0x02, 0x01, 0x00};
 	static const uint8_t sigalgs[8] = {0x00, 0x0d, 0x00, 0x04,
 					   0x00, 0x02, 0x04, 0x03};
-	size_t total = (o->reneg ? sizeof(ri) : 0) + (o->ems ? sizeof(ems) : 0) +
-		       groups_len +
-		       (o->formats ? sizeof(formats) : 0) +
-		       (o->sigalgs ? sizeof(sigalgs) : 0) +
-		       (o->record_size_limit ? 6 : 0) +
-		       (o->cid ? 5 + o->cid_len : 0) +
-		       (o->client_ctype ? 5 + o->ctype_lists : 0) +
-		       (o->server_ctype ? 5 + o->ctype_lists : 0);
+	size_t total =
+		(o->reneg ? sizeof(ri) : 0) + (o->ems ? sizeof(ems) : 0) +
+		groups_len + (o->formats ? sizeof(formats) : 0) +
+		(o->sigalgs ? sizeof(sigalgs) : 0) +
+		(o->record_size_limit ? 6 : 0) + (o->cid ? 5 + o->cid_len : 0) +
+		(o->client_ctype ? 5 + o->ctype_lists : 0) +
+		(o->server_ctype ? 5 + o->ctype_lists : 0);
 	uint8_t t[6];
 
 	if (total == 0)

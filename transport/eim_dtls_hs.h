@@ -36,12 +36,12 @@ enum eim_dtls_hs_type {
 };
 
 /* Cipher suites (IANA TLS registry). */
-#define EIM_DTLS_PSK_AES128_CCM8        0xc0a8u
-#define EIM_DTLS_PSK_AES128_GCM_SHA256  0x00a8u
-#define EIM_DTLS_ECDHE_PSK_CHACHA20     0xccacu
+#define EIM_DTLS_PSK_AES128_CCM8 0xc0a8u
+#define EIM_DTLS_PSK_AES128_GCM_SHA256 0x00a8u
+#define EIM_DTLS_ECDHE_PSK_CHACHA20 0xccacu
 #define EIM_DTLS_ECDHE_ECDSA_AES128_CCM8 0xc0aeu
 #define EIM_DTLS_ECDHE_ECDSA_AES128_GCM 0xc02bu
-#define EIM_DTLS_ECDHE_ECDSA_CHACHA20   0xcca9u
+#define EIM_DTLS_ECDHE_ECDSA_CHACHA20 0xcca9u
 #define EIM_DTLS_EMPTY_RENEGOTIATION_SCSV 0x00ffu
 
 /* The IANA name of one of the six suites above ("TLS_PSK_WITH_AES_128_
@@ -57,9 +57,9 @@ int eim_dtls_suite_by_name(const char *name, uint16_t *ret);
 #define EIM_DTLS_EXT_SIGNATURE_ALGORITHMS 13u
 #define EIM_DTLS_EXT_CLIENT_CERT_TYPE 19u /* RFC 7250 */
 #define EIM_DTLS_EXT_SERVER_CERT_TYPE 20u /* RFC 7250 */
-#define EIM_DTLS_EXT_EMS           23u
+#define EIM_DTLS_EXT_EMS 23u
 #define EIM_DTLS_EXT_RECORD_SIZE_LIMIT 28u /* RFC 8449 */
-#define EIM_DTLS_EXT_CONNECTION_ID 54u /* RFC 9146 */
+#define EIM_DTLS_EXT_CONNECTION_ID 54u	   /* RFC 9146 */
 #define EIM_DTLS_EXT_RENEGOTIATION 0xff01u
 
 /* SignatureAndHashAlgorithm ecdsa_secp256r1_sha256 (sha256, ecdsa). */
@@ -95,17 +95,17 @@ void eim_dtls_hs_put_header(struct eim_buf *b, uint8_t type, uint32_t length,
 
 /* Hello extensions we understand (views into the message). */
 struct eim_dtls_hello_ext {
-	bool ems;          /* extended_master_secret present */
-	bool reneg_info;   /* renegotiation_info present (and empty) */
-	bool cid;          /* connection_id present */
+	bool ems;		    /* extended_master_secret present */
+	bool reneg_info;	    /* renegotiation_info present (and empty) */
+	bool cid;		    /* connection_id present */
 	struct eim_slice cid_value; /* the CID the sender wants to receive */
-	bool groups;       /* supported_groups present */
-	bool group_p256;   /* ... and lists secp256r1 */
-	bool group_x25519; /* ... and lists x25519 */
-	bool formats;      /* ec_point_formats present */
-	bool uncompressed; /* ... and lists uncompressed (0) */
-	bool sigalgs;      /* signature_algorithms present */
-	bool sig_ecdsa_sha256; /* ... and lists ecdsa + sha256 */
+	bool groups;		    /* supported_groups present */
+	bool group_p256;	    /* ... and lists secp256r1 */
+	bool group_x25519;	    /* ... and lists x25519 */
+	bool formats;		    /* ec_point_formats present */
+	bool uncompressed;	    /* ... and lists uncompressed (0) */
+	bool sigalgs;		    /* signature_algorithms present */
+	bool sig_ecdsa_sha256;	    /* ... and lists ecdsa + sha256 */
 	uint16_t record_size_limit; /* 0 when absent; else >= 64 */
 	/* RFC 7250 client_certificate_type / server_certificate_type: in a
 	 * ClientHello the list of CertificateType bytes (length byte
@@ -136,8 +136,7 @@ int eim_dtls_hs_parse_client_hello(const uint8_t *p, size_t len,
 				   struct eim_dtls_client_hello *ret);
 
 /* True when the ClientHello offers `suite`. */
-bool eim_dtls_hs_offers(const struct eim_dtls_client_hello *ch,
-			uint16_t suite);
+bool eim_dtls_hs_offers(const struct eim_dtls_client_hello *ch, uint16_t suite);
 
 struct eim_dtls_server_hello {
 	uint16_t version;
@@ -166,10 +165,10 @@ struct eim_dtls_ext_out {
 	bool ems;    /* extended_master_secret */
 	bool groups; /* supported_groups: x25519, secp256r1 (client only) */
 	uint16_t groups_only; /* ... 0, or this one group alone */
-	bool formats; /* ec_point_formats: uncompressed */
-	bool sigalgs; /* signature_algorithms: ecdsa_secp256r1_sha256 */
+	bool formats;	      /* ec_point_formats: uncompressed */
+	bool sigalgs;	      /* signature_algorithms: ecdsa_secp256r1_sha256 */
 	uint16_t record_size_limit; /* RFC 8449 value, 0 = do not send */
-	bool cid;    /* connection_id carrying cid[0..cid_len) */
+	bool cid;		    /* connection_id carrying cid[0..cid_len) */
 	const uint8_t *cid_value;
 	size_t cid_len;
 	/* RFC 7250: the chosen type, one byte each (ServerHello), or with

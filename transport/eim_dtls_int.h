@@ -46,13 +46,13 @@ enum eim_dtls_state {
 	EIM_DTLS_ST_NONE = 0,
 	/* client */
 	EIM_DTLS_ST_C_WAIT_SERVER_HELLO, /* CH sent, HVR or SH expected */
-	EIM_DTLS_ST_C_WAIT_HELLO_DONE,   /* SH seen, SHD expected */
+	EIM_DTLS_ST_C_WAIT_HELLO_DONE,	 /* SH seen, SHD expected */
 	/* server */
 	EIM_DTLS_ST_S_WAIT_CERT, /* SH..CR,SHD sent, client Certificate next */
-	EIM_DTLS_ST_S_WAIT_CKE, /* SH..SHD sent, ClientKeyExchange expected */
-	EIM_DTLS_ST_S_WAIT_CV,  /* client CertificateVerify expected */
+	EIM_DTLS_ST_S_WAIT_CKE,	 /* SH..SHD sent, ClientKeyExchange expected */
+	EIM_DTLS_ST_S_WAIT_CV,	 /* client CertificateVerify expected */
 	/* both */
-	EIM_DTLS_ST_WAIT_CCS,      /* peer's ChangeCipherSpec expected */
+	EIM_DTLS_ST_WAIT_CCS,	   /* peer's ChangeCipherSpec expected */
 	EIM_DTLS_ST_WAIT_FINISHED, /* peer's Finished expected (epoch 1) */
 	EIM_DTLS_ST_ESTABLISHED,
 	EIM_DTLS_ST_CLOSED,
@@ -64,31 +64,31 @@ union eim_dtls_sockaddr {
 	struct sockaddr_in6 in6;
 };
 
-#define EIM_DTLS_PSK_MAX      64
+#define EIM_DTLS_PSK_MAX 64
 #define EIM_DTLS_IDENTITY_MAX 128
 /* Largest handshake message we reassemble (PSK flights are small). */
 #define EIM_DTLS_HS_MSG_MAX 4096
 /* Bound on buffered out-of-order handshake bytes per handshake, and how
  * far ahead of the expected message_seq a fragment may be to be kept. */
-#define EIM_DTLS_FUTURE_MAX   4096
+#define EIM_DTLS_FUTURE_MAX 4096
 #define EIM_DTLS_FUTURE_AHEAD 4
 
 /* Key exchange of a suite. */
 enum eim_dtls_kx {
-	EIM_DTLS_KX_PSK = 1,   /* RFC 4279 */
-	EIM_DTLS_KX_ECDHE_PSK, /* RFC 5489 */
+	EIM_DTLS_KX_PSK = 1,	 /* RFC 4279 */
+	EIM_DTLS_KX_ECDHE_PSK,	 /* RFC 5489 */
 	EIM_DTLS_KX_ECDHE_ECDSA, /* RFC 8422, server certificate */
 };
 
 /* RFC 7250 CertificateType values. */
 #define EIM_DTLS_CTYPE_X509 0u
-#define EIM_DTLS_CTYPE_RPK  2u
+#define EIM_DTLS_CTYPE_RPK 2u
 
 struct eim_dtls_hs_state {
 	uint16_t suite;
-	uint8_t kx; /* enum eim_dtls_kx */
+	uint8_t kx;		      /* enum eim_dtls_kx */
 	struct eim_dtls_ecdhe *ecdhe; /* our ephemeral key (ECDHE suites) */
-	uint8_t ecdh_z[EIM_DTLS_P256_SECRET_LEN]; /* client: from the SKE */
+	uint8_t ecdh_z[EIM_DTLS_P256_SECRET_LEN];  /* client: from the SKE */
 	uint8_t ecdh_pub[EIM_DTLS_P256_POINT_LEN]; /* client: our point */
 	bool have_ske;
 	bool have_cert; /* client: server certificate checked */
@@ -119,8 +119,8 @@ struct eim_dtls_hs_state {
 	 * where handshake bytes include their 12-byte unfragmented header. */
 	struct eim_buf flight;
 	uint64_t started_ms;
-	uint64_t rtx_at_ms;   /* 0 = no timer armed */
-	uint32_t rtx_ms;      /* current timeout, doubles up to 60 s */
+	uint64_t rtx_at_ms; /* 0 = no timer armed */
+	uint32_t rtx_ms;    /* current timeout, doubles up to 60 s */
 	unsigned rtx_count;
 	uint64_t last_flight_ms;
 	/* client only */
@@ -130,8 +130,8 @@ struct eim_dtls_hs_state {
 
 struct eim_dtls_conn;
 /* Hands one datagram to the owner (who knows the peer address). */
-typedef int (*eim_dtls_conn_out_fn)(struct eim_dtls_conn *c,
-				    const uint8_t *d, size_t n);
+typedef int (*eim_dtls_conn_out_fn)(struct eim_dtls_conn *c, const uint8_t *d,
+				    size_t n);
 
 struct eim_dtls_conn {
 	bool is_server;
@@ -142,12 +142,12 @@ struct eim_dtls_conn {
 	uint8_t cid_len;
 	uint8_t peer_cid[EIM_DTLS_MAX_CID]; /* we send records with this one */
 	uint8_t peer_cid_len;
-	bool cid_on;       /* connection_id negotiated */
+	bool cid_on;	   /* connection_id negotiated */
 	uint16_t r_epoch;  /* epoch of records we accept (0 or 1) */
 	uint64_t w_seq[2]; /* next sequence number, epochs 0 and 1 */
 	struct eim_dtls_replay replay;
 	struct eim_dtls_aead_key rkey, wkey;
-	uint64_t last_ms;  /* last authenticated activity */
+	uint64_t last_ms; /* last authenticated activity */
 	uint16_t mtu;
 	/* RFC 8449: largest protected plaintext the peer accepts (16384
 	 * unless it sent record_size_limit) */
@@ -259,7 +259,7 @@ int eim_dtls_suite_kx(uint16_t suite);
 
 /* Retransmission timer bounds (RFC 6347 section 4.2.4.1). */
 #define EIM_DTLS_RTX_INITIAL_MS 1000u
-#define EIM_DTLS_RTX_MAX_MS     60000u
-#define EIM_DTLS_RTX_MAX_COUNT  7u
+#define EIM_DTLS_RTX_MAX_MS 60000u
+#define EIM_DTLS_RTX_MAX_COUNT 7u
 
 #endif

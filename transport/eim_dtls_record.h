@@ -50,16 +50,17 @@ enum eim_dtls_content_type {
 
 #define EIM_DTLS_VERSION_1_0 0xfeffu
 #define EIM_DTLS_VERSION_1_2 0xfefdu
-#define EIM_DTLS_HDR_LEN     13
+#define EIM_DTLS_HDR_LEN 13
 /* Our cap on CID length (RFC 9146 allows 255; longer ones are refused). */
 #define EIM_DTLS_MAX_CID 32
 /* RFC 6347: plaintext <= 2^14; ciphertext may add up to 2048 bytes. */
-#define EIM_DTLS_MAX_PLAINTEXT  16384
+#define EIM_DTLS_MAX_PLAINTEXT 16384
 #define EIM_DTLS_MAX_CIPHERTEXT (16384 + 2048)
-#define EIM_DTLS_SEQ_MAX        0xffffffffffffull /* 2^48 - 1 */
+#define EIM_DTLS_SEQ_MAX 0xffffffffffffull /* 2^48 - 1 */
 /* Bytes an AEAD record adds around its content at most (CID header, explicit
  * nonce, tag, inner type); callers size output buffers with it. */
-#define EIM_DTLS_RECORD_OVERHEAD (EIM_DTLS_HDR_LEN + EIM_DTLS_MAX_CID + 8 + 16 + 1)
+#define EIM_DTLS_RECORD_OVERHEAD                                               \
+	(EIM_DTLS_HDR_LEN + EIM_DTLS_MAX_CID + 8 + 16 + 1)
 
 /*
  * One parsed record. All pointers are views into the caller's datagram and
@@ -69,8 +70,8 @@ struct eim_dtls_record {
 	uint8_t type; /* outer content type, 25 for CID records */
 	uint16_t version;
 	uint16_t epoch;
-	uint64_t seq; /* 48 bits */
-	struct eim_slice cid;      /* empty unless type == 25 */
+	uint64_t seq;		   /* 48 bits */
+	struct eim_slice cid;	   /* empty unless type == 25 */
 	struct eim_slice fragment; /* `length` bytes after the header */
 };
 

@@ -17,15 +17,15 @@
 
 #define LINGER_MS 30000u /* keep the final flight for retransmission */
 #define ADDR_KEY_MAX EIM_DTLS_ADDR_KEY_MAX
-#define TABLE_MIN 64u          /* buckets of each table at creation */
+#define TABLE_MIN 64u /* buckets of each table at creation */
 #define TABLE_MAX ((size_t)1 << 24)
 
 /* RFC 7925's mandatory suites first, then what other peers ask for.
  * Suites whose credentials are not configured are left out at creation. */
 static const uint16_t default_suites[] = {
-	EIM_DTLS_PSK_AES128_CCM8,         EIM_DTLS_ECDHE_ECDSA_AES128_CCM8,
-	EIM_DTLS_PSK_AES128_GCM_SHA256,   EIM_DTLS_ECDHE_ECDSA_AES128_GCM,
-	EIM_DTLS_ECDHE_PSK_CHACHA20,      EIM_DTLS_ECDHE_ECDSA_CHACHA20,
+	EIM_DTLS_PSK_AES128_CCM8,	EIM_DTLS_ECDHE_ECDSA_AES128_CCM8,
+	EIM_DTLS_PSK_AES128_GCM_SHA256, EIM_DTLS_ECDHE_ECDSA_AES128_GCM,
+	EIM_DTLS_ECDHE_PSK_CHACHA20,	EIM_DTLS_ECDHE_ECDSA_CHACHA20,
 };
 
 void eim_dtls_server_config_init(struct eim_dtls_server_config *cfg)
@@ -45,7 +45,7 @@ void eim_dtls_server_config_init(struct eim_dtls_server_config *cfg)
 
 /* Canonical bytes of an address: family tag, port, address. */
 size_t eim_dtls_srv__addr_key(const struct sockaddr *sa, socklen_t len,
-		       uint8_t out[ADDR_KEY_MAX])
+			      uint8_t out[ADDR_KEY_MAX])
 {
 	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
 		const struct sockaddr_in *in = (const void *)sa;
@@ -99,9 +99,8 @@ static size_t bucket(const struct eim_dtls_server *srv, const uint8_t *k,
 	return (size_t)(h ^ (h >> 29)) & (srv->nbuckets - 1);
 }
 
-static struct eim_dtls_session *find_addr(struct eim_dtls_server *srv,
-					  const struct sockaddr *sa,
-					  socklen_t len)
+static struct eim_dtls_session *
+find_addr(struct eim_dtls_server *srv, const struct sockaddr *sa, socklen_t len)
 {
 	uint8_t k[ADDR_KEY_MAX], k2[ADDR_KEY_MAX];
 	size_t n = eim_dtls_srv__addr_key(sa, len, k);
@@ -110,17 +109,18 @@ static struct eim_dtls_session *find_addr(struct eim_dtls_server *srv,
 		return NULL;
 	for (struct eim_dtls_session *s = srv->by_addr[bucket(srv, k, n)]; s;
 	     s = s->next_addr)
-		if (eim_dtls_srv__addr_key(&s->c.addr.sa, s->c.addr_len, k2) == n &&
+		if (eim_dtls_srv__addr_key(&s->c.addr.sa, s->c.addr_len, k2) ==
+			    n &&
 		    memcmp(k, k2, n) == 0)
 			return s;
 	return NULL;
 }
 
 struct eim_dtls_session *eim_dtls_srv__find_cid(struct eim_dtls_server *srv,
-					 const uint8_t *cid, size_t len)
+						const uint8_t *cid, size_t len)
 {
-	for (struct eim_dtls_session *s = srv->by_cid[bucket(srv, cid, len)];
-	     s; s = s->next_cid)
+	for (struct eim_dtls_session *s = srv->by_cid[bucket(srv, cid, len)]; s;
+	     s = s->next_cid)
 		if (s->c.cid_len == len && memcmp(s->c.cid, cid, len) == 0)
 			return s;
 	return NULL;
@@ -184,17 +184,20 @@ static void tables_grow(struct eim_dtls_server *srv)
 static void addr_link(struct eim_dtls_server *srv, struct eim_dtls_session *s)
 {
 	uint8_t k[ADDR_KEY_MAX];
-	size_t b = bucket(srv, k, eim_dtls_srv__addr_key(&s->c.addr.sa, s->c.addr_len, k));
+	size_t b =
+		bucket(srv, k,
+		       eim_dtls_srv__addr_key(&s->c.addr.sa, s->c.addr_len, k));
 
 	s->next_addr = srv->by_addr[b];
 	srv->by_addr[b] = s;
 }
 
-static void addr_unlink(struct eim_dtls_server *srv,
-			struct eim_dtls_session *s)
+static void addr_unlink(struct eim_dtls_server *srv, struct eim_dtls_session *s)
 {
 	uint8_t k[ADDR_KEY_MAX];
-	size_t b = bucket(srv, k, eim_dtls_srv__addr_key(&s->c.addr.sa, s->c.addr_len, k));
+	size_t b =
+		bucket(srv, k,
+		       eim_dtls_srv__addr_key(&s->c.addr.sa, s->c.addr_len, k));
 
 	unlink_chain(&srv->by_addr[b], s, false);
 }
@@ -368,7 +371,8 @@ bool eim_dtls_srv__hs_room(struct eim_dtls_server *srv, uint64_t now)
 
 /* Ends a session: unlinked at once so nothing finds it again, freed when
  * the current input or tick call unwinds (callbacks may hold it). */
-void eim_dtls_srv__kill(struct eim_dtls_session *s, enum eim_dtls_close_reason why)
+void eim_dtls_srv__kill(struct eim_dtls_session *s,
+			enum eim_dtls_close_reason why)
 {
 	struct eim_dtls_server *srv = s->srv;
 
@@ -430,9 +434,8 @@ int eim_dtls_srv__conn_out(struct eim_dtls_conn *c, const uint8_t *d, size_t n)
 
 int eim_dtls_srv__rand(struct eim_dtls_server *srv, uint8_t *p, size_t n)
 {
-	return wc_RNG_GenerateBlock(&srv->rng, p, (word32)n) == 0
-		       ? 0
-		       : EIM_ECRYPTO;
+	return wc_RNG_GenerateBlock(&srv->rng, p, (word32)n) == 0 ? 0
+								  : EIM_ECRYPTO;
 }
 
 static bool same_addr(const struct eim_dtls_session *s,
@@ -441,7 +444,8 @@ static bool same_addr(const struct eim_dtls_session *s,
 	uint8_t a[ADDR_KEY_MAX], b[ADDR_KEY_MAX];
 	size_t na = eim_dtls_srv__addr_key(sa, len, a);
 
-	return na && na == eim_dtls_srv__addr_key(&s->c.addr.sa, s->c.addr_len, b) &&
+	return na &&
+	       na == eim_dtls_srv__addr_key(&s->c.addr.sa, s->c.addr_len, b) &&
 	       memcmp(a, b, na) == 0;
 }
 
@@ -463,7 +467,8 @@ static void maybe_move(struct eim_dtls_session *s, const struct sockaddr *sa,
 		return;
 	other = find_addr(srv, sa, len);
 	if (other)
-		eim_dtls_srv__kill(other, EIM_DTLS_CLOSE_REPLACED); /* stale NAT binding */
+		eim_dtls_srv__kill(
+			other, EIM_DTLS_CLOSE_REPLACED); /* stale NAT binding */
 	addr_unlink(srv, s);
 	s->c.addr = na;
 	s->c.addr_len = nlen;
@@ -485,8 +490,8 @@ static void session_record(struct eim_dtls_session *s,
 	if (rec->epoch == 0) {
 		switch (rec->type) {
 		case EIM_DTLS_CT_HANDSHAKE:
-			eim_dtls_srv__hs_records(s, 0, rec->fragment.p, rec->fragment.len,
-				   now);
+			eim_dtls_srv__hs_records(s, 0, rec->fragment.p,
+						 rec->fragment.len, now);
 			return;
 		case EIM_DTLS_CT_CCS:
 			if (s->c.state == EIM_DTLS_ST_WAIT_CCS &&
@@ -500,7 +505,8 @@ static void session_record(struct eim_dtls_session *s,
 			/* plaintext alerts only count before keys exist */
 			if (s->c.state != EIM_DTLS_ST_ESTABLISHED &&
 			    s->c.state != EIM_DTLS_ST_WAIT_FINISHED)
-				eim_dtls_srv__kill(s, EIM_DTLS_CLOSE_PEER_CLOSED);
+				eim_dtls_srv__kill(s,
+						   EIM_DTLS_CLOSE_PEER_CLOSED);
 			else
 				srv->st.records_unexpected++;
 			return;
@@ -510,7 +516,8 @@ static void session_record(struct eim_dtls_session *s,
 		}
 	}
 	if (s->c.cid_on && rec->type != EIM_DTLS_CT_TLS12_CID) {
-		srv->st.records_unexpected++; /* CID negotiated: must carry it */
+		srv->st.records_unexpected++; /* CID negotiated: must carry it
+					       */
 		return;
 	}
 	rc = eim_dtls_conn_open(&s->c, rec, srv->pt, sizeof(srv->pt), &type,
@@ -566,16 +573,16 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 {
 	struct eim_dtls_server *srv = NULL;
 	uint8_t secret[32];
-	size_t nb = TABLE_MIN, ndef = sizeof(default_suites) / sizeof(default_suites[0]);
+	size_t nb = TABLE_MIN,
+	       ndef = sizeof(default_suites) / sizeof(default_suites[0]);
 	int rc = EIM_EINVAL;
 
-	if (!cfg || !ret || !cfg->send ||
-	    (!cfg->psk_lookup && !cfg->key_pem) ||
+	if (!cfg || !ret || !cfg->send || (!cfg->psk_lookup && !cfg->key_pem) ||
 	    (cfg->cert_pem && !cfg->key_pem) ||
 	    ((cfg->ca_pem || cfg->cert_check) && !cfg->key_pem) ||
 	    cfg->cid_len > EIM_DTLS_MAX_CID ||
-	    (cfg->cid_prefix_len && (!cfg->cid_prefix ||
-				     cfg->cid_prefix_len >= cfg->cid_len)) ||
+	    (cfg->cid_prefix_len &&
+	     (!cfg->cid_prefix || cfg->cid_prefix_len >= cfg->cid_len)) ||
 	    cfg->n_suites > 16 || (cfg->n_suites && !cfg->suites) ||
 	    cfg->max_sessions == 0 ||
 	    cfg->psk_hint_len > EIM_DTLS_IDENTITY_MAX ||
@@ -621,8 +628,9 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 		for (size_t i = 0; i < ndef; i++) {
 			int kx = eim_dtls_suite_kx(default_suites[i]);
 
-			if (kx == EIM_DTLS_KX_ECDHE_ECDSA ? srv->cred != NULL
-							  : cfg->psk_lookup != NULL)
+			if (kx == EIM_DTLS_KX_ECDHE_ECDSA
+				    ? srv->cred != NULL
+				    : cfg->psk_lookup != NULL)
 				srv->suites[n++] = default_suites[i];
 		}
 		srv->cfg.n_suites = n;
@@ -723,7 +731,8 @@ int eim_dtls_server_input(struct eim_dtls_server *srv,
 		}
 		s = find_addr(srv, from, from_len);
 		if (rec.epoch == 0 && rec.type == EIM_DTLS_CT_HANDSHAKE &&
-		    eim_dtls_srv__client_hello(srv, s, from, from_len, &rec, now_ms))
+		    eim_dtls_srv__client_hello(srv, s, from, from_len, &rec,
+					       now_ms))
 			continue;
 		if (s)
 			session_record(s, &rec, from, from_len, now_ms);
@@ -754,7 +763,8 @@ uint64_t eim_dtls_server_next_timeout(const struct eim_dtls_server *srv)
 	if (srv->linger_head && srv->linger_head->until_ms < t)
 		t = srv->linger_head->until_ms;
 	if (srv->lru_tail && srv->cfg.idle_timeout_ms) {
-		uint64_t d = srv->lru_tail->c.last_ms + srv->cfg.idle_timeout_ms;
+		uint64_t d =
+			srv->lru_tail->c.last_ms + srv->cfg.idle_timeout_ms;
 
 		if (d < t)
 			t = d;
@@ -778,7 +788,8 @@ void eim_dtls_server_tick(struct eim_dtls_server *srv, uint64_t now_ms)
 		}
 		if (hs->rtx_at_ms && now_ms >= hs->rtx_at_ms) {
 			if (++hs->rtx_count > EIM_DTLS_RTX_MAX_COUNT) {
-				eim_dtls_srv__kill(s, EIM_DTLS_CLOSE_HANDSHAKE_FAILED);
+				eim_dtls_srv__kill(
+					s, EIM_DTLS_CLOSE_HANDSHAKE_FAILED);
 				continue;
 			}
 			hs->rtx_ms = hs->rtx_ms * 2 > EIM_DTLS_RTX_MAX_MS

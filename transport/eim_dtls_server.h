@@ -46,7 +46,7 @@ enum eim_dtls_close_reason {
 	EIM_DTLS_CLOSE_PEER_CLOSED = 1, /* close_notify or fatal alert */
 	EIM_DTLS_CLOSE_HANDSHAKE_FAILED,
 	EIM_DTLS_CLOSE_IDLE,
-	EIM_DTLS_CLOSE_LOCAL,    /* eim_dtls_session_close() */
+	EIM_DTLS_CLOSE_LOCAL,	 /* eim_dtls_session_close() */
 	EIM_DTLS_CLOSE_REPLACED, /* the peer started a new handshake */
 	EIM_DTLS_CLOSE_SHUTDOWN, /* eim_dtls_server_free() */
 };
@@ -134,7 +134,7 @@ struct eim_dtls_server_config {
 	/* established + handshaking; a limit only: the session tables
 	 * start small and grow with the sessions present */
 	size_t max_sessions;
-	size_t max_handshakes;   /* handshaking at the same time */
+	size_t max_handshakes; /* handshaking at the same time */
 	uint32_t idle_timeout_ms;
 	uint32_t handshake_timeout_ms;
 	/* With max_handshakes reached, a new client (past the cookie)
@@ -142,8 +142,8 @@ struct eim_dtls_server_config {
 	 * this long (0: refuse the new client instead). Default 5 s. */
 	uint32_t handshake_evict_ms;
 	uint32_t cookie_period_ms;
-	uint16_t mtu;            /* largest datagram we send */
-	bool require_ems;        /* refuse clients without RFC 7627 */
+	uint16_t mtu;	  /* largest datagram we send */
+	bool require_ems; /* refuse clients without RFC 7627 */
 	/* ECDHE key exchange: secp256r1 when the client lists it (default);
 	 * with this set, x25519 for ECDHE_ECDSA when the client lists it
 	 * (about 4x cheaper on Debian's wolfCrypt, see BENCHMARKS.md) */
@@ -156,8 +156,8 @@ struct eim_dtls_server_config {
  * ECDHE-ECDSA-AES128-GCM-SHA256, ECDHE-PSK-CHACHA20-POLY1305,
  * ECDHE-ECDSA-CHACHA20-POLY1305.
  * CID length 8, 10000 sessions, 1000 handshakes (the oldest replaced
- * after 5 s when full), 10 min idle, 60 s handshake, 60 s cookie period, MTU 1280, EMS used when offered but not
- * required. */
+ * after 5 s when full), 10 min idle, 60 s handshake, 60 s cookie period, MTU
+ * 1280, EMS used when offered but not required. */
 void eim_dtls_server_config_init(struct eim_dtls_server_config *cfg);
 
 /*
@@ -219,11 +219,12 @@ struct eim_dtls_server_stats {
 	uint64_t sessions_idle_evicted;
 	uint64_t address_changes;
 	uint64_t send_errors;
-	uint64_t table_resizes; /* session tables doubled (they grow with use) */
-	uint64_t hs_freed;      /* handshake states released */
-	uint64_t hs_states;     /* current: sessions still holding one */
-	uint64_t sessions;   /* current */
-	uint64_t handshaking; /* current */
+	uint64_t
+		table_resizes; /* session tables doubled (they grow with use) */
+	uint64_t hs_freed;     /* handshake states released */
+	uint64_t hs_states;    /* current: sessions still holding one */
+	uint64_t sessions;     /* current */
+	uint64_t handshaking;  /* current */
 };
 void eim_dtls_server_stats(const struct eim_dtls_server *srv,
 			   struct eim_dtls_server_stats *ret);

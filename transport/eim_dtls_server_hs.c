@@ -245,7 +245,8 @@ static int server_hello_flight(struct eim_dtls_session *s,
 	uint8_t v[2];
 	int rc;
 
-	if (hs->kx == EIM_DTLS_KX_ECDHE_PSK || hs->kx == EIM_DTLS_KX_ECDHE_ECDSA) {
+	if (hs->kx == EIM_DTLS_KX_ECDHE_PSK ||
+	    hs->kx == EIM_DTLS_KX_ECDHE_ECDSA) {
 		/* secp256r1 (RFC 7925's curve, issue 7's choice) whenever the
 		 * client lists it; x25519 when it lists only that, or for
 		 * ECDHE_ECDSA when the operator prefers it (prefer_x25519):
@@ -260,7 +261,8 @@ static int server_hello_flight(struct eim_dtls_session *s,
 			 (!ch->ext.group_p256 ||
 			  (hs->kx == EIM_DTLS_KX_ECDHE_ECDSA &&
 			   s->srv->cfg.prefer_x25519));
-		uint16_t group = x ? EIM_DTLS_GROUP_X25519 : EIM_DTLS_GROUP_P256;
+		uint16_t group =
+			x ? EIM_DTLS_GROUP_X25519 : EIM_DTLS_GROUP_P256;
 		size_t plen;
 
 		/* RFC 5489: psk_identity_hint first (ECDHE_PSK only), then
@@ -296,24 +298,24 @@ static int server_hello_flight(struct eim_dtls_session *s,
 	eim_buf_append(&b, v, 2);
 	eim_buf_append_byte(&b, 0); /* null compression */
 	eim_dtls_hs_put_hello_ext(
-		&b, &(struct eim_dtls_ext_out){
-			    .reneg = ch->ext.reneg_info || ch->scsv,
-			    .ems = hs->ems,
-			    .formats = ecc && ch->ext.formats,
-			    /* answer with the most we take (RFC 8449 4) */
-			    .record_size_limit = ch->ext.record_size_limit
-							 ? EIM_DTLS_MAX_PLAINTEXT
-							 : 0,
-			    .cid = s->c.cid_on,
-			    .cid_value = s->c.cid,
-			    .cid_len = s->c.cid_len,
-			    /* RFC 7250 4.2: answer only what was asked */
-			    .server_ctype = ecdsa && ch->ext.server_ctype,
-			    .server_ctype_value = hs->server_ctype,
-			    .client_ctype = hs->cert_req &&
-					    ch->ext.client_ctype,
-			    .client_ctype_value = hs->client_ctype,
-		    });
+		&b,
+		&(struct eim_dtls_ext_out){
+			.reneg = ch->ext.reneg_info || ch->scsv,
+			.ems = hs->ems,
+			.formats = ecc && ch->ext.formats,
+			/* answer with the most we take (RFC 8449 4) */
+			.record_size_limit = ch->ext.record_size_limit
+						     ? EIM_DTLS_MAX_PLAINTEXT
+						     : 0,
+			.cid = s->c.cid_on,
+			.cid_value = s->c.cid,
+			.cid_len = s->c.cid_len,
+			/* RFC 7250 4.2: answer only what was asked */
+			.server_ctype = ecdsa && ch->ext.server_ctype,
+			.server_ctype_value = hs->server_ctype,
+			.client_ctype = hs->cert_req && ch->ext.client_ctype,
+			.client_ctype_value = hs->client_ctype,
+		});
 	if (b.err) {
 		rc = b.err;
 		goto out;
@@ -385,8 +387,7 @@ static void start_session(struct eim_dtls_server *srv,
 	s->c.keylog = srv->cfg.keylog;
 	s->c.keylog_ctx = srv->cfg.ctx;
 	s->c.mtu = srv->cfg.mtu;
-	if (eim_dtls_srv__addr_copy(&s->c.addr, &s->c.addr_len, from,
-				    from_len))
+	if (eim_dtls_srv__addr_copy(&s->c.addr, &s->c.addr_len, from, from_len))
 		goto oom; /* cannot happen: the cookie was keyed on it */
 	s->c.last_ms = now;
 	s->c.peer_rsl = ch->ext.record_size_limit ? ch->ext.record_size_limit
@@ -438,9 +439,9 @@ oom:
 /* An epoch-0 handshake record that may hold a ClientHello. Returns true
  * when it was one (handled here), false to process it as a session record. */
 bool eim_dtls_srv__client_hello(struct eim_dtls_server *srv,
-			 struct eim_dtls_session *s,
-			 const struct sockaddr *from, socklen_t from_len,
-			 const struct eim_dtls_record *rec, uint64_t now)
+				struct eim_dtls_session *s,
+				const struct sockaddr *from, socklen_t from_len,
+				const struct eim_dtls_record *rec, uint64_t now)
 {
 	struct eim_dtls_hs_frag f;
 	struct eim_dtls_client_hello ch;
@@ -669,8 +670,8 @@ static int on_finished(struct eim_dtls_session *s, const uint8_t *body,
 	ok = eim_ct_equal(vd, body, EIM_DTLS_VERIFY_LEN);
 	if (!ok)
 		return EIM_DTLS_ALERT_DECRYPT_ERROR;
-	eim_dtls_conn_transcript_msg(&s->c, EIM_DTLS_HS_FINISHED, msg_seq,
-				     body, len);
+	eim_dtls_conn_transcript_msg(&s->c, EIM_DTLS_HS_FINISHED, msg_seq, body,
+				     len);
 	if (eim_dtls_conn_transcript_hash(&s->c, h) ||
 	    eim_dtls_verify_data(hs->master, 0, h, vd))
 		return EIM_DTLS_ALERT_INTERNAL_ERROR;
@@ -686,9 +687,9 @@ static int on_finished(struct eim_dtls_session *s, const uint8_t *body,
 
 /* The server dispatcher: one complete handshake message in order. Returns
  * 0 or the alert to fail with. */
-static int hs_dispatch(struct eim_dtls_session *s, uint16_t epoch,
-		       uint8_t type, const uint8_t *body, size_t len,
-		       uint16_t msg_seq, uint64_t now)
+static int hs_dispatch(struct eim_dtls_session *s, uint16_t epoch, uint8_t type,
+		       const uint8_t *body, size_t len, uint16_t msg_seq,
+		       uint64_t now)
 {
 	int alert;
 
@@ -742,7 +743,7 @@ static int hs_dispatch(struct eim_dtls_session *s, uint16_t epoch,
 
 /* Handshake fragments of one record (plaintext at `epoch`). */
 void eim_dtls_srv__hs_records(struct eim_dtls_session *s, uint16_t epoch,
-		       const uint8_t *p, size_t n, uint64_t now)
+			      const uint8_t *p, size_t n, uint64_t now)
 {
 	bool resent = false;
 
@@ -797,14 +798,16 @@ void eim_dtls_srv__hs_records(struct eim_dtls_session *s, uint16_t epoch,
 		rc = eim_dtls_reasm_add(&s->c.hs->reasm, &f,
 					EIM_DTLS_HS_MSG_MAX, &msg);
 		if (rc < 0) {
-			eim_dtls_srv__fail(s, rc == EIM_ENOMEM ? EIM_DTLS_ALERT_INTERNAL_ERROR
-						 : EIM_DTLS_ALERT_DECODE_ERROR);
+			eim_dtls_srv__fail(
+				s, rc == EIM_ENOMEM
+					   ? EIM_DTLS_ALERT_INTERNAL_ERROR
+					   : EIM_DTLS_ALERT_DECODE_ERROR);
 			return;
 		}
 		if (rc == 0)
 			continue;
-		alert = hs_dispatch(s, epoch, f.type, msg.p, msg.len,
-				    f.msg_seq, now);
+		alert = hs_dispatch(s, epoch, f.type, msg.p, msg.len, f.msg_seq,
+				    now);
 		if (s->c.hs)
 			eim_dtls_reasm_done(&s->c.hs->reasm);
 		if (alert) {

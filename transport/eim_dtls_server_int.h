@@ -55,7 +55,7 @@ struct eim_dtls_server {
 	uint16_t suites[16];
 	uint8_t prefix[EIM_DTLS_MAX_CID];
 	uint8_t hint[EIM_DTLS_IDENTITY_MAX];
-	struct eim_dtls_cred *cred; /* NULL without a server key */
+	struct eim_dtls_cred *cred;   /* NULL without a server key */
 	struct eim_dtls_trust *trust; /* client CAs, NULL without ca_pem */
 	WC_RNG rng;
 	uint8_t hash_seed[16];
@@ -69,7 +69,6 @@ struct eim_dtls_server {
 	struct eim_dtls_server_stats st;
 	uint8_t pt[EIM_DTLS_MAX_CIPHERTEXT]; /* decrypted record */
 };
-
 
 /* ---- eim_dtls_server.c ---- */
 
@@ -85,8 +84,7 @@ int eim_dtls_srv__addr_copy(union eim_dtls_sockaddr *dst, socklen_t *dst_len,
 			    const struct sockaddr *sa, socklen_t len);
 /* The session holding our CID cid[0..len), or NULL. */
 struct eim_dtls_session *eim_dtls_srv__find_cid(struct eim_dtls_server *srv,
-						const uint8_t *cid,
-						size_t len);
+						const uint8_t *cid, size_t len);
 /* Whether a new handshake may start: below max_handshakes, or after the
  * oldest handshake in progress, running for handshake_evict_ms or more,
  * was ended to make room (counted in handshakes_evicted). */
@@ -107,8 +105,7 @@ bool eim_dtls_srv__linger_resend(struct eim_dtls_session *s, uint16_t msg_seq,
 /* Fails the handshake with a fatal alert at epoch 0, then kills. */
 void eim_dtls_srv__fail(struct eim_dtls_session *s, uint8_t alert);
 /* conn output: sends to the session's current address. */
-int eim_dtls_srv__conn_out(struct eim_dtls_conn *c, const uint8_t *d,
-			   size_t n);
+int eim_dtls_srv__conn_out(struct eim_dtls_conn *c, const uint8_t *d, size_t n);
 /* n random bytes from the server's RNG; 0 or EIM_ECRYPTO. */
 int eim_dtls_srv__rand(struct eim_dtls_server *srv, uint8_t *p, size_t n);
 
@@ -121,8 +118,7 @@ int eim_dtls_srv__rand(struct eim_dtls_server *srv, uint8_t *p, size_t n);
  */
 bool eim_dtls_srv__client_hello(struct eim_dtls_server *srv,
 				struct eim_dtls_session *s,
-				const struct sockaddr *from,
-				socklen_t from_len,
+				const struct sockaddr *from, socklen_t from_len,
 				const struct eim_dtls_record *rec,
 				uint64_t now);
 /* Handshake fragments of one record (plaintext at `epoch`) of s. */

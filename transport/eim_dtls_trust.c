@@ -114,8 +114,8 @@ static int add_ca(struct eim_dtls_trust *t, const char *pem, size_t len,
 
 	if (t->n_cas == EIM_DTLS_TRUST_MAX_CAS)
 		return EIM_ETOOBIG;
-	n = wc_CertPemToDer((const unsigned char *)pem, (int)len, der,
-			    (int)cap, CERT_TYPE);
+	n = wc_CertPemToDer((const unsigned char *)pem, (int)len, der, (int)cap,
+			    CERT_TYPE);
 	if (n <= 0)
 		return EIM_ECERT;
 	if ((rc = cert_info(der, (size_t)n, &ci)))
@@ -283,9 +283,10 @@ static int verify_path(struct eim_dtls_trust *t,
 	int rc = EIM_EPERM;
 
 	for (top = 0; top < l->n; top++) {
-		rc = cm_error(wolfSSL_CertManagerVerifyBuffer(
-			t->cm, l->der[top], (long)l->len[top],
-			WOLFSSL_FILETYPE_ASN1));
+		rc = cm_error(
+			wolfSSL_CertManagerVerifyBuffer(t->cm, l->der[top],
+							(long)l->len[top],
+							WOLFSSL_FILETYPE_ASN1));
 		/* "no signer" here only means: not issued by an anchor,
 		 * maybe the next one is; anything else is final */
 		if (rc != EIM_EPERM)
@@ -298,9 +299,10 @@ static int verify_path(struct eim_dtls_trust *t,
 
 		if (!cm)
 			return EIM_ENOMEM;
-		rc = cm_error(wolfSSL_CertManagerLoadCABuffer(
-			cm, l->der[i + 1], (long)l->len[i + 1],
-			WOLFSSL_FILETYPE_ASN1));
+		rc = cm_error(
+			wolfSSL_CertManagerLoadCABuffer(cm, l->der[i + 1],
+							(long)l->len[i + 1],
+							WOLFSSL_FILETYPE_ASN1));
 		if (!rc)
 			rc = cm_error(wolfSSL_CertManagerVerifyBuffer(
 				cm, l->der[i], (long)l->len[i],

@@ -206,9 +206,11 @@ static void heap_down(struct eim_loop *l, size_t i)
 {
 	for (;;) {
 		size_t a = 2 * i + 1, b = a + 1, m = i;
-		if (a < l->heap_len && l->heap[a]->when_ms < l->heap[m]->when_ms)
+		if (a < l->heap_len &&
+		    l->heap[a]->when_ms < l->heap[m]->when_ms)
 			m = a;
-		if (b < l->heap_len && l->heap[b]->when_ms < l->heap[m]->when_ms)
+		if (b < l->heap_len &&
+		    l->heap[b]->when_ms < l->heap[m]->when_ms)
 			m = b;
 		if (m == i)
 			return;
@@ -360,8 +362,9 @@ int eim_loop_run(struct eim_loop *l)
 		if (l->heap_len) {
 			uint64_t w = l->heap[0]->when_ms;
 			timeout = w <= l->now ? 0
-			      : (w - l->now > 60000 ? 60000
-						    : (int)(w - l->now));
+					      : (w - l->now > 60000
+							 ? 60000
+							 : (int)(w - l->now));
 		}
 		n = epoll_wait(l->ep, ev, 64, timeout);
 		if (n < 0) {
@@ -436,8 +439,7 @@ int eim_loop_parse_addr(const char *s, struct sockaddr_storage *ret_ss,
 	return 0;
 }
 
-static void udp_readable(struct eim_loop *l, int fd, uint32_t events,
-			 void *ctx)
+static void udp_readable(struct eim_loop *l, int fd, uint32_t events, void *ctx)
 {
 	struct eim_loop_udp *u = ctx;
 
@@ -563,8 +565,7 @@ int eim_loop_udp_connect_from(struct eim_loop *l, const struct sockaddr *local,
 {
 	if (!local)
 		return EIM_EINVAL;
-	return udp_open(l, local, local_len, peer, peerlen, true, fn, ctx,
-			ret);
+	return udp_open(l, local, local_len, peer, peerlen, true, fn, ctx, ret);
 }
 
 void eim_loop_udp_close(struct eim_loop_udp *u)

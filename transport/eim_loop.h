@@ -152,11 +152,11 @@ int eim_loop_udp_send(struct eim_loop_udp *u, const struct sockaddr *addr,
 int eim_loop_udp_flush(struct eim_loop_udp *u);
 
 struct eim_loop_udp_stats {
-	uint64_t rx;          /* datagrams received */
-	uint64_t tx;          /* datagrams sent */
-	uint64_t rx_calls;    /* recvmmsg calls that returned data */
-	uint64_t tx_calls;    /* sendmmsg/sendto calls */
-	uint64_t dropped;     /* truncated on receive or EAGAIN on send */
+	uint64_t rx;	   /* datagrams received */
+	uint64_t tx;	   /* datagrams sent */
+	uint64_t rx_calls; /* recvmmsg calls that returned data */
+	uint64_t tx_calls; /* sendmmsg/sendto calls */
+	uint64_t dropped;  /* truncated on receive or EAGAIN on send */
 };
 void eim_loop_udp_stats(const struct eim_loop_udp *u,
 			struct eim_loop_udp_stats *ret);

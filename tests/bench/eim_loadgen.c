@@ -59,8 +59,18 @@
 #define MAX_INFLIGHT 16
 #define HIST_US 1000000
 
-enum mode { MODE_POLL, MODE_HANDSHAKES, MODE_IDLE };
-enum phase { PH_OPEN, PH_IDLE_POLL, PH_WARMUP, PH_RUN, PH_DONE };
+enum mode {
+	MODE_POLL,
+	MODE_HANDSHAKES,
+	MODE_IDLE
+};
+enum phase {
+	PH_OPEN,
+	PH_IDLE_POLL,
+	PH_WARMUP,
+	PH_RUN,
+	PH_DONE
+};
 
 struct sess;
 
@@ -102,7 +112,7 @@ struct opts {
 	uint8_t method;
 	double open_timeout;
 	unsigned source_ips; /* 0: the kernel picks the source address */
-	bool release;        /* idle mode: free each device after its poll */
+	bool release;	     /* idle mode: free each device after its poll */
 	/* ECDHE_ECDSA suites: the server's CA, an optional client
 	 * credential (one for every device), no PSK offered at all */
 	char *ca_pem, *cert_pem, *key_pem;
@@ -115,14 +125,14 @@ struct gen {
 	struct eim_loop *loop;
 	struct sess *s;
 	unsigned created, handshaking, established, idle_polled;
-	unsigned released;  /* --release: clients freed */
-	unsigned *to_free;  /* --release: polled, freed from the tick */
+	unsigned released; /* --release: clients freed */
+	unsigned *to_free; /* --release: polled, freed from the tick */
 	unsigned n_to_free;
 	enum phase phase;
 	struct eim_loop_timer tick;
 	uint64_t phase_start_ns, run_start_ns, run_end_ns, open_start_ns;
 	uint64_t issued; /* rate mode: requests started in the window */
-	unsigned rr;     /* rate mode: next session to try */
+	unsigned rr;	 /* rate mode: next session to try */
 	/* counted in the window */
 	uint64_t ok, errors, timeouts, handshakes, hs_failed, late;
 	uint64_t retrans_start;
@@ -401,13 +411,12 @@ static int open_session(struct gen *g, unsigned i)
 
 		memset(&la, 0, sizeof(la));
 		la.sin_family = AF_INET;
-		la.sin_addr.s_addr = htonl(0x7f010000u | (k >> 8) << 8 |
-					   (k & 0xff));
+		la.sin_addr.s_addr =
+			htonl(0x7f010000u | (k >> 8) << 8 | (k & 0xff));
 		la.sin_port = htons((uint16_t)(10000 + i / g->o.source_ips));
 		rc = eim_coap_dtls_client_new_from(g->loop, g->o.server,
 						   (struct sockaddr *)&la,
-						   sizeof(la), &dc, &cc,
-						   &s->c);
+						   sizeof(la), &dc, &cc, &s->c);
 	} else {
 		rc = eim_coap_dtls_client_new(g->loop, g->o.server, &dc, &cc,
 					      &s->c);
@@ -474,8 +483,9 @@ static void tick(struct eim_loop *l, void *ctx)
 		       (g->o.release ? g->created - g->released
 				     : g->handshaking) < g->o.parallel_hs) {
 			if (open_session(g, g->created)) {
-				fprintf(stderr, "eim_loadgen: session %u: "
-						"cannot open\n",
+				fprintf(stderr,
+					"eim_loadgen: session %u: "
+					"cannot open\n",
 					g->created);
 				g->phase = PH_DONE;
 				eim_loop_stop(l);
@@ -504,11 +514,14 @@ static void tick(struct eim_loop *l, void *ctx)
 			} else {
 				g->phase = PH_WARMUP;
 				if (g->o.mode == MODE_HANDSHAKES)
-					for (unsigned i = 0; i < g->created; i++)
-						on_state(&g->s[i], g->s[i].c,
-							 EIM_DTLS_CLIENT_ESTABLISHED);
+					for (unsigned i = 0; i < g->created;
+					     i++)
+						on_state(
+							&g->s[i], g->s[i].c,
+							EIM_DTLS_CLIENT_ESTABLISHED);
 				else if (g->o.rate == 0)
-					for (unsigned i = 0; i < g->created; i++)
+					for (unsigned i = 0; i < g->created;
+					     i++)
 						for (unsigned k = 0;
 						     k < g->o.inflight; k++)
 							start_request(&g->s[i]);
@@ -549,10 +562,10 @@ static void tick(struct eim_loop *l, void *ctx)
 	if (g->o.rate > 0 && (g->phase == PH_WARMUP || g->phase == PH_RUN)) {
 		/* requests due since the window began, spread over the
 		 * sessions that have nothing in flight */
-		double el = (double)(t - (g->phase == PH_RUN ?
-						  g->run_start_ns :
-						  g->phase_start_ns)) /
-			    1e9;
+		double el =
+			(double)(t - (g->phase == PH_RUN ? g->run_start_ns
+							 : g->phase_start_ns)) /
+			1e9;
 		uint64_t due = (uint64_t)(el * g->o.rate);
 		unsigned tries = 0;
 
@@ -615,15 +628,14 @@ static void report(struct gen *g)
 	static const char *modes[] = {"poll", "handshakes", "idle"};
 
 	if (g->o.mode == MODE_IDLE) {
-		if (g->rss_start_kb >= 0 && g->rss_end_kb >= 0 &&
-		    g->o.sessions)
+		if (g->rss_start_kb >= 0 && g->rss_end_kb >= 0 && g->o.sessions)
 			per_sess = (double)(g->rss_end_kb - g->rss_start_kb) *
 				   1024.0 / g->o.sessions;
 		if (g->anon_start_kb >= 0 && g->anon_end_kb >= 0 &&
 		    g->o.sessions)
-			anon_per_sess = (double)(g->anon_end_kb -
-						 g->anon_start_kb) *
-					1024.0 / g->o.sessions;
+			anon_per_sess =
+				(double)(g->anon_end_kb - g->anon_start_kb) *
+				1024.0 / g->o.sessions;
 		if (g->o.json)
 			printf("{\"mode\":\"idle\",\"sessions\":%u,"
 			       "\"open_s\":%.3f,\"server_rss_before_kb\":%ld,"
@@ -644,8 +656,8 @@ static void report(struct gen *g)
 			       "errors %" PRIu64 "\n",
 			       g->o.sessions, (double)g->open_ns / 1e9,
 			       g->rss_start_kb, g->rss_end_kb, per_sess,
-			       g->anon_start_kb, g->anon_end_kb,
-			       anon_per_sess, g->errors);
+			       g->anon_start_kb, g->anon_end_kb, anon_per_sess,
+			       g->errors);
 		return;
 	}
 	if (g->o.json) {
@@ -774,22 +786,35 @@ int main(int argc, char **argv)
 	long print_n = -1;
 	struct rlimit rl;
 	int c;
-	static const struct option lo[] = {
-		{"server", 1, 0, 's'},       {"sessions", 1, 0, 'n'},
-		{"first", 1, 0, 'f'},        {"mode", 1, 0, 'm'},
-		{"duration", 1, 0, 'd'},     {"warmup", 1, 0, 'w'},
-		{"rate", 1, 0, 'r'},         {"inflight", 1, 0, 'k'},
-		{"rebind-every", 1, 0, 'b'}, {"no-cid", 0, 0, 'C'},
-		{"parallel-hs", 1, 0, 'H'},  {"open-timeout", 1, 0, 'T'},
-		{"server-pid", 1, 0, 'p'},   {"identity-prefix", 1, 0, 'I'},
-		{"psk-prefix", 1, 0, 'K'},   {"psk-text", 1, 0, 'X'},
-		{"eid-prefix", 1, 0, 'E'},   {"path", 1, 0, 'P'},
-		{"method", 1, 0, 'M'},       {"json", 0, 0, 'j'},
-		{"print-devices", 1, 0, 'D'}, {"help", 0, 0, 'h'},
-		{"source-ips", 1, 0, 'S'},   {"release", 0, 0, 'R'},
-		{"ca", 1, 0, 'A'},           {"cert", 1, 0, 'c'},
-		{"key", 1, 0, 'y'},          {"no-psk", 0, 0, 'N'},
-		{0, 0, 0, 0}};
+	static const struct option lo[] = {{"server", 1, 0, 's'},
+					   {"sessions", 1, 0, 'n'},
+					   {"first", 1, 0, 'f'},
+					   {"mode", 1, 0, 'm'},
+					   {"duration", 1, 0, 'd'},
+					   {"warmup", 1, 0, 'w'},
+					   {"rate", 1, 0, 'r'},
+					   {"inflight", 1, 0, 'k'},
+					   {"rebind-every", 1, 0, 'b'},
+					   {"no-cid", 0, 0, 'C'},
+					   {"parallel-hs", 1, 0, 'H'},
+					   {"open-timeout", 1, 0, 'T'},
+					   {"server-pid", 1, 0, 'p'},
+					   {"identity-prefix", 1, 0, 'I'},
+					   {"psk-prefix", 1, 0, 'K'},
+					   {"psk-text", 1, 0, 'X'},
+					   {"eid-prefix", 1, 0, 'E'},
+					   {"path", 1, 0, 'P'},
+					   {"method", 1, 0, 'M'},
+					   {"json", 0, 0, 'j'},
+					   {"print-devices", 1, 0, 'D'},
+					   {"help", 0, 0, 'h'},
+					   {"source-ips", 1, 0, 'S'},
+					   {"release", 0, 0, 'R'},
+					   {"ca", 1, 0, 'A'},
+					   {"cert", 1, 0, 'c'},
+					   {"key", 1, 0, 'y'},
+					   {"no-psk", 0, 0, 'N'},
+					   {0, 0, 0, 0}};
 
 	o->sessions = 100;
 	o->duration = 5;
@@ -805,9 +830,15 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		size_t n = 0;
 		switch (c) {
-		case 's': o->server = optarg; break;
-		case 'n': o->sessions = (unsigned)strtoul(optarg, 0, 10); break;
-		case 'f': o->first = (unsigned)strtoul(optarg, 0, 10); break;
+		case 's':
+			o->server = optarg;
+			break;
+		case 'n':
+			o->sessions = (unsigned)strtoul(optarg, 0, 10);
+			break;
+		case 'f':
+			o->first = (unsigned)strtoul(optarg, 0, 10);
+			break;
 		case 'm':
 			if (!strcmp(optarg, "poll"))
 				o->mode = MODE_POLL;
@@ -818,33 +849,53 @@ int main(int argc, char **argv)
 			else
 				goto bad;
 			break;
-		case 'd': o->duration = atof(optarg); break;
-		case 'w': o->warmup = atof(optarg); break;
-		case 'r': o->rate = atof(optarg); break;
-		case 'k': o->inflight = (unsigned)strtoul(optarg, 0, 10); break;
+		case 'd':
+			o->duration = atof(optarg);
+			break;
+		case 'w':
+			o->warmup = atof(optarg);
+			break;
+		case 'r':
+			o->rate = atof(optarg);
+			break;
+		case 'k':
+			o->inflight = (unsigned)strtoul(optarg, 0, 10);
+			break;
 		case 'b':
 			o->rebind_every = (unsigned)strtoul(optarg, 0, 10);
 			break;
-		case 'C': o->cid = false; break;
+		case 'C':
+			o->cid = false;
+			break;
 		case 'H':
 			o->parallel_hs = (unsigned)strtoul(optarg, 0, 10);
 			break;
-		case 'T': o->open_timeout = atof(optarg); break;
-		case 'p': o->server_pid = atoi(optarg); break;
-		case 'I': o->identity_prefix = optarg; break;
+		case 'T':
+			o->open_timeout = atof(optarg);
+			break;
+		case 'p':
+			o->server_pid = atoi(optarg);
+			break;
+		case 'I':
+			o->identity_prefix = optarg;
+			break;
 		case 'K':
 			if (eim_hex_decode(optarg, strlen(optarg),
 					   o->psk_prefix, 12, &n) ||
 			    n != 12)
 				goto bad;
 			break;
-		case 'X': o->psk_text = optarg; break;
+		case 'X':
+			o->psk_text = optarg;
+			break;
 		case 'E':
 			if (strlen(optarg) != 22)
 				goto bad;
 			o->eid_prefix = optarg;
 			break;
-		case 'P': o->path = optarg; break;
+		case 'P':
+			o->path = optarg;
+			break;
 		case 'M':
 			if (!strcmp(optarg, "post"))
 				o->method = EIM_COAP_POST;
@@ -853,13 +904,17 @@ int main(int argc, char **argv)
 			else
 				goto bad;
 			break;
-		case 'j': o->json = true; break;
+		case 'j':
+			o->json = true;
+			break;
 		case 'S':
 			o->source_ips = (unsigned)strtoul(optarg, 0, 10);
 			if (!o->source_ips || o->source_ips > 65536)
 				goto bad;
 			break;
-		case 'R': o->release = true; break;
+		case 'R':
+			o->release = true;
+			break;
 		case 'A':
 			if (!(o->ca_pem = read_pem(optarg, &o->ca_len)))
 				return 1;
@@ -872,10 +927,17 @@ int main(int argc, char **argv)
 			if (!(o->key_pem = read_pem(optarg, &o->key_len)))
 				return 1;
 			break;
-		case 'N': o->no_psk = true; break;
-		case 'D': print_n = atol(optarg); break;
-		case 'h': usage(stdout); return 0;
-		default: goto bad;
+		case 'N':
+			o->no_psk = true;
+			break;
+		case 'D':
+			print_n = atol(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			goto bad;
 		}
 	}
 	if (print_n >= 0)
@@ -890,8 +952,9 @@ int main(int argc, char **argv)
 		goto bad;
 	/* ports 10000..31999 per source address */
 	if (o->source_ips && (o->sessions - 1) / o->source_ips >= 22000) {
-		fprintf(stderr, "eim_loadgen: --source-ips %u is too few for "
-				"%u sessions (22000 each)\n",
+		fprintf(stderr,
+			"eim_loadgen: --source-ips %u is too few for "
+			"%u sessions (22000 each)\n",
 			o->source_ips, o->sessions);
 		return 2;
 	}

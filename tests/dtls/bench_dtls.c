@@ -184,8 +184,8 @@ static void handshakes(const char *name, uint16_t suite, int n)
 		pump(srv, cli);
 		eim_dtls_client_free(cli);
 	}
-	printf("%-34s %8.0f /s (client+server), server %6.1f us each\n",
-	       name, n / (now_s() - t0), 1e6 * srv_seconds / n);
+	printf("%-34s %8.0f /s (client+server), server %6.1f us each\n", name,
+	       n / (now_s() - t0), 1e6 * srv_seconds / n);
 	eim_dtls_server_free(srv);
 }
 
@@ -214,8 +214,9 @@ static void handshakes_with_open(size_t open, bool confirmed)
 	cli_addr.sin_addr.s_addr = htonl(0x7f7f0001u);
 	srv_seconds = 0;
 	for (int i = 0; i < n; i++) {
-		struct eim_dtls_client *c = connect_one(
-			srv, EIM_DTLS_PSK_AES128_CCM8, (uint16_t)(1024 + i));
+		struct eim_dtls_client *c =
+			connect_one(srv, EIM_DTLS_PSK_AES128_CCM8,
+				    (uint16_t)(1024 + i));
 
 		eim_dtls_client_close(c);
 		pump(srv, c);
@@ -243,8 +244,7 @@ int main(int argc, char **argv)
 	cli_addr.sin_family = AF_INET;
 	cli_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
-	handshakes("handshake PSK-AES128-CCM8", EIM_DTLS_PSK_AES128_CCM8,
-		   5000);
+	handshakes("handshake PSK-AES128-CCM8", EIM_DTLS_PSK_AES128_CCM8, 5000);
 	handshakes("handshake ECDHE-PSK-CHACHA20", EIM_DTLS_ECDHE_PSK_CHACHA20,
 		   500);
 
@@ -288,7 +288,8 @@ int main(int argc, char **argv)
 	many = calloc(sessions, sizeof(*many));
 	m0 = mallinfo2();
 	for (size_t i = 0; i < sessions; i++) {
-		cli_addr.sin_addr.s_addr = htonl(0x7f000000u + 1 + (uint32_t)(i >> 16));
+		cli_addr.sin_addr.s_addr =
+			htonl(0x7f000000u + 1 + (uint32_t)(i >> 16));
 		many[i] = connect_one(srv, EIM_DTLS_PSK_AES128_CCM8,
 				      (uint16_t)(i & 0xffff));
 		eim_dtls_client_send(many[i], payload, 1); /* frees hs state */
@@ -300,9 +301,11 @@ int main(int argc, char **argv)
 		struct eim_dtls_server_stats st;
 
 		eim_dtls_server_stats(srv, &st);
-		printf("%-34s %8.0f bytes/session (%llu sessions, heap in use)\n",
+		printf("%-34s %8.0f bytes/session (%llu sessions, heap in "
+		       "use)\n",
 		       "idle established session",
-		       (double)(m1.uordblks - m0.uordblks) / (double)st.sessions,
+		       (double)(m1.uordblks - m0.uordblks) /
+			       (double)st.sessions,
 		       (unsigned long long)st.sessions);
 	}
 	free(many);

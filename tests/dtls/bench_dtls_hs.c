@@ -243,8 +243,7 @@ static void handshakes(const char *name, uint16_t suite, bool p256, int n)
 	cli_cpu = 0;
 	t0 = clock_s(CLOCK_MONOTONIC);
 	for (int i = 0; i < n; i++)
-		one_handshake(srv, suite, p256,
-			      (uint16_t)(2048 + i % 60000));
+		one_handshake(srv, suite, p256, (uint16_t)(2048 + i % 60000));
 	printf("%-32s server %7.1f us  client %7.1f us CPU per handshake "
 	       "(%d, %.0f/s wall)\n",
 	       name, 1e6 * srv_cpu / n, 1e6 * cli_cpu / n, n,

@@ -100,8 +100,7 @@ static int pin_check(void *ctx, enum eim_dtls_identity_kind kind,
 
 	(void)ctx;
 	eim_hex_encode(fp, 32, hex);
-	printf("client %s %s\n", kind == EIM_DTLS_ID_RPK ? "rpk" : "cert",
-	       hex);
+	printf("client %s %s\n", kind == EIM_DTLS_ID_RPK ? "rpk" : "cert", hex);
 	fflush(stdout);
 	return strstr(pins, hex) ? 0 : EIM_ENOTFOUND;
 }
@@ -163,8 +162,9 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: %s PORT IDENTITY HEXKEY [SECONDS] "
-				"[SUITE-HEX...]\n",
+		fprintf(stderr,
+			"usage: %s PORT IDENTITY HEXKEY [SECONDS] "
+			"[SUITE-HEX...]\n",
 			argv[0]);
 		return 2;
 	}
@@ -210,8 +210,8 @@ int main(int argc, char **argv)
 		if (getenv("EIM_DTLS_CERT") && *getenv("EIM_DTLS_CERT"))
 			cfg.cert_pem = cert = slurp(getenv("EIM_DTLS_CERT"),
 						    &cfg.cert_pem_len);
-		cfg.key_pem = key = slurp(getenv("EIM_DTLS_KEY"),
-					  &cfg.key_pem_len);
+		cfg.key_pem = key =
+			slurp(getenv("EIM_DTLS_KEY"), &cfg.key_pem_len);
 		if ((!cert && cfg.cert_pem_len) || !key) {
 			perror("EIM_DTLS_CERT/EIM_DTLS_KEY");
 			return 1;
@@ -223,8 +223,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (getenv("EIM_DTLS_CLIENT_CA") && *getenv("EIM_DTLS_CLIENT_CA")) {
-		cfg.ca_pem = ca = slurp(getenv("EIM_DTLS_CLIENT_CA"),
-					&cfg.ca_pem_len);
+		cfg.ca_pem = ca =
+			slurp(getenv("EIM_DTLS_CLIENT_CA"), &cfg.ca_pem_len);
 		if (!ca) {
 			perror("EIM_DTLS_CLIENT_CA");
 			return 1;

@@ -12,9 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const uint8_t psk[16] = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16,
-				0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d,
-				0x1e, 0x1f};
+const uint8_t psk[16] = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+			 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f};
 
 struct sockaddr_in loop_addr(uint16_t port)
 {
@@ -28,7 +27,7 @@ struct sockaddr_in loop_addr(uint16_t port)
 }
 
 int srv_send(void *ctx, const struct sockaddr *to, socklen_t to_len,
-		    const uint8_t *d, size_t n)
+	     const uint8_t *d, size_t n)
 {
 	struct world *w = ctx;
 	struct dgram *g;
@@ -66,8 +65,7 @@ int cli_send(void *ctx, const uint8_t *d, size_t n)
 	return 0;
 }
 
-void srv_app(void *ctx, struct eim_dtls_session *s, const uint8_t *d,
-		    size_t n)
+void srv_app(void *ctx, struct eim_dtls_session *s, const uint8_t *d, size_t n)
 {
 	struct world *w = ctx;
 
@@ -88,7 +86,7 @@ void cli_app(void *ctx, const uint8_t *d, size_t n)
 }
 
 int lookup(void *ctx, const uint8_t *id, size_t idlen, uint8_t *key,
-		  size_t *key_len)
+	   size_t *key_len)
 {
 	(void)ctx;
 	if (idlen != 6 || memcmp(id, "sensor", 6) != 0)
@@ -99,7 +97,7 @@ int lookup(void *ctx, const uint8_t *id, size_t idlen, uint8_t *key,
 }
 
 void on_closed(void *ctx, struct eim_dtls_session *s,
-		      enum eim_dtls_close_reason why)
+	       enum eim_dtls_close_reason why)
 {
 	struct world *w = ctx;
 
@@ -115,7 +113,7 @@ size_t max_hs, max_sess;
 bool prefer_x25519;
 
 void world_init(struct world *w, const uint8_t *key, size_t cid_len,
-		       bool cli_cid)
+		bool cli_cid)
 {
 	struct eim_dtls_server_config sc;
 	struct eim_dtls_client_config cc;
@@ -167,8 +165,8 @@ void pump(struct world *w)
 		for (size_t i = 0; i < n; i++)
 			eim_dtls_server_input(w->srv,
 					      (struct sockaddr *)&q[i].addr,
-					      sizeof(q[i].addr), q[i].b,
-					      q[i].n, w->now);
+					      sizeof(q[i].addr), q[i].b, q[i].n,
+					      w->now);
 		n = w->n_to_cli;
 		memcpy(q, w->to_cli, n * sizeof(q[0]));
 		w->n_to_cli = 0;
@@ -217,7 +215,8 @@ void hop(struct world *w, struct eim_dtls_client *c)
 	w->n_to_srv = 0;
 	for (size_t i = 0; i < n; i++)
 		eim_dtls_server_input(w->srv, (struct sockaddr *)&q[i].addr,
-				      sizeof(q[i].addr), q[i].b, q[i].n, w->now);
+				      sizeof(q[i].addr), q[i].b, q[i].n,
+				      w->now);
 	n = w->n_to_cli;
 	memcpy(q, w->to_cli, n * sizeof(q[0]));
 	w->n_to_cli = 0;
@@ -252,7 +251,7 @@ char *fixture(const char *name, size_t *len)
 /* Server with the fixture certificate (chain: leaf + CA), client trusting
  * ca_file, both offering only `suite`. */
 void ecdsa_world(struct world *w, uint16_t suite, uint16_t mtu,
-			const char *ca_file)
+		 const char *ca_file)
 {
 	struct eim_dtls_server_config sc;
 	struct eim_dtls_client_config cc;

@@ -30,7 +30,7 @@ struct world {
 	size_t n_to_srv, n_to_cli;
 	struct dgram log_to_srv[QMAX]; /* everything the client sent */
 	size_t n_log;
-	struct sockaddr_in cli_addr;   /* the client's current address */
+	struct sockaddr_in cli_addr; /* the client's current address */
 	uint64_t now;
 	uint8_t srv_got[256];
 	size_t srv_got_len;
@@ -55,8 +55,7 @@ struct sockaddr_in loop_addr(uint16_t port);
 int srv_send(void *ctx, const struct sockaddr *to, socklen_t to_len,
 	     const uint8_t *d, size_t n);
 int cli_send(void *ctx, const uint8_t *d, size_t n);
-void srv_app(void *ctx, struct eim_dtls_session *s, const uint8_t *d,
-	     size_t n);
+void srv_app(void *ctx, struct eim_dtls_session *s, const uint8_t *d, size_t n);
 void cli_app(void *ctx, const uint8_t *d, size_t n);
 int lookup(void *ctx, const uint8_t *id, size_t idlen, uint8_t *key,
 	   size_t *key_len);

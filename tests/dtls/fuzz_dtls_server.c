@@ -219,8 +219,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						      q_srv_n[i], now);
 			n_srv = 0;
 			for (size_t i = 0; i < n_cli; i++)
-				eim_dtls_client_input(cli, q_cli[i],
-						      q_cli_n[i], now);
+				eim_dtls_client_input(cli, q_cli[i], q_cli_n[i],
+						      now);
 			n_cli = 0;
 		}
 		if (n_srv == 0)

@@ -283,23 +283,23 @@ START_TEST(client_certificate_and_raw_key)
 	ck_assert_int_eq(eim_dtls_ecdsa_verify(pub, h, sig, siglen), 0);
 	/* pinning only (no CA): the same fingerprint */
 	memset(fp, 0, sizeof(fp));
-	ck_assert_int_eq(eim_dtls_trust_client(NULL, false, 0, m, n, fp, pub), 0);
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, false, 0, m, n, fp, pub),
+			 0);
 	ck_assert_mem_eq(fp, want, 32);
 	/* a trust store without the issuer: unknown CA */
 	{
 		size_t ol;
 		char *other = fixture("test-pki-root.cert.pem", &ol);
 
-		ck_assert_int_eq(eim_dtls_trust_from_pem(other, ol, &wrong),
-				 0);
+		ck_assert_int_eq(eim_dtls_trust_from_pem(other, ol, &wrong), 0);
 		free(other);
 	}
 	ck_assert_int_eq(eim_dtls_trust_client(wrong, false, 0, m, n, fp, pub),
 			 EIM_EPERM);
 	/* no certificate at all, and broken framing */
 	ck_assert_int_eq(eim_dtls_trust_client(t, false, 0,
-					       (const uint8_t *)"\0\0\0", 3,
-					       fp, pub),
+					       (const uint8_t *)"\0\0\0", 3, fp,
+					       pub),
 			 EIM_ENOTFOUND);
 	ck_assert_int_eq(eim_dtls_trust_client(t, false, 0, m, 2, fp, pub),
 			 EIM_ETRUNC);
@@ -336,12 +336,13 @@ START_TEST(client_certificate_and_raw_key)
 	/* raw key errors: empty, length mismatch, trailing byte, not a key,
 	 * another curve */
 	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, 0,
-					       (const uint8_t *)"\0\0\0", 3,
-					       fp, pub),
+					       (const uint8_t *)"\0\0\0", 3, fp,
+					       pub),
 			 EIM_ENOTFOUND);
 	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, 0, r, 2, fp, pub),
 			 EIM_ETRUNC);
-	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, 0, r, rn - 1, fp, pub),
+	ck_assert_int_eq(eim_dtls_trust_client(NULL, true, 0, r, rn - 1, fp,
+					       pub),
 			 EIM_EMALFORMED);
 	memcpy(msg, r, rn);
 	msg[rn] = 0;

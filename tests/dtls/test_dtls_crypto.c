@@ -6,11 +6,11 @@
  * the PRF vector with both `openssl kdf ... TLS1-PRF` and a python3
  * hmac/hashlib P_SHA256, the rest with the same python3 script (psk =
  * 0102..10, pre-master secret as RFC 4279 section 2 builds it, client
- * random 00..1f, server random 80..9f, transcript hash = SHA-256("transcript")).
- * The PRF under a secret longer than a SHA-256 block is checked against
- * wolfCrypt's own HMAC (eim_dtls_hmac_sha256) built into P_SHA256 by hand;
- * ECDHE by agreement of two fresh key pairs and by refusal of malformed
- * and small-order peer values.
+ * random 00..1f, server random 80..9f, transcript hash =
+ * SHA-256("transcript")). The PRF under a secret longer than a SHA-256 block is
+ * checked against wolfCrypt's own HMAC (eim_dtls_hmac_sha256) built into
+ * P_SHA256 by hand; ECDHE by agreement of two fresh key pairs and by refusal of
+ * malformed and small-order peer values.
  */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/random.h>
@@ -124,10 +124,10 @@ START_TEST(key_block_split)
 	hex("81aa57e4929c334da1ff2ff79e76cccc2ad3f50742b9b37ebaca43086049870c"
 	    "e07bc849f1002172",
 	    kb, sizeof(kb), &n);
-	ck_assert_int_eq(
-		eim_dtls_key_block(eim_dtls_aead_info(EIM_DTLS_AEAD_AES128_CCM8),
-				   ms, cr, sr, &c, &s),
-		0);
+	ck_assert_int_eq(eim_dtls_key_block(eim_dtls_aead_info(
+						    EIM_DTLS_AEAD_AES128_CCM8),
+					    ms, cr, sr, &c, &s),
+			 0);
 	ck_assert_mem_eq(c.key, kb, 16);
 	ck_assert_mem_eq(s.key, kb + 16, 16);
 	ck_assert_mem_eq(c.iv, kb + 32, 4);
@@ -137,10 +137,11 @@ START_TEST(key_block_split)
 	    "e07bc849f10021726837b31a43bcbfd0010a6cd99707a9b151ea146a13fb333b"
 	    "386d4144943be2031e89449ac76146d3647696ea442da851",
 	    kb, sizeof(kb), &n);
-	ck_assert_int_eq(eim_dtls_key_block(eim_dtls_aead_info(
-						    EIM_DTLS_AEAD_CHACHA20_POLY1305),
-					    ms, cr, sr, &c, &s),
-			 0);
+	ck_assert_int_eq(
+		eim_dtls_key_block(eim_dtls_aead_info(
+					   EIM_DTLS_AEAD_CHACHA20_POLY1305),
+				   ms, cr, sr, &c, &s),
+		0);
 	ck_assert_mem_eq(c.key, kb, 32);
 	ck_assert_mem_eq(s.key, kb + 32, 32);
 	ck_assert_mem_eq(c.iv, kb + 64, 12);
@@ -219,7 +220,8 @@ START_TEST(prf_long_secret_matches_hmac)
 		memcpy(want + 32, b2, 8);
 	}
 	ck_assert_int_eq(eim_dtls_prf(secret, sizeof(secret), "key expansion",
-				      seed, 32, seed + 32, 32, got, sizeof(got)),
+				      seed, 32, seed + 32, 32, got,
+				      sizeof(got)),
 			 0);
 	ck_assert_mem_eq(got, want, sizeof(want));
 	/* and a 64-byte secret, exactly one block, unhashed */
@@ -278,11 +280,12 @@ START_TEST(ecdhe_refuses_bad_peer_values)
 	ck_assert_int_eq(wc_InitRng(&rng), 0);
 	ck_assert_int_eq(eim_dtls_ecdhe_new_group(&rng, 24, &x, pub, &n),
 			 EIM_EINVAL);
-	ck_assert_int_eq(
-		eim_dtls_ecdhe_new_group(&rng, EIM_DTLS_GROUP_X25519, &x, pub, &n),
-		0);
-	ck_assert_int_eq(eim_dtls_ecdhe_new_group(&rng, EIM_DTLS_GROUP_SECP256R1,
-						  &p, pub, &n),
+	ck_assert_int_eq(eim_dtls_ecdhe_new_group(&rng, EIM_DTLS_GROUP_X25519,
+						  &x, pub, &n),
+			 0);
+	ck_assert_int_eq(eim_dtls_ecdhe_new_group(&rng,
+						  EIM_DTLS_GROUP_SECP256R1, &p,
+						  pub, &n),
 			 0);
 	/* x25519: 32 bytes exactly; u = 0 and u = 1 have small order and
 	 * give an all-zero secret (RFC 7748 section 6.1) */

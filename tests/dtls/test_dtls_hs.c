@@ -171,7 +171,7 @@ START_TEST(record_size_limit_extension)
 	b[n++] = 0xfe;
 	b[n++] = 0xfd;
 	n += 32;
-	n += 2;   /* empty session id and cookie */
+	n += 2; /* empty session id and cookie */
 	b[n++] = 0;
 	b[n++] = 2;
 	b[n++] = 0xc0;
@@ -265,9 +265,11 @@ START_TEST(certificate_type_extensions)
 	eim_buf_append_byte(&sb, 0);
 	eim_buf_append(&sb, "\xc0\xae", 2);
 	eim_buf_append_byte(&sb, 0);
-	eim_dtls_hs_put_hello_ext(&sb, &(struct eim_dtls_ext_out){
-		.client_ctype = true, .client_ctype_value = 2,
-		.server_ctype = true, .server_ctype_value = 0});
+	eim_dtls_hs_put_hello_ext(
+		&sb, &(struct eim_dtls_ext_out){.client_ctype = true,
+						.client_ctype_value = 2,
+						.server_ctype = true,
+						.server_ctype_value = 0});
 	ck_assert_int_eq(sb.err, 0);
 	ck_assert_int_eq(eim_dtls_hs_parse_server_hello(sb.p, sb.len, &sh), 0);
 	ck_assert(sh.ext.client_ctype && sh.ext.server_ctype);
@@ -397,9 +399,14 @@ START_TEST(server_hello_round_trip)
 	eim_buf_append_byte(&b, 0);
 	eim_buf_append(&b, "\xc0\xa8", 2);
 	eim_buf_append_byte(&b, 0);
-	eim_dtls_hs_put_hello_ext(&b, &(struct eim_dtls_ext_out){
-		.reneg = true, .ems = true, .formats = true, .cid = true,
-		.cid_value = cid, .cid_len = 3, .record_size_limit = 512});
+	eim_dtls_hs_put_hello_ext(
+		&b, &(struct eim_dtls_ext_out){.reneg = true,
+					       .ems = true,
+					       .formats = true,
+					       .cid = true,
+					       .cid_value = cid,
+					       .cid_len = 3,
+					       .record_size_limit = 512});
 	ck_assert_int_eq(b.err, 0);
 	ck_assert_int_eq(eim_dtls_hs_parse_server_hello(b.p, b.len, &sh), 0);
 	ck_assert_uint_eq(sh.suite, 0xc0a8);

@@ -183,12 +183,14 @@ static const struct vec vectors[] = {
 	 "19fefd000100000000000501020304050607080018000100000000000519d76d40"
 	 "9cf22987ec6a37d1ea115288"},
 	{EIM_DTLS_AEAD_AES128_CCM8, 0, 0,
-	 "17fefd00010000000000050015000100000000000519d76d409ced9a8d70d93b2775"},
+	 "17fefd00010000000000050015000100000000000519d76d409ced9a8d70d93b277"
+	 "5"},
 	{EIM_DTLS_AEAD_AES128_GCM, 0, 0,
 	 "17fefd0001000000000005001d00010000000000059445ba914039c7aadc2d946232"
 	 "6a69839e5745ed61"},
 	{EIM_DTLS_AEAD_CHACHA20_POLY1305, 0, 0,
-	 "17fefd00010000000000050015a887000913fab7212fe5ffbf7b8f5f4bd530d6e2c8"},
+	 "17fefd00010000000000050015a887000913fab7212fe5ffbf7b8f5f4bd530d6e2c"
+	 "8"},
 	{EIM_DTLS_AEAD_CHACHA20_POLY1305, 1, 0,
 	 "19fefd000100000000000501020304050607080016a88700091331a6579ebb7a84cc"
 	 "a085ec45f18e05b63c"},
@@ -353,8 +355,8 @@ START_TEST(seal_rejects_bad_arguments)
 					      &olen),
 			 EIM_ETOOBIG);
 	ck_assert_int_eq(eim_dtls_record_seal(&k, 23, 1, 0, NULL, 0, 0, big,
-					      sizeof(big) - 1, out,
-					      sizeof(out), &olen),
+					      sizeof(big) - 1, out, sizeof(out),
+					      &olen),
 			 0);
 }
 END_TEST

@@ -94,11 +94,11 @@ static void setup(void)
 	memcpy(fp, hex, 64);
 	fp[64] = 0;
 	free(hex);
-	eim_ok("device add 1",
-	       eim_test_eim(db, "device", "add", EID1, "--cert-fingerprint", fp,
-			    NULL));
+	eim_ok("device add 1", eim_test_eim(db, "device", "add", EID1,
+					    "--cert-fingerprint", fp, NULL));
 	/* device 2: a raw public key (the self-signed fixture's key) */
-	snprintf(cmd, sizeof(cmd), "openssl pkey -in '%s' -pubout -out '%s/rpk.pem'",
+	snprintf(cmd, sizeof(cmd),
+		 "openssl pkey -in '%s' -pubout -out '%s/rpk.pem'",
 		 fixture_path("test-pki-self.key.pem"), dir);
 	ck_assert_int_eq(system(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "%s/rpk.pem", dir);
@@ -195,8 +195,8 @@ static char *dup_wipe_later(const char *p, size_t n)
  * device with EID eid. The credentials handed to the glue are wiped and
  * freed as soon as it is created: it must keep its own copies, which a
  * second, full handshake then uses (same device, same answer). */
-static void device_session(struct eim_dtls_client_config *dc,
-			   const char *eid, struct run *r)
+static void device_session(struct eim_dtls_client_config *dc, const char *eid,
+			   struct run *r)
 {
 	struct eim_coap_dtls_client *c = NULL;
 	struct eim_esipa_from_ipa req;
@@ -206,10 +206,9 @@ static void device_session(struct eim_dtls_client_config *dc,
 	struct eim_dtls_client_config mine = *dc;
 	char *cert = dup_wipe_later(dc->cert_pem, dc->cert_pem_len);
 	char *key = dup_wipe_later(dc->key_pem, dc->key_pem_len);
-	char *name = dc->server_name
-			     ? dup_wipe_later(dc->server_name,
-					      strlen(dc->server_name))
-			     : NULL;
+	char *name = dc->server_name ? dup_wipe_later(dc->server_name,
+						      strlen(dc->server_name))
+				     : NULL;
 	uint8_t pin[32];
 
 	memset(r, 0, sizeof(*r));

@@ -74,17 +74,14 @@ START_TEST(psk_handshake_without_cid)
 	/* client does not offer the extension: plain records both ways */
 	world_init(&w, psk, 8, false);
 	handshake(&w);
-	ck_assert_ptr_null(
-		eim_dtls_client_peer_cid(w.cli, &(size_t){0}));
+	ck_assert_ptr_null(eim_dtls_client_peer_cid(w.cli, &(size_t){0}));
 	roundtrip(&w, "no cid");
-	ck_assert_uint_eq(w.log_to_srv[w.n_log - 1].b[0],
-			  EIM_DTLS_CT_APP_DATA);
+	ck_assert_uint_eq(w.log_to_srv[w.n_log - 1].b[0], EIM_DTLS_CT_APP_DATA);
 	world_done(&w);
 	/* server with CIDs disabled ignores the client's offer */
 	world_init(&w, psk, 0, true);
 	handshake(&w);
-	ck_assert_ptr_null(
-		eim_dtls_client_peer_cid(w.cli, &(size_t){0}));
+	ck_assert_ptr_null(eim_dtls_client_peer_cid(w.cli, &(size_t){0}));
 	roundtrip(&w, "cid off");
 	world_done(&w);
 }
@@ -147,7 +144,8 @@ static void pump_storage(struct world *w)
 			struct sockaddr_storage ss;
 
 			memset(&ss, 0x77, sizeof(ss));
-			memcpy(&ss, &w->to_srv[i].addr, sizeof(w->to_srv[i].addr));
+			memcpy(&ss, &w->to_srv[i].addr,
+			       sizeof(w->to_srv[i].addr));
 			eim_dtls_server_input(w->srv, (struct sockaddr *)&ss,
 					      sizeof(ss), w->to_srv[i].b,
 					      w->to_srv[i].n, w->now);
@@ -235,12 +233,12 @@ START_TEST(delayed_record_from_new_address_is_accepted_not_moved)
 	a = w.to_srv[0];
 	b = w.to_srv[1];
 	w.n_to_srv = 0;
-	eim_dtls_server_input(w.srv, (struct sockaddr *)&b.addr,
-			      sizeof(b.addr), b.b, b.n, w.now);
+	eim_dtls_server_input(w.srv, (struct sockaddr *)&b.addr, sizeof(b.addr),
+			      b.b, b.n, w.now);
 	ck_assert_mem_eq(w.srv_got, "B", 1);
 	a.addr = loop_addr(50000);
-	eim_dtls_server_input(w.srv, (struct sockaddr *)&a.addr,
-			      sizeof(a.addr), a.b, a.n, w.now);
+	eim_dtls_server_input(w.srv, (struct sockaddr *)&a.addr, sizeof(a.addr),
+			      a.b, a.n, w.now);
 	ck_assert_mem_eq(w.srv_got, "A", 1);
 	st = stats(&w);
 	ck_assert_uint_eq(st.address_changes, 0);
@@ -264,17 +262,17 @@ START_TEST(tampered_and_unknown_cid_records_dropped)
 	/* flip a ciphertext bit and bump the sequence so it is not a replay */
 	g.b[g.n - 1] ^= 0x80;
 	g.b[10] ^= 0x40;
-	eim_dtls_server_input(w.srv, (struct sockaddr *)&g.addr,
-			      sizeof(g.addr), g.b, g.n, w.now);
+	eim_dtls_server_input(w.srv, (struct sockaddr *)&g.addr, sizeof(g.addr),
+			      g.b, g.n, w.now);
 	/* unknown CID */
 	g = w.log_to_srv[w.n_log - 1];
 	g.b[11] ^= 0xff;
-	eim_dtls_server_input(w.srv, (struct sockaddr *)&g.addr,
-			      sizeof(g.addr), g.b, g.n, w.now);
+	eim_dtls_server_input(w.srv, (struct sockaddr *)&g.addr, sizeof(g.addr),
+			      g.b, g.n, w.now);
 	/* record cut short */
 	g = w.log_to_srv[w.n_log - 1];
-	eim_dtls_server_input(w.srv, (struct sockaddr *)&g.addr,
-			      sizeof(g.addr), g.b, g.n - 1, w.now);
+	eim_dtls_server_input(w.srv, (struct sockaddr *)&g.addr, sizeof(g.addr),
+			      g.b, g.n - 1, w.now);
 	st = stats(&w);
 	ck_assert_uint_eq(st.records_auth_failed, 1);
 	ck_assert_uint_eq(st.records_no_session, 1);
@@ -437,8 +435,8 @@ START_TEST(forged_cookie_refused)
 	g = w.log_to_srv[1];
 	g.addr = loop_addr(41000);
 	w.n_to_cli = 0;
-	eim_dtls_server_input(w.srv, (struct sockaddr *)&g.addr,
-			      sizeof(g.addr), g.b, g.n, w.now);
+	eim_dtls_server_input(w.srv, (struct sockaddr *)&g.addr, sizeof(g.addr),
+			      g.b, g.n, w.now);
 	st = stats(&w);
 	ck_assert_uint_eq(st.cookie_bad, 1);
 	ck_assert_uint_eq(st.sessions, 1);
@@ -924,7 +922,8 @@ int main(void)
 	tcase_add_test(tc, address_change_follows_cid);
 	tcase_add_test(tc, storage_sized_addresses_are_normalized);
 	tcase_add_test(tc, replay_from_new_address_does_not_move);
-	tcase_add_test(tc, delayed_record_from_new_address_is_accepted_not_moved);
+	tcase_add_test(tc,
+		       delayed_record_from_new_address_is_accepted_not_moved);
 	tcase_add_test(tc, tampered_and_unknown_cid_records_dropped);
 	tcase_add_test(tc, wrong_psk_fails_with_alert_and_no_session);
 	tcase_add_test(tc, transcript_mismatch_fails_finished);

@@ -74,8 +74,13 @@ static char *fresh_key_pem(size_t *len)
 	return pem;
 }
 
-enum cli_cred { CRED_NONE, CRED_CERT, CRED_CERT_WRONG_KEY, CRED_RPK,
-		CRED_RPK_OTHER };
+enum cli_cred {
+	CRED_NONE,
+	CRED_CERT,
+	CRED_CERT_WRONG_KEY,
+	CRED_RPK,
+	CRED_RPK_OTHER
+};
 
 /*
  * Server with the fixture chain, client CAs from srv_ca (NULL: none) and
@@ -361,9 +366,20 @@ START_TEST(renegotiation_refused_with_warning)
 {
 	struct world w;
 	/* a ClientHello (header only matters here) at epoch 1 */
-	uint8_t ch[EIM_DTLS_HS_HDR_LEN + 2] = {EIM_DTLS_HS_CLIENT_HELLO, 0, 0,
-					       2, 0, 0, 0, 0, 0, 0, 0, 2,
-					       0xfe, 0xfd};
+	uint8_t ch[EIM_DTLS_HS_HDR_LEN + 2] = {EIM_DTLS_HS_CLIENT_HELLO,
+					       0,
+					       0,
+					       2,
+					       0,
+					       0,
+					       0,
+					       0,
+					       0,
+					       0,
+					       0,
+					       2,
+					       0xfe,
+					       0xfd};
 	struct eim_dtls_conn *conn;
 
 	auth_world(&w, "test-dtls-ca.cert.pem", false, CRED_CERT);
@@ -408,8 +424,8 @@ static void raw_hello(struct world *w, const uint8_t *ext, size_t n)
 	size_t clen = 0;
 
 	for (int round = 0; round < 2; round++) {
-		size_t body = 2 + 32 + 1 + 1 + clen + 2 + 2 + 2 +
-			      (n ? 2 + n : 0);
+		size_t body =
+			2 + 32 + 1 + 1 + clen + 2 + 2 + 2 + (n ? 2 + n : 0);
 		size_t o = 0;
 
 		d[o++] = EIM_DTLS_CT_HANDSHAKE;

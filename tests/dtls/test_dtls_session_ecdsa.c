@@ -23,8 +23,8 @@ START_TEST(ecdhe_ecdsa_suites_with_cid)
 	ck_assert_uint_eq(eim_dtls_client_suite(w.cli), suites[_i]);
 	roundtrip(&w, "ecdsa");
 	/* no PSK and no client certificate: no identity */
-	ck_assert_ptr_null(eim_dtls_session_identity(w.last_session,
-						     &(size_t){0}));
+	ck_assert_ptr_null(
+		eim_dtls_session_identity(w.last_session, &(size_t){0}));
 	w.cli_addr = loop_addr(40003);
 	roundtrip(&w, "ecdsa moved");
 	ck_assert_uint_eq(stats(&w).address_changes, 1);

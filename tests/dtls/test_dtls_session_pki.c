@@ -74,17 +74,17 @@ static void hex_fp(const char *file, uint8_t out[32])
 }
 
 struct setup {
-	bool srv_rpk_only;       /* server: key without certificate */
-	const char *srv_ca;      /* CAs for client certificates */
-	bool pins;               /* server asks pin_check */
-	bool srv_allow_expired;  /* pinned_allow_expired */
-	const char *cli;         /* client credential test-pki-NAME */
-	bool cli_chain;          /* ... sent with its intermediate */
-	bool cli_rpk;            /* ... as a raw public key */
-	const char *cli_ca;      /* CAs the client trusts */
-	const char *host;        /* server_name */
+	bool srv_rpk_only;	 /* server: key without certificate */
+	const char *srv_ca;	 /* CAs for client certificates */
+	bool pins;		 /* server asks pin_check */
+	bool srv_allow_expired;	 /* pinned_allow_expired */
+	const char *cli;	 /* client credential test-pki-NAME */
+	bool cli_chain;		 /* ... sent with its intermediate */
+	bool cli_rpk;		 /* ... as a raw public key */
+	const char *cli_ca;	 /* CAs the client trusts */
+	const char *host;	 /* server_name */
 	const uint8_t *cert_pin; /* server_cert_sha256 */
-	const uint8_t *rpk_pin;  /* server_rpk_sha256 */
+	const uint8_t *rpk_pin;	 /* server_rpk_sha256 */
 };
 
 static char *opt_fixture(const char *name, size_t *len)
@@ -212,11 +212,11 @@ static const struct {
 	bool chain;
 	int alert;
 } bad_clients[] = {
-	{"client", false, 48},        /* intermediate missing: unknown_ca */
-	{"self", false, 48},          /* self-signed stranger: unknown_ca */
+	{"client", false, 48},	      /* intermediate missing: unknown_ca */
+	{"self", false, 48},	      /* self-signed stranger: unknown_ca */
 	{"client-expired", true, 45}, /* certificate_expired */
 	{"client-future", true, 45},  /* not yet valid: certificate_expired */
-	{"forged", true, 42},         /* issuer signature wrong */
+	{"forged", true, 42},	      /* issuer signature wrong */
 	{"client-nods", true, 42},    /* no digitalSignature */
 	{"client-srveku", true, 42},  /* EKU serverAuth only */
 	{"client-deep", true, 42},    /* int's pathlen:0 exceeded */
@@ -405,7 +405,8 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, client_chain_with_intermediate);
 	tcase_add_loop_test(tc, bad_client_certificates_refused, 0,
-			    (int)(sizeof(bad_clients) / sizeof(bad_clients[0])));
+			    (int)(sizeof(bad_clients) /
+				  sizeof(bad_clients[0])));
 	tcase_add_test(tc, pinned_certificate_validity);
 	tcase_add_test(tc, untrusted_raw_key_refused);
 	tcase_add_test(tc, client_checks_server_name);

@@ -143,8 +143,8 @@ START_TEST(eviction_keeps_the_rest_findable)
 	for (size_t i = 0; i < N / 2; i++) {
 		w.cli = c[i];
 		w.cli_addr = loop_addr(port_of(i, false));
-		ck_assert_int_eq(eim_dtls_client_send(c[i], (const uint8_t *)"x",
-						      1),
+		ck_assert_int_eq(eim_dtls_client_send(c[i],
+						      (const uint8_t *)"x", 1),
 				 0);
 		w.cli_got_len = 0;
 		pump(&w);

@@ -247,15 +247,14 @@ START_TEST(pinned_certificates_are_dated)
 				 EIM_EEXPIRED);
 		ck_assert_int_eq(
 			eim_dtls_trust_client(NULL, false,
-					      EIM_DTLS_TRUST_ALLOW_EXPIRED,
-					      m.b, m.n, fp, pub),
+					      EIM_DTLS_TRUST_ALLOW_EXPIRED, m.b,
+					      m.n, fp, pub),
 			0);
 		certmsg("client-srveku", true, &m);
-		ck_assert_int_eq(
-			eim_dtls_trust_client(NULL, false,
-					      EIM_DTLS_TRUST_SERVER, m.b, m.n,
-					      fp, pub),
-			EIM_ECERT);
+		ck_assert_int_eq(eim_dtls_trust_client(NULL, false,
+						       EIM_DTLS_TRUST_SERVER,
+						       m.b, m.n, fp, pub),
+				 EIM_ECERT);
 	}
 }
 END_TEST
@@ -276,8 +275,7 @@ START_TEST(server_names)
 			 EIM_ECERT);
 	ck_assert_int_eq(judge(t, EIM_DTLS_TRUST_SERVER, "127.0.0.2", &m),
 			 EIM_ECERT);
-	ck_assert_int_eq(judge(t, EIM_DTLS_TRUST_SERVER, "::1", &m),
-			 EIM_ECERT);
+	ck_assert_int_eq(judge(t, EIM_DTLS_TRUST_SERVER, "::1", &m), EIM_ECERT);
 	/* a server certificate (EKU serverAuth) cannot act as a client */
 	ck_assert_int_eq(judge(t, 0, NULL, &m), EIM_ECERT);
 	eim_dtls_trust_free(t);
@@ -351,8 +349,7 @@ START_TEST(trust_store_loading)
 	ck_assert_int_eq(judge(t, 0, NULL, &m), 0);
 	eim_dtls_trust_free(t);
 	/* a block without its END line, a corrupted block, no block */
-	ck_assert_int_eq(eim_dtls_trust_from_pem(root, rl - 30, &t),
-			 EIM_ECERT);
+	ck_assert_int_eq(eim_dtls_trust_from_pem(root, rl - 30, &t), EIM_ECERT);
 	root[40] = root[40] == 'A' ? 'B' : 'A';
 	root[41] = '!';
 	ck_assert_int_eq(eim_dtls_trust_from_pem(root, rl, &t), EIM_ECERT);
@@ -383,8 +380,7 @@ START_TEST(raw_public_key_fingerprint)
 	ck_assert_uint_eq(wl, 32);
 	ck_assert_mem_eq(fp, want, 32);
 	ck_assert_int_eq(eim_dtls_trust_rpk(r, 2, fp, pub), EIM_ETRUNC);
-	ck_assert_int_eq(eim_dtls_trust_rpk(r, n - 1, fp, pub),
-			 EIM_EMALFORMED);
+	ck_assert_int_eq(eim_dtls_trust_rpk(r, n - 1, fp, pub), EIM_EMALFORMED);
 	ck_assert_int_eq(eim_dtls_trust_rpk((const uint8_t *)"\0\0\0", 3, fp,
 					    pub),
 			 EIM_ENOTFOUND);

@@ -82,8 +82,7 @@ static void get_response(struct eim_buf *out, int64_t token)
 	struct eim_pkg p = {0};
 	struct eim_buf pkg;
 
-	ck_assert_int_eq(eim_iccid_parse("8944123456789012345", op.iccid),
-			 0);
+	ck_assert_int_eq(eim_iccid_parse("8944123456789012345", op.iccid), 0);
 	p.eim_id.p = (const uint8_t *)"eim.example.org";
 	p.eim_id.len = 15;
 	memset(p.eid, 0x89, 16);

@@ -853,7 +853,8 @@ static void add_fleet(void)
 		snprintf(prefix, sizeof(prefix), "890490320000000000%012d", i);
 		ck_assert_int_eq(eim_eid_complete(prefix, fleet_eid[i]), 0);
 		snprintf(fleet_psk[i], sizeof(fleet_psk[i]), "fleet-%05d", i);
-		ck_assert_int_eq(eim_store_eid_parse(fleet_eid[i], d[i].eid), 0);
+		ck_assert_int_eq(eim_store_eid_parse(fleet_eid[i], d[i].eid),
+				 0);
 		d[i].eim_id = "eim-one";
 		d[i].psk_identity = (const uint8_t *)fleet_psk[i];
 		d[i].psk_identity_len = strlen(fleet_psk[i]);

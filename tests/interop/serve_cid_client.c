@@ -45,12 +45,12 @@ static struct sockaddr_in server;
 static const char *outdir;
 static uint8_t held[2][512];
 static size_t held_len[2];
-static int holding = -1; /* >= 0: the next send goes to held[holding] */
+static int holding = -1;   /* >= 0: the next send goes to held[holding] */
 static uint8_t first[512]; /* request 1's datagram, for the replay */
 static size_t first_len;
 static int keep_first;
-static int answered[8];	   /* answer n arrived at socket answered[n]-1 */
-static int last_sock;	   /* socket of the datagram being processed */
+static int answered[8]; /* answer n arrived at socket answered[n]-1 */
+static int last_sock;	/* socket of the datagram being processed */
 
 static uint64_t now_ms(void)
 {
@@ -152,7 +152,8 @@ static int run(struct eim_dtls_client *c, int (*cond)(void *), void *arg,
 		if (cond && cond(arg))
 			return 0;
 		for (int i = 0; i < NSOCK; i++)
-			p[i] = (struct pollfd){.fd = socks[i], .events = POLLIN};
+			p[i] = (struct pollfd){.fd = socks[i],
+					       .events = POLLIN};
 		if (poll(p, NSOCK, 20) > 0) {
 			for (int i = 0; i < NSOCK; i++) {
 				if (!(p[i].revents & POLLIN))
@@ -183,7 +184,10 @@ static int got(void *arg)
 
 static size_t request(int n, const char *eid, uint8_t *out)
 {
-	static const char p[] = "\xb4" "gsma\x04" "rsp2\x04" "asn1";
+	static const char p[] = "\xb4"
+				"gsma\x04"
+				"rsp2\x04"
+				"asn1";
 	size_t at = 0;
 
 	out[at++] = 0x41; /* version 1, CON, 1-byte token */

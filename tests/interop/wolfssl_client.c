@@ -91,8 +91,8 @@ int main(int argc, char **argv)
 	}
 	wolfSSL_Init();
 	ctx = wolfSSL_CTX_new(wolfDTLSv1_2_client_method());
-	if (!ctx || wolfSSL_CTX_set_cipher_list(ctx, argv[2]) !=
-			    WOLFSSL_SUCCESS) {
+	if (!ctx ||
+	    wolfSSL_CTX_set_cipher_list(ctx, argv[2]) != WOLFSSL_SUCCESS) {
 		printf("error suite %s not available\n", argv[2]);
 		goto out;
 	}
@@ -122,8 +122,7 @@ int main(int argc, char **argv)
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	ssl = wolfSSL_new(ctx);
-	if (fd < 0 || !ssl ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	if (fd < 0 || !ssl || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    wolfSSL_dtls_set_peer(ssl, &sa, sizeof(sa)) != WOLFSSL_SUCCESS ||
 	    wolfSSL_set_fd(ssl, fd) != WOLFSSL_SUCCESS) {
 		printf("error setup\n");

@@ -89,9 +89,9 @@ static void on_done(void *ctx, int status,
 			    EIM_COAP_CODE_CLASS(b->expect_code))
 				b->other_code++;
 			if (b->nlat < b->cap)
-				b->lat_ns[b->nlat++] =
-					d > UINT32_MAX ? UINT32_MAX
-						       : (uint32_t)d;
+				b->lat_ns[b->nlat++] = d > UINT32_MAX
+							       ? UINT32_MAX
+							       : (uint32_t)d;
 		}
 	}
 	if (b->running)
@@ -147,8 +147,9 @@ static uint64_t proc_cpu_ticks(pid_t pid)
 	if (!p)
 		return 0;
 	/* Fields after ")": state(3) ... utime(14) stime(15). */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-		   &ut, &st) != 2)
+	if (sscanf(p + 2,
+		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+		   &st) != 2)
 		return 0;
 	return ut + st;
 }
@@ -223,9 +224,9 @@ struct result {
 	uint64_t ok, errors, other_code;
 };
 
-static int run_load(int port, uint8_t method, const char *path,
-		    uint8_t expect, pid_t srv, double secs, int conc,
-		    int nsocks, struct result *ret)
+static int run_load(int port, uint8_t method, const char *path, uint8_t expect,
+		    pid_t srv, double secs, int conc, int nsocks,
+		    struct result *ret)
 {
 	static struct bench b;
 	struct eim_coap_udp_client *uc[MAX_SOCKS] = {0};
@@ -284,12 +285,12 @@ static int run_load(int port, uint8_t method, const char *path,
 	ret->p50_us = b.nlat ? b.lat_ns[b.nlat / 2] / 1000.0 : 0;
 	ret->p99_us = b.nlat ? b.lat_ns[b.nlat * 99 / 100] / 1000.0 : 0;
 	ret->cpu_us = b.ok ? (double)(c1 - c0) * 1e6 /
-				     (double)sysconf(_SC_CLK_TCK) /
-				     (double)b.ok
+				      (double)sysconf(_SC_CLK_TCK) /
+				      (double)b.ok
 			   : 0;
 	/* Busy fractions of the two cores: a side near 100% is the limit. */
-	ret->srv_load = (double)(c1 - c0) * 1e9 /
-			(double)sysconf(_SC_CLK_TCK) / (double)(t1 - t0);
+	ret->srv_load = (double)(c1 - c0) * 1e9 / (double)sysconf(_SC_CLK_TCK) /
+			(double)(t1 - t0);
 	ret->gen_load = (double)(g1 - g0) / (double)(t1 - t0);
 	for (int i = 0; i < nsocks; i++)
 		eim_coap_udp_client_free(uc[i]);
@@ -365,7 +366,8 @@ static double engine_ns(unsigned npeers, unsigned iters)
 static void print_row(const char *name, const char *load,
 		      const struct result *r)
 {
-	printf("%-22s %-28s %9.0f %8.1f %8.1f %10.2f %5.0f%% %5.0f%% %6llu %s\n",
+	printf("%-22s %-28s %9.0f %8.1f %8.1f %10.2f %5.0f%% %5.0f%% %6llu "
+	       "%s\n",
 	       name, load, r->rps, r->p50_us, r->p99_us, r->cpu_us,
 	       r->srv_load * 100, r->gen_load * 100,
 	       (unsigned long long)r->errors,
@@ -453,11 +455,10 @@ int main(int argc, char **argv)
 
 	/* libcoap's server, echoing PUT bodies (-e). */
 	port = free_udp_port();
-	char port_s[16], e[] = "-e", A[] = "-A", lo[] = "127.0.0.1",
-			 p[] = "-p", v[] = "-v", zero[] = "0";
+	char port_s[16], e[] = "-e", A[] = "-A", lo[] = "127.0.0.1", p[] = "-p",
+			 v[] = "-v", zero[] = "0";
 	snprintf(port_s, sizeof(port_s), "%d", port);
-	char *lc_argv[] = {(char *)libcoap, e, A, lo, p, port_s, v, zero,
-			   NULL};
+	char *lc_argv[] = {(char *)libcoap, e, A, lo, p, port_s, v, zero, NULL};
 	srv = spawn_pinned(lc_argv);
 	if (wait_bound(port) != 0) {
 		fprintf(stderr, "%s did not start\n", libcoap);

@@ -22,10 +22,10 @@
 static int echo(void *ctx, const struct eim_coap_request *req,
 		struct eim_coap_response *resp)
 {
-	resp->code = (req->method == EIM_COAP_POST ||
-		      req->method == EIM_COAP_PUT)
-			     ? EIM_COAP_CHANGED
-			     : EIM_COAP_CONTENT;
+	resp->code =
+		(req->method == EIM_COAP_POST || req->method == EIM_COAP_PUT)
+			? EIM_COAP_CHANGED
+			: EIM_COAP_CONTENT;
 	resp->content_format = req->content_format;
 	eim_buf_append(&resp->body, req->body, req->body_len);
 	return 0;

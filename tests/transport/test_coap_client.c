@@ -25,7 +25,7 @@ struct dgram {
 struct queue {
 	struct dgram d[QMAX];
 	size_t n;
-	unsigned count; /* datagrams offered so far */
+	unsigned count;	     /* datagrams offered so far */
 	unsigned drop_every; /* 0 = none; k = drop every k-th */
 	uint64_t sent_at[QMAX * 4];
 	size_t nsent_at;
@@ -160,8 +160,11 @@ START_TEST(retransmission_schedule_and_timeout)
 	struct world w;
 	struct result res = {0};
 	struct eim_coap_client_request rq = {
-		.method = EIM_COAP_POST, .path = "/echo",
-		.content_format = -1, .cb = on_done, .cb_ctx = &res,
+		.method = EIM_COAP_POST,
+		.path = "/echo",
+		.content_format = -1,
+		.cb = on_done,
+		.cb_ctx = &res,
 	};
 	struct eim_coap_client_stats st;
 
@@ -193,8 +196,11 @@ START_TEST(jitter_within_ack_random_factor)
 	struct world w;
 	struct result res = {0};
 	struct eim_coap_client_request rq = {
-		.method = EIM_COAP_POST, .path = "/echo",
-		.content_format = -1, .cb = on_done, .cb_ctx = &res,
+		.method = EIM_COAP_POST,
+		.path = "/echo",
+		.content_format = -1,
+		.cb = on_done,
+		.cb_ctx = &res,
 	};
 
 	eim_coap_client_config_default(&cc);
@@ -218,9 +224,13 @@ START_TEST(lost_datagrams_recovered_handler_once)
 	struct result res = {0};
 	const uint8_t body[] = "hello";
 	struct eim_coap_client_request rq = {
-		.method = EIM_COAP_POST, .path = "/echo",
-		.content_format = 42, .body = body, .body_len = 5,
-		.cb = on_done, .cb_ctx = &res,
+		.method = EIM_COAP_POST,
+		.path = "/echo",
+		.content_format = 42,
+		.body = body,
+		.body_len = 5,
+		.cb = on_done,
+		.cb_ctx = &res,
 	};
 
 	fixed_timing(&cc);
@@ -229,7 +239,8 @@ START_TEST(lost_datagrams_recovered_handler_once)
 	ck_assert_int_eq(eim_coap_client_request(w.cli, &rq, 0), 0);
 	/* deliver the request, lose the answer, then let it through */
 	struct eim_coap_peer peer = {.key = (const uint8_t *)"cli",
-				     .key_len = 3, .send = q_send,
+				     .key_len = 3,
+				     .send = q_send,
 				     .send_ctx = &w.to_cli};
 	eim_coap_server_input(w.srv, &peer, w.to_srv.d[0].b, w.to_srv.d[0].n,
 			      0);
@@ -254,9 +265,13 @@ static void big_echo(unsigned drop_srv, unsigned drop_cli, uint8_t cli_szx,
 	static struct result res;
 	uint8_t *body = malloc(len);
 	struct eim_coap_client_request rq = {
-		.method = EIM_COAP_POST, .path = "/echo",
-		.content_format = -1, .body = body, .body_len = len,
-		.cb = on_done, .cb_ctx = &res,
+		.method = EIM_COAP_POST,
+		.path = "/echo",
+		.content_format = -1,
+		.body = body,
+		.body_len = len,
+		.cb = on_done,
+		.cb_ctx = &res,
 	};
 
 	memset(&res, 0, sizeof(res));
@@ -311,8 +326,8 @@ static struct eim_coap_msg sent_msg(struct world *w, size_t i)
 	return m;
 }
 
-static size_t answer(const struct eim_coap_msg *req, uint8_t type,
-		     uint8_t code, uint16_t mid, bool with_token, uint8_t *buf)
+static size_t answer(const struct eim_coap_msg *req, uint8_t type, uint8_t code,
+		     uint16_t mid, bool with_token, uint8_t *buf)
 {
 	struct eim_coap_writer w;
 	size_t n;
@@ -330,8 +345,11 @@ START_TEST(rst_empty_ack_and_separate_response)
 	struct world w;
 	struct result res = {0};
 	struct eim_coap_client_request rq = {
-		.method = EIM_COAP_GET, .path = "/x",
-		.content_format = -1, .cb = on_done, .cb_ctx = &res,
+		.method = EIM_COAP_GET,
+		.path = "/x",
+		.content_format = -1,
+		.cb = on_done,
+		.cb_ctx = &res,
 	};
 	struct eim_coap_msg m;
 	uint8_t b[64];
@@ -355,8 +373,7 @@ START_TEST(rst_empty_ack_and_separate_response)
 	n = answer(&m, EIM_COAP_ACK, 0, m.mid, false, b);
 	eim_coap_client_input(w.cli, b, n, 110);
 	/* No retransmission after the ACK: deadline is MAX_TRANSMIT_WAIT. */
-	ck_assert_uint_eq(eim_coap_client_next_deadline(w.cli),
-			  110 + 31000);
+	ck_assert_uint_eq(eim_coap_client_next_deadline(w.cli), 110 + 31000);
 	/* A response with a wrong token is rejected with RST. */
 	struct eim_coap_msg other = m;
 	other.token[7] ^= 1;
@@ -388,8 +405,11 @@ START_TEST(request_limits)
 	struct world w;
 	struct result res = {0};
 	struct eim_coap_client_request rq = {
-		.method = EIM_COAP_GET, .path = "/x",
-		.content_format = -1, .cb = on_done, .cb_ctx = &res,
+		.method = EIM_COAP_GET,
+		.path = "/x",
+		.content_format = -1,
+		.cb = on_done,
+		.cb_ctx = &res,
 	};
 	char longpath[200];
 
@@ -414,8 +434,8 @@ END_TEST
 
 /* A piggybacked answer to the last message the client sent, with Block2
  * (num, more, szx 0 = 16 bytes), an optional ETag and payload length n. */
-static size_t block2_answer(struct world *w, uint32_t num, bool more,
-			    int etag, size_t n, uint8_t code, uint8_t *buf)
+static size_t block2_answer(struct world *w, uint32_t num, bool more, int etag,
+			    size_t n, uint8_t code, uint8_t *buf)
 {
 	struct eim_coap_msg m = sent_msg(w, w->to_srv.n - 1);
 	struct eim_coap_writer wr;
@@ -423,8 +443,8 @@ static size_t block2_answer(struct world *w, uint32_t num, bool more,
 	size_t len;
 
 	memset(pl, 'z', sizeof(pl));
-	eim_coap_writer_init(&wr, buf, 256, EIM_COAP_ACK, code, m.mid,
-			     m.token, m.tkl);
+	eim_coap_writer_init(&wr, buf, 256, EIM_COAP_ACK, code, m.mid, m.token,
+			     m.tkl);
 	if (etag >= 0)
 		eim_coap_writer_opt_uint(&wr, EIM_COAP_OPT_ETAG,
 					 (uint32_t)etag);
@@ -445,8 +465,11 @@ START_TEST(malformed_blockwise_answers)
 	struct result res = {0};
 	static uint8_t big[100];
 	struct eim_coap_client_request rq = {
-		.method = EIM_COAP_GET, .path = "/x",
-		.content_format = -1, .cb = on_done, .cb_ctx = &res,
+		.method = EIM_COAP_GET,
+		.path = "/x",
+		.content_format = -1,
+		.cb = on_done,
+		.cb_ctx = &res,
 	};
 	uint8_t b[256];
 	size_t n;
@@ -521,9 +544,13 @@ START_TEST(steady_path_does_not_allocate)
 	static struct result res;
 	const uint8_t body[16] = "0123456789abcdef";
 	struct eim_coap_client_request rq = {
-		.method = EIM_COAP_POST, .path = "/echo",
-		.content_format = 42, .body = body, .body_len = 16,
-		.cb = on_done, .cb_ctx = &res,
+		.method = EIM_COAP_POST,
+		.path = "/echo",
+		.content_format = 42,
+		.body = body,
+		.body_len = 16,
+		.cb = on_done,
+		.cb_ctx = &res,
 	};
 	unsigned long before = 0;
 

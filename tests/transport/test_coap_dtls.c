@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const uint8_t test_psk[16] = {0, 1, 2, 3, 4, 5, 6, 7,
-				      8, 9, 10, 11, 12, 13, 14, 15};
+static const uint8_t test_psk[16] = {0, 1, 2,  3,  4,  5,  6,  7,
+				     8, 9, 10, 11, 12, 13, 14, 15};
 static const char test_identity[] = "device-1";
 
 /* The server answers with the identity the handshake authenticated and
@@ -88,9 +88,9 @@ static void on_resp(void *ctx, int status,
 	w->done++;
 	w->status = status;
 	if (status == 0) {
-		size_t n = r->body_len < sizeof(w->body) - 1 ?
-				   r->body_len :
-				   sizeof(w->body) - 1;
+		size_t n = r->body_len < sizeof(w->body) - 1
+				   ? r->body_len
+				   : sizeof(w->body) - 1;
 		w->code = r->code;
 		memcpy(w->body, r->body, n);
 		w->body[n] = 0;
@@ -282,9 +282,12 @@ START_TEST(rebind_from_callback)
 {
 	struct world w;
 	struct eim_coap_client_request rq = {
-		.method = EIM_COAP_POST, .path = "/echo",
-		.content_format = -1, .body = (const uint8_t *)"x",
-		.body_len = 1, .cb = rebind_in_cb,
+		.method = EIM_COAP_POST,
+		.path = "/echo",
+		.content_format = -1,
+		.body = (const uint8_t *)"x",
+		.body_len = 1,
+		.cb = rebind_in_cb,
 	};
 	struct eim_coap_dtls_client_stats cs;
 
@@ -331,8 +334,10 @@ START_TEST(wrong_psk_fails)
 	static const uint8_t bad[16] = {0xff};
 	struct world w;
 	struct eim_coap_client_request rq = {
-		.method = EIM_COAP_POST, .path = "/echo",
-		.content_format = -1, .cb = on_resp,
+		.method = EIM_COAP_POST,
+		.path = "/echo",
+		.content_format = -1,
+		.cb = on_resp,
 	};
 	struct eim_coap_dtls_client_stats cs;
 

@@ -150,8 +150,19 @@ static void libcoap_client_post(int szx_bytes)
 	snprintf(bs, sizeof(bs), "%d", szx_bytes);
 	char m[] = "-m", post[] = "post", f[] = "-f", b[] = "-b", B[] = "-B",
 	     ten[] = "10", o[] = "-o";
-	char *argv[] = {getenv("COAP_CLIENT"), m, post, f, in, b, bs, B, ten,
-			uri, o, out, NULL};
+	char *argv[] = {getenv("COAP_CLIENT"),
+			m,
+			post,
+			f,
+			in,
+			b,
+			bs,
+			B,
+			ten,
+			uri,
+			o,
+			out,
+			NULL};
 	ck_assert_ptr_nonnull(argv[0]);
 	run_wait(argv);
 	stop(srv);
@@ -231,8 +242,13 @@ static struct done request(const char *addr, uint8_t method, const char *path,
 	cc.params.ack_timeout_ms = 500;
 	ck_assert_int_eq(eim_coap_udp_client_new(l, addr, &cc, &uc), 0);
 	struct eim_coap_client_request rq = {
-		.method = method, .path = path, .content_format = -1,
-		.body = body, .body_len = len, .cb = on_done, .cb_ctx = &d,
+		.method = method,
+		.path = path,
+		.content_format = -1,
+		.body = body,
+		.body_len = len,
+		.cb = on_done,
+		.cb_ctx = &d,
 	};
 	ck_assert_int_eq(eim_coap_udp_client_request(uc, &rq), 0);
 	eim_loop_timer_init(&t, stop_loop, NULL);

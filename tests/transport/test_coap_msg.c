@@ -13,11 +13,11 @@
 
 /* CON POST, MID 0x0001, token aabbccdd, /gsma/rsp2/asn1, CF 42, payload. */
 static const uint8_t vec_post[] = {
-	0x44, 0x02, 0x00, 0x01, 0xaa, 0xbb, 0xcc, 0xdd,
-	0xb4, 'g',  's',  'm',  'a',		/* delta 11 Uri-Path */
-	0x04, 'r',  's',  'p',  '2',		/* delta 0 */
-	0x04, 'a',  's',  'n',  '1',		/* delta 0 */
-	0x11, 0x2a,				/* delta 1: CF = 42 */
+	0x44, 0x02, 0x00, 0x01, 0xaa, 0xbb, 0xcc,
+	0xdd, 0xb4, 'g',  's',	'm',  'a', /* delta 11 Uri-Path */
+	0x04, 'r',  's',  'p',	'2',	   /* delta 0 */
+	0x04, 'a',  's',  'n',	'1',	   /* delta 0 */
+	0x11, 0x2a,			   /* delta 1: CF = 42 */
 	0xff, 0x01, 0x02, 0x03,
 };
 
@@ -55,8 +55,8 @@ START_TEST(write_matches_vector)
 	const uint8_t body[] = {1, 2, 3};
 	size_t n = 0;
 
-	eim_coap_writer_init(&w, buf, sizeof(buf), EIM_COAP_CON,
-			     EIM_COAP_POST, 1, tok, 4);
+	eim_coap_writer_init(&w, buf, sizeof(buf), EIM_COAP_CON, EIM_COAP_POST,
+			     1, tok, 4);
 	eim_coap_writer_opt_path(&w, EIM_COAP_OPT_URI_PATH, "/gsma/rsp2/asn1");
 	eim_coap_writer_opt_uint(&w, EIM_COAP_OPT_CONTENT_FORMAT, 42);
 	eim_coap_writer_payload(&w, body, sizeof(body));
@@ -89,8 +89,7 @@ END_TEST
 
 /* Option numbers and lengths at each encoding boundary: 0-12 in the
  * nibble, 13-268 with one extension byte, 269-65535 with two. */
-static const uint16_t nums[] = {1, 12, 13, 14, 268, 269, 270, 292, 1000,
-				65535};
+static const uint16_t nums[] = {1, 12, 13, 14, 268, 269, 270, 292, 1000, 65535};
 static const size_t lens[] = {0, 1, 12, 13, 14, 268, 269, 270, 1000};
 
 START_TEST(option_encodings_roundtrip)
@@ -114,10 +113,12 @@ START_TEST(option_encodings_roundtrip)
 			eim_coap_writer_opt(&w, nums[a], val + 1, lens[b]);
 			ck_assert_int_eq(eim_coap_writer_finish(&w, &n), 0);
 			/* Check the first option's header byte. */
-			uint8_t dn = nums[a] < 13 ? nums[a]
-				     : nums[a] < 269 ? 13 : 14;
-			uint8_t ln = lens[b] < 13 ? (uint8_t)lens[b]
-				     : lens[b] < 269 ? 13 : 14;
+			uint8_t dn = nums[a] < 13    ? nums[a]
+				     : nums[a] < 269 ? 13
+						     : 14;
+			uint8_t ln = lens[b] < 13    ? (uint8_t)lens[b]
+				     : lens[b] < 269 ? 13
+						     : 14;
 			ck_assert_int_eq(buf[4], (dn << 4) | ln);
 			ck_assert_int_eq(eim_coap_msg_parse(buf, n, &m), 0);
 			ck_assert_int_eq(m.nopts, 2);
@@ -232,24 +233,28 @@ static const struct bad bad_vectors[] = {
 	{"version 0", {0x00, 0x01, 0, 0}, 4, EIM_EVERSION},
 	{"version 2", {0x80, 0x01, 0, 0}, 4, EIM_EVERSION},
 	{"version 3", {0xc0, 0x01, 0, 0}, 4, EIM_EVERSION},
-	{"tkl 9", {0x49, 0x01, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, 13,
+	{"tkl 9",
+	 {0x49, 0x01, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9},
+	 13,
 	 EIM_EMALFORMED},
 	{"tkl 15", {0x4f, 0x01, 0, 0}, 4, EIM_EMALFORMED},
 	{"token cut", {0x44, 0x01, 0, 0, 1, 2, 3}, 7, EIM_ETRUNC},
-	{"delta nibble 15", {0x40, 0x01, 0, 0, 0xf1, 0x00}, 6,
-	 EIM_EMALFORMED},
-	{"length nibble 15", {0x40, 0x01, 0, 0, 0x1f, 0x00}, 6,
-	 EIM_EMALFORMED},
+	{"delta nibble 15", {0x40, 0x01, 0, 0, 0xf1, 0x00}, 6, EIM_EMALFORMED},
+	{"length nibble 15", {0x40, 0x01, 0, 0, 0x1f, 0x00}, 6, EIM_EMALFORMED},
 	{"ext1 delta missing", {0x40, 0x01, 0, 0, 0xd0}, 5, EIM_ETRUNC},
 	{"ext2 delta cut", {0x40, 0x01, 0, 0, 0xe0, 0x00}, 6, EIM_ETRUNC},
 	{"ext1 length missing", {0x40, 0x01, 0, 0, 0x1d}, 5, EIM_ETRUNC},
 	{"ext2 length cut", {0x40, 0x01, 0, 0, 0x1e, 0x01}, 6, EIM_ETRUNC},
 	{"value cut", {0x40, 0x01, 0, 0, 0xb3, 'a', 'b'}, 7, EIM_ETRUNC},
-	{"ext1 length beyond end", {0x40, 0x01, 0, 0, 0xbd, 0x00, 'a'}, 7,
+	{"ext1 length beyond end",
+	 {0x40, 0x01, 0, 0, 0xbd, 0x00, 'a'},
+	 7,
 	 EIM_ETRUNC},
 	{"marker, no payload", {0x40, 0x01, 0, 0, 0xff}, 5, EIM_EMALFORMED},
 	{"empty with token", {0x41, 0x00, 0, 0, 0x01}, 5, EIM_EMALFORMED},
-	{"empty with payload", {0x40, 0x00, 0, 0, 0xff, 0x01}, 6,
+	{"empty with payload",
+	 {0x40, 0x00, 0, 0, 0xff, 0x01},
+	 6,
 	 EIM_EMALFORMED},
 	{"empty with option", {0x60, 0x00, 0, 0, 0x10}, 5, EIM_EMALFORMED},
 	/* 65535 then +1 */
@@ -285,8 +290,7 @@ START_TEST(too_many_options)
 			 0);
 	ck_assert_int_eq(m.nopts, EIM_COAP_MAX_OPTIONS);
 	buf[4 + EIM_COAP_MAX_OPTIONS] = 0x10;
-	ck_assert_int_eq(eim_coap_msg_parse(buf, sizeof(buf), &m),
-			 EIM_ETOOBIG);
+	ck_assert_int_eq(eim_coap_msg_parse(buf, sizeof(buf), &m), EIM_ETOOBIG);
 }
 END_TEST
 
@@ -339,8 +343,7 @@ START_TEST(path_edge_cases)
 	ck_assert_int_eq(eim_coap_msg_path(&m, p, sizeof(p)), EIM_EMALFORMED);
 	ck_assert_int_eq(eim_coap_msg_parse(nul, sizeof(nul), &m), 0);
 	ck_assert_int_eq(eim_coap_msg_path(&m, p, sizeof(p)), EIM_EMALFORMED);
-	ck_assert_int_eq(eim_coap_msg_parse(emptyseg, sizeof(emptyseg), &m),
-			 0);
+	ck_assert_int_eq(eim_coap_msg_parse(emptyseg, sizeof(emptyseg), &m), 0);
 	ck_assert_int_eq(eim_coap_msg_path(&m, p, sizeof(p)), 0);
 	ck_assert_str_eq(p, "//x");
 }

@@ -165,7 +165,11 @@ START_TEST(piggybacked_echo)
 	struct eim_coap_server *s = mksrv(NULL);
 	struct sent st = {0};
 	struct eim_coap_peer p = mkpeer("peer-a", &st);
-	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST, .mid = 0x4242, .path = "/gsma/rsp2/asn1", .cf = 42};
+	struct rq r = {.type = EIM_COAP_CON,
+		       .code = EIM_COAP_POST,
+		       .mid = 0x4242,
+		       .path = "/gsma/rsp2/asn1",
+		       .cf = 42};
 	struct eim_coap_msg m;
 
 	r.body = body3, r.body_len = 3;
@@ -179,7 +183,8 @@ START_TEST(piggybacked_echo)
 	ck_assert_int_eq(m.token[3], 4);
 	ck_assert_uint_eq(m.payload_len, 3);
 	ck_assert_mem_eq(m.payload, body3, 3);
-	ck_assert_ptr_nonnull(eim_coap_msg_opt(&m, EIM_COAP_OPT_CONTENT_FORMAT));
+	ck_assert_ptr_nonnull(
+		eim_coap_msg_opt(&m, EIM_COAP_OPT_CONTENT_FORMAT));
 	ck_assert_str_eq(seen_identity, "eid-123");
 	eim_coap_server_free(s);
 }
@@ -190,7 +195,11 @@ START_TEST(non_gets_non)
 	struct eim_coap_server *s = mksrv(NULL);
 	struct sent st = {0};
 	struct eim_coap_peer p = mkpeer("peer-a", &st);
-	struct rq r = {.type = EIM_COAP_NON, .code = EIM_COAP_POST, .mid = 7, .path = "/gsma/rsp2/asn1", .cf = -1};
+	struct rq r = {.type = EIM_COAP_NON,
+		       .code = EIM_COAP_POST,
+		       .mid = 7,
+		       .path = "/gsma/rsp2/asn1",
+		       .cf = -1};
 	struct eim_coap_msg m;
 
 	r.body = body3, r.body_len = 3;
@@ -211,7 +220,11 @@ START_TEST(retransmitted_con_runs_handler_once)
 	struct eim_coap_server *s = mksrv(NULL);
 	struct sent st = {0};
 	struct eim_coap_peer p = mkpeer("peer-a", &st);
-	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST, .mid = 99, .path = "/gsma/rsp2/asn1", .cf = -1};
+	struct rq r = {.type = EIM_COAP_CON,
+		       .code = EIM_COAP_POST,
+		       .mid = 99,
+		       .path = "/gsma/rsp2/asn1",
+		       .cf = -1};
 	uint8_t first[2048];
 	size_t first_len;
 	struct eim_coap_server_stats stats;
@@ -220,7 +233,7 @@ START_TEST(retransmitted_con_runs_handler_once)
 	input(s, &p, &r, 0);
 	memcpy(first, st.last, st.last_len);
 	first_len = st.last_len;
-	input(s, &p, &r, 2000);  /* ACK lost: retransmission at +2 s */
+	input(s, &p, &r, 2000); /* ACK lost: retransmission at +2 s */
 	input(s, &p, &r, 6000);
 	ck_assert_int_eq(calls, 1);
 	ck_assert_int_eq(st.n, 3);
@@ -243,7 +256,11 @@ START_TEST(dedup_expires_after_exchange_lifetime)
 	struct eim_coap_server *s;
 	struct sent st = {0};
 	struct eim_coap_peer p = mkpeer("peer-a", &st);
-	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST, .mid = 5, .path = "/gsma/rsp2/asn1", .cf = -1};
+	struct rq r = {.type = EIM_COAP_CON,
+		       .code = EIM_COAP_POST,
+		       .mid = 5,
+		       .path = "/gsma/rsp2/asn1",
+		       .cf = -1};
 	struct eim_coap_server_stats stats;
 
 	eim_coap_server_config_default(&cfg);
@@ -273,7 +290,11 @@ START_TEST(dedup_bounded_per_peer)
 	struct eim_coap_server *s;
 	struct sent st = {0};
 	struct eim_coap_peer p = mkpeer("peer-a", &st);
-	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST, .mid = 1, .path = "/gsma/rsp2/asn1", .cf = -1};
+	struct rq r = {.type = EIM_COAP_CON,
+		       .code = EIM_COAP_POST,
+		       .mid = 1,
+		       .path = "/gsma/rsp2/asn1",
+		       .cf = -1};
 
 	eim_coap_server_config_default(&cfg);
 	cfg.dedup_per_peer = 2;
@@ -301,7 +322,11 @@ START_TEST(peers_kept_apart_and_bounded)
 	struct eim_coap_peer a = mkpeer("peer-a", &sa);
 	struct eim_coap_peer b = mkpeer("peer-b", &sb);
 	struct eim_coap_peer c = mkpeer("peer-c", &sc);
-	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST, .mid = 1, .path = "/gsma/rsp2/asn1", .cf = -1};
+	struct rq r = {.type = EIM_COAP_CON,
+		       .code = EIM_COAP_POST,
+		       .mid = 1,
+		       .path = "/gsma/rsp2/asn1",
+		       .cf = -1};
 	struct eim_coap_server_stats stats;
 
 	eim_coap_server_config_default(&cfg);
@@ -329,7 +354,11 @@ START_TEST(peer_table_grows_and_finds_every_peer)
 	struct eim_coap_server_config cfg;
 	struct eim_coap_server *s;
 	struct sent st = {0};
-	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST, .mid = 1, .path = "/gsma/rsp2/asn1", .cf = -1};
+	struct rq r = {.type = EIM_COAP_CON,
+		       .code = EIM_COAP_POST,
+		       .mid = 1,
+		       .path = "/gsma/rsp2/asn1",
+		       .cf = -1};
 	struct eim_coap_server_stats stats;
 	char keys[1000][16];
 
@@ -368,7 +397,11 @@ START_TEST(dedup_ring_grows_in_order)
 	struct eim_coap_server *s = mksrv(NULL); /* 8 per peer */
 	struct sent st = {0};
 	struct eim_coap_peer p = mkpeer("peer-a", &st);
-	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST, .mid = 1, .path = "/gsma/rsp2/asn1", .cf = -1};
+	struct rq r = {.type = EIM_COAP_CON,
+		       .code = EIM_COAP_POST,
+		       .mid = 1,
+		       .path = "/gsma/rsp2/asn1",
+		       .cf = -1};
 
 	/* eight overlapping exchanges: the ring grows 1 -> 2 -> 4 -> 8 and
 	 * keeps them all */
@@ -418,7 +451,11 @@ START_TEST(block2_copy_only_during_transfer)
 	struct eim_coap_server *s = mksrv(NULL);
 	struct sent st = {0};
 	struct eim_coap_peer p = mkpeer("peer-a", &st);
-	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_GET, .mid = 1, .path = "/big", .cf = -1};
+	struct rq r = {.type = EIM_COAP_CON,
+		       .code = EIM_COAP_GET,
+		       .mid = 1,
+		       .path = "/big",
+		       .cf = -1};
 	struct eim_coap_server_stats stats;
 
 	input(s, &p, &r, 0); /* block 0 of 3000 bytes in 1024-byte blocks */
@@ -460,7 +497,9 @@ START_TEST(malformed_con_gets_rst_others_dropped)
 	struct eim_coap_msg m;
 	struct eim_coap_server_stats stats;
 
-	ck_assert_int_eq(eim_coap_server_input(s, &p, bad_con, sizeof(bad_con), 0), 0);
+	ck_assert_int_eq(eim_coap_server_input(s, &p, bad_con, sizeof(bad_con),
+					       0),
+			 0);
 	ck_assert_int_eq(st.n, 1);
 	m = last_msg(&st);
 	ck_assert_int_eq(m.type, EIM_COAP_RST);
@@ -488,7 +527,8 @@ START_TEST(malformed_con_gets_rst_others_dropped)
 	ck_assert_uint_eq(stats.rst_sent, 3);
 	ck_assert_uint_eq(stats.dropped, 5);
 	/* Bad arguments. */
-	ck_assert_int_eq(eim_coap_server_input(s, NULL, ping, 4, 0), EIM_EINVAL);
+	ck_assert_int_eq(eim_coap_server_input(s, NULL, ping, 4, 0),
+			 EIM_EINVAL);
 	p.key_len = EIM_COAP_PEER_KEY_MAX + 1;
 	ck_assert_int_eq(eim_coap_server_input(s, &p, ping, 4, 0), EIM_EINVAL);
 	eim_coap_server_free(s);
@@ -561,7 +601,8 @@ START_TEST(option_checks_and_routing)
 		uint32_t cf = 0;
 		struct eim_coap_msg m = last_msg(&st);
 		eim_coap_opt_uint(eim_coap_msg_opt(&m,
-				  EIM_COAP_OPT_CONTENT_FORMAT), 2, &cf);
+						   EIM_COAP_OPT_CONTENT_FORMAT),
+				  2, &cf);
 		ck_assert_uint_eq(cf, 42);
 	}
 	eim_coap_writer_init(&w, buf, sizeof(buf), EIM_COAP_CON, EIM_COAP_POST,
@@ -572,8 +613,8 @@ START_TEST(option_checks_and_routing)
 	ck_assert_int_eq(answer_code(s, &st, buf, n), EIM_COAP_CHANGED);
 	{
 		struct eim_coap_msg m = last_msg(&st);
-		ck_assert_ptr_null(eim_coap_msg_opt(&m,
-				   EIM_COAP_OPT_CONTENT_FORMAT));
+		ck_assert_ptr_null(
+			eim_coap_msg_opt(&m, EIM_COAP_OPT_CONTENT_FORMAT));
 	}
 	/* Block1 with SZX 7 -> 4.00. */
 	eim_coap_writer_init(&w, buf, sizeof(buf), EIM_COAP_CON, EIM_COAP_POST,
@@ -613,8 +654,11 @@ static void check_block2_body(struct eim_coap_server *s, uint8_t method,
 {
 	struct sent st = {0};
 	struct eim_coap_peer p = mkpeer("peer-b2", &st);
-	struct rq r = {.type = EIM_COAP_CON, .code = method, .mid = 100,
-		       .path = "/big", .cf = -1};
+	struct rq r = {.type = EIM_COAP_CON,
+		       .code = method,
+		       .mid = 100,
+		       .path = "/big",
+		       .cf = -1};
 	uint8_t got[4096];
 	size_t got_len = 0;
 	uint32_t etag0 = 0, v;
@@ -687,7 +731,11 @@ START_TEST(block2_later_block_without_copy)
 	struct eim_coap_server *s = mksrv(NULL);
 	struct sent st = {0};
 	struct eim_coap_peer p = mkpeer("peer-q", &st);
-	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST, .mid = 1, .path = "/big", .cf = -1};
+	struct rq r = {.type = EIM_COAP_CON,
+		       .code = EIM_COAP_POST,
+		       .mid = 1,
+		       .path = "/big",
+		       .cf = -1};
 	struct eim_coap_msg m;
 
 	/* POST asking for block 1 of a body never produced: 4.08. */
@@ -727,7 +775,11 @@ static struct eim_coap_msg upload(struct eim_coap_server *s,
 	for (size_t off = 0;; off += bs) {
 		size_t n = len - off < bs ? len - off : bs;
 		bool more = off + n < len;
-		struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST, .mid = (*mid)++, .path = "/gsma/rsp2/asn1", .cf = 42};
+		struct rq r = {.type = EIM_COAP_CON,
+			       .code = EIM_COAP_POST,
+			       .mid = (*mid)++,
+			       .path = "/gsma/rsp2/asn1",
+			       .cf = 42};
 		r.b1 = true;
 		r.b1v = eim_coap_block_encode((uint32_t)(off / bs), more, szx);
 		r.size1 = off == 0;
@@ -778,7 +830,11 @@ START_TEST(block1_request_tags_kept_apart)
 	struct sent st = {0};
 	struct eim_coap_peer p = mkpeer("peer-b1", &st);
 	uint8_t a[40], b[40];
-	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST, .mid = 1, .path = "/gsma/rsp2/asn1", .cf = -1};
+	struct rq r = {.type = EIM_COAP_CON,
+		       .code = EIM_COAP_POST,
+		       .mid = 1,
+		       .path = "/gsma/rsp2/asn1",
+		       .cf = -1};
 	struct eim_coap_msg m;
 
 	memset(a, 'A', sizeof(a));
@@ -819,7 +875,11 @@ START_TEST(block1_errors)
 	struct sent st = {0};
 	struct eim_coap_peer p = mkpeer("peer-b1", &st);
 	uint8_t blk[64] = {0};
-	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST, .mid = 1, .path = "/gsma/rsp2/asn1", .cf = -1};
+	struct rq r = {.type = EIM_COAP_CON,
+		       .code = EIM_COAP_POST,
+		       .mid = 1,
+		       .path = "/gsma/rsp2/asn1",
+		       .cf = -1};
 	struct eim_coap_msg m;
 	struct eim_coap_server_stats stats;
 	uint32_t v;
@@ -840,7 +900,10 @@ START_TEST(block1_errors)
 	input(s, &p, &r, 0);
 	m = last_msg(&st);
 	ck_assert_int_eq(m.code, EIM_COAP_REQUEST_ENTITY_TOO_LARGE);
-	ck_assert_int_eq(eim_coap_opt_uint(eim_coap_msg_opt(&m, EIM_COAP_OPT_SIZE1), 4, &v), 0);
+	ck_assert_int_eq(eim_coap_opt_uint(eim_coap_msg_opt(&m,
+							    EIM_COAP_OPT_SIZE1),
+					   4, &v),
+			 0);
 	ck_assert_uint_eq(v, 100);
 	r.size1 = false;
 
@@ -860,14 +923,16 @@ START_TEST(block1_errors)
 	r.mid++;
 	r.b1v = eim_coap_block_encode(2, true, 2);
 	input(s, &p, &r, 0);
-	ck_assert_int_eq(last_msg(&st).code, EIM_COAP_REQUEST_ENTITY_INCOMPLETE);
+	ck_assert_int_eq(last_msg(&st).code,
+			 EIM_COAP_REQUEST_ENTITY_INCOMPLETE);
 
 	/* A block for which no reassembly exists: 4.08. */
 	r.mid++;
 	r.b1v = eim_coap_block_encode(1, false, 2);
 	r.body_len = 10;
 	input(s, &p, &r, 0);
-	ck_assert_int_eq(last_msg(&st).code, EIM_COAP_REQUEST_ENTITY_INCOMPLETE);
+	ck_assert_int_eq(last_msg(&st).code,
+			 EIM_COAP_REQUEST_ENTITY_INCOMPLETE);
 
 	/* A non-final block shorter than the block size: 4.00. */
 	r.mid++;
@@ -901,7 +966,8 @@ START_TEST(block1_errors)
 	r.b1v = eim_coap_block_encode(1, false, 2);
 	r.body_len = 5;
 	input(s, &p, &r, 5100);
-	ck_assert_int_eq(last_msg(&st).code, EIM_COAP_REQUEST_ENTITY_INCOMPLETE);
+	ck_assert_int_eq(last_msg(&st).code,
+			 EIM_COAP_REQUEST_ENTITY_INCOMPLETE);
 	ck_assert_int_eq(calls, 0);
 	eim_coap_server_free(s);
 }
@@ -914,7 +980,11 @@ START_TEST(block1_server_prefers_smaller_blocks)
 	struct sent st = {0};
 	struct eim_coap_peer p = mkpeer("peer-b1", &st);
 	uint8_t body[1500];
-	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST, .mid = 1, .path = "/gsma/rsp2/asn1", .cf = -1};
+	struct rq r = {.type = EIM_COAP_CON,
+		       .code = EIM_COAP_POST,
+		       .mid = 1,
+		       .path = "/gsma/rsp2/asn1",
+		       .cf = -1};
 	struct eim_coap_msg m;
 	struct eim_coap_block b;
 
@@ -962,8 +1032,11 @@ START_TEST(peer_gone_drops_reassembly)
 	struct sent st = {0};
 	struct eim_coap_peer p = mkpeer("dtls-session-7", &st);
 	uint8_t blk[16] = {0};
-	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST, .mid = 1,
-		       .path = "/gsma/rsp2/asn1", .cf = -1};
+	struct rq r = {.type = EIM_COAP_CON,
+		       .code = EIM_COAP_POST,
+		       .mid = 1,
+		       .path = "/gsma/rsp2/asn1",
+		       .cf = -1};
 	struct eim_coap_server_stats stats;
 
 	r.b1 = true;
@@ -1070,8 +1143,10 @@ START_TEST(steady_path_does_not_allocate)
 	struct eim_coap_server *s = mksrv(NULL);
 	struct sent st = {0};
 	struct eim_coap_peer p = mkpeer("peer-a", &st);
-	struct rq r = {.type = EIM_COAP_CON, .code = EIM_COAP_POST,
-		       .path = "/gsma/rsp2/asn1", .cf = 42};
+	struct rq r = {.type = EIM_COAP_CON,
+		       .code = EIM_COAP_POST,
+		       .path = "/gsma/rsp2/asn1",
+		       .cf = 42};
 	unsigned long before;
 
 	r.body = body3, r.body_len = 3;

@@ -62,7 +62,7 @@ START_TEST(timers_fire_in_order)
 	eim_loop_timer_start(l, &t[2], now + 20);
 	eim_loop_timer_start(l, &t[3], now + 5);
 	eim_loop_timer_start(l, &t[4], now + 60);
-	eim_loop_timer_stop(l, &t[3]);          /* never fires */
+	eim_loop_timer_stop(l, &t[3]);		  /* never fires */
 	eim_loop_timer_start(l, &t[1], now + 40); /* re-armed later */
 	ck_assert(eim_loop_timer_armed(&t[1]));
 	ck_assert_int_eq(eim_loop_run(l), 0);
@@ -375,14 +375,19 @@ static void client_server(const char *bind, const char *host, size_t len,
 	d.l = l;
 	ck_assert_int_eq(eim_coap_server_new(NULL, routes, 1, &srv), 0);
 	ck_assert_int_eq(eim_coap_udp_server_new(l, bind, srv, &us), 0);
-	snprintf(addr, sizeof(addr), "%s:%d", host, eim_coap_udp_server_port(us));
+	snprintf(addr, sizeof(addr), "%s:%d", host,
+		 eim_coap_udp_server_port(us));
 	eim_coap_client_config_default(&cc);
 	cc.block_szx = szx;
 	ck_assert_int_eq(eim_coap_udp_client_new(l, addr, &cc, &uc), 0);
 	struct eim_coap_client_request rq = {
-		.method = EIM_COAP_POST, .path = "/gsma/rsp2/asn1",
-		.content_format = 42, .body = body, .body_len = len,
-		.cb = on_done, .cb_ctx = &d,
+		.method = EIM_COAP_POST,
+		.path = "/gsma/rsp2/asn1",
+		.content_format = 42,
+		.body = body,
+		.body_len = len,
+		.cb = on_done,
+		.cb_ctx = &d,
 	};
 	handler_runs = 0;
 	ck_assert_int_eq(eim_coap_udp_client_request(uc, &rq), 0);
