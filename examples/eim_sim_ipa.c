@@ -26,9 +26,20 @@ struct eim_sim_ipa {
 	size_t pending_off;
 	struct eim_buf req; /* the request being sent */
 	char errmsg[160];
+	bool stale; /* the last wake got no answer: handshake again */
+	bool has_coap;
+	struct eim_coap_client_config coap;
 	eim_sim_ipa_persist_fn persist;
 	void *persist_ctx;
 };
+
+void eim_sim_ipa_set_coap_params(struct eim_sim_ipa *ipa,
+				 const struct eim_coap_params *p)
+{
+	eim_coap_client_config_default(&ipa->coap);
+	ipa->coap.params = *p;
+	ipa->has_coap = true;
+}
 
 void eim_sim_ipa_on_persist(struct eim_sim_ipa *ipa, eim_sim_ipa_persist_fn fn,
 			    void *ctx)
@@ -185,6 +196,7 @@ static void eim__on_response(void *ctx, int status,
 	int rc;
 
 	if (status) {
+		ipa->stale = true;
 		eim__finish(ipa, status, "no answer from the eIM");
 		return;
 	}
@@ -311,14 +323,22 @@ int eim_sim_ipa_wake(struct eim_sim_ipa *ipa, bool rebind,
 		return EIM_EBUSY;
 	if (!ipa->cli) {
 		rc = eim_coap_dtls_client_new(ipa->loop, ipa->server,
-					      &ipa->dtls, NULL, &ipa->cli);
+					      &ipa->dtls,
+					      ipa->has_coap ? &ipa->coap : NULL,
+					      &ipa->cli);
 		if (rc)
 			return rc;
-	} else if (rebind) {
-		rc = eim_coap_dtls_client_rebind(ipa->cli);
-		if (rc)
+	} else {
+		if (rebind && (rc = eim_coap_dtls_client_rebind(ipa->cli)))
 			return rc;
+		if (ipa->stale) {
+			rc = eim_coap_dtls_client_rehandshake(ipa->cli);
+			if (rc)
+				return rc;
+			ipa->stats.fresh_handshakes++;
+		}
 	}
+	ipa->stale = false;
 	ipa->busy = true;
 	ipa->done = done;
 	ipa->done_ctx = ctx;

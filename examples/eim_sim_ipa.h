@@ -37,10 +37,11 @@ struct eim_sim_ipa_stats {
 	uint64_t polls;	   /* GetEimPackage requests */
 	uint64_t packages; /* eUICC packages run */
 	uint64_t data_requests;
-	uint64_t results_sent; /* ProvideEimPackageResult requests */
-	uint64_t acked;	       /* seqNumbers acknowledged by the eIM */
-	uint64_t refused;      /* 4.xx answers from the eIM */
-	uint64_t errors;       /* failed wakes */
+	uint64_t results_sent;	   /* ProvideEimPackageResult requests */
+	uint64_t acked;		   /* seqNumbers acknowledged by the eIM */
+	uint64_t refused;	   /* 4.xx answers from the eIM */
+	uint64_t errors;	   /* failed wakes */
+	uint64_t fresh_handshakes; /* sessions restarted after no answer */
 };
 
 /* Called when a wake ends: status 0, or a negative EIM_E* code. */
@@ -59,9 +60,20 @@ int eim_sim_ipa_new(struct eim_loop *l, const char *server,
 void eim_sim_ipa_free(struct eim_sim_ipa *ipa);
 
 /*
+ * CoAP retransmission parameters for the IPA's requests (RFC 7252 4.8;
+ * default: its values, a request given up after about 93 s). Takes effect
+ * when the session is opened, i.e. call it before the first wake.
+ */
+void eim_sim_ipa_set_coap_params(struct eim_sim_ipa *ipa,
+				 const struct eim_coap_params *p);
+
+/*
  * Starts a wake (see above). `rebind` moves to a new source port first
- * (ignored on the first wake). Returns 0, EIM_EBUSY (a wake is running),
- * or the errors of opening the session.
+ * (ignored on the first wake). After a wake that got no answer, the next
+ * one starts a new DTLS handshake instead of resuming the session: the
+ * server may have lost it (restart, eviction), and RFC 9146 gives it no
+ * way to say that it does not know a CID. Returns 0, EIM_EBUSY (a wake is
+ * running), or the errors of opening the session.
  */
 int eim_sim_ipa_wake(struct eim_sim_ipa *ipa, bool rebind,
 		     eim_sim_ipa_done_fn done, void *ctx);

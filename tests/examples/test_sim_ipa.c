@@ -334,6 +334,71 @@ START_TEST(tampered_foreign_and_replayed_packages_are_refused)
 }
 END_TEST
 
+/* A wake that may fail: its status. */
+static int wake_status(struct eim_loop *l, struct eim_sim_ipa *ipa, bool rebind)
+{
+	struct wake w = {l, 1};
+
+	ck_assert_int_eq(eim_sim_ipa_wake(ipa, rebind, on_done, &w), 0);
+	ck_assert_int_eq(eim_loop_run(l), 0);
+	return w.status;
+}
+
+/* eim serve restarted on the same port has lost every DTLS session: the
+ * device's next wake, resumed by CID, gets no answer (the server drops
+ * records of unknown CIDs silently, RFC 9146 has no alert for it), and
+ * the wake after that must start a new handshake instead of resuming
+ * the dead session again. */
+START_TEST(no_answer_then_a_fresh_handshake)
+{
+	struct eim_loop *l = NULL;
+	struct eim_coap_params cp;
+	struct eim_sim_ipa_stats st;
+	struct eim_coap_dtls_client_stats cs;
+	char line[256], ci[700], dbenv[700];
+
+	ck_assert_int_eq(eim_loop_new(&l), 0);
+	struct eim_sim_ipa *ipa = make_ipa(l);
+	eim_coap_params_default(&cp);
+	cp.ack_timeout_ms = 300;
+	cp.ack_random_factor = 1000;
+	cp.max_retransmit = 1;
+	eim_sim_ipa_set_coap_params(ipa, &cp);
+	run(eim("submit", EID1, "get-rat", NULL));
+	wake(l, ipa, false);
+
+	ck_assert_int_eq(eim_test_child_stop(&srv, SIGTERM), 0);
+	snprintf(ci, sizeof(ci), "%s/ci.pem", dir);
+	snprintf(dbenv, sizeof(dbenv), "EIM_DB=%s", db);
+	char *argv[] = {(char *)eim_test_bin(),
+			(char *)"serve",
+			(char *)"--listen",
+			server,
+			(char *)"--ci-root",
+			ci,
+			NULL};
+	char *env[] = {dbenv, NULL};
+	ck_assert_int_eq(eim_test_spawn(argv, env, &srv), 0);
+	ck_assert_int_eq(eim_test_child_line(&srv, line, sizeof(line), 10000),
+			 0);
+	run(eim("submit", EID1, "get-rat", NULL));
+
+	ck_assert_int_ne(wake_status(l, ipa, true), 0);
+	ck_assert_str_eq(eim_sim_ipa_errmsg(ipa), "no answer from the eIM");
+	wake(l, ipa, true);
+	eim_sim_ipa_stats(ipa, &st);
+	ck_assert_uint_eq(st.fresh_handshakes, 1);
+	ck_assert_uint_eq(st.packages, 2);
+	eim_coap_dtls_client_stats(eim_sim_ipa_transport(ipa), &cs);
+	ck_assert_uint_eq(cs.handshakes, 2);
+	cJSON *r = results();
+	ck_assert_int_eq(cJSON_GetArraySize(r), 2);
+	cJSON_Delete(r);
+	eim_sim_ipa_free(ipa);
+	eim_loop_free(l);
+}
+END_TEST
+
 static Suite *ipa_suite(void)
 {
 	Suite *s = suite_create("sim_ipa");
@@ -343,6 +408,7 @@ static Suite *ipa_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, every_operation_end_to_end);
 	tcase_add_test(tc, tampered_foreign_and_replayed_packages_are_refused);
+	tcase_add_test(tc, no_answer_then_a_fresh_handshake);
 	suite_add_tcase(s, tc);
 	return s;
 }
