@@ -10,6 +10,7 @@
 #include "proto/eim_sig.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -207,6 +208,56 @@ START_TEST(malformed_keys)
 }
 END_TEST
 
+/*
+ * A coordinate may not be encoded as itself plus p: such a point is on the
+ * curve modulo p, so only a range check refuses it (eim_sig's own, and
+ * wolfCrypt's on-curve check has one too). brainpoolP256r1's p is about
+ * 0.66 * 2^256, so X + p still fits 32 bytes for about half the keys.
+ */
+START_TEST(noncanonical_point_refused)
+{
+	/* brainpoolP256r1 p (RFC 5639 3.4) */
+	static const uint8_t p[32] = {0xa9, 0xfb, 0x57, 0xdb, 0xa1, 0xee, 0xa9,
+				      0xbc, 0x3e, 0x66, 0x0a, 0x90, 0x9d, 0x83,
+				      0x8d, 0x72, 0x6e, 0x3b, 0xf6, 0x23, 0xd5,
+				      0x26, 0x20, 0x28, 0x20, 0x13, 0x48, 0x1d,
+				      0x1f, 0x6e, 0x53, 0x77};
+	bool tested = false;
+
+	for (int tries = 0; tries < 64 && !tested; tries++) {
+		struct eim_sig_key *g = NULL, *k = NULL;
+		struct eim_buf spki;
+		ck_assert_int_eq(eim_sig_key_generate(EIM_SIG_BRAINPOOLP256R1,
+						      &g),
+				 0);
+		eim_buf_init(&spki);
+		ck_assert_int_eq(eim_sig_key_spki(g, &spki), 0);
+		ck_assert_int_eq(eim_sig_key_load(spki.p, spki.len, &k), 0);
+		eim_sig_key_free(k);
+		k = NULL;
+		/* X is the 32 bytes after 04, 64 bytes from the end */
+		uint8_t *x = spki.p + spki.len - 64;
+		unsigned carry = 0;
+		uint8_t sum[32];
+		for (int i = 31; i >= 0; i--) {
+			unsigned v = (unsigned)x[i] + p[i] + carry;
+			sum[i] = (uint8_t)v;
+			carry = v >> 8;
+		}
+		if (!carry) {
+			memcpy(x, sum, 32);
+			ck_assert_int_eq(eim_sig_key_load(spki.p, spki.len, &k),
+					 EIM_ECRYPTO);
+			ck_assert_ptr_null(k);
+			tested = true;
+		}
+		eim_buf_done(&spki);
+		eim_sig_key_free(g);
+	}
+	ck_assert(tested);
+}
+END_TEST
+
 START_TEST(der_raw_conversion)
 {
 	uint8_t rs[64], back[64], der[80];
@@ -253,6 +304,7 @@ int main(void)
 	tcase_add_test(tc, pkcs8_versions);
 	tcase_add_test(tc, pem_round_trip);
 	tcase_add_test(tc, malformed_keys);
+	tcase_add_test(tc, noncanonical_point_refused);
 	tcase_add_test(tc, der_raw_conversion);
 	tcase_add_test(tc, random_bytes_differ);
 	suite_add_tcase(s, tc);
