@@ -170,6 +170,8 @@ void eim_dtls_conn_done(struct eim_dtls_conn *c)
 	if (c->identity)
 		eim_free_secret(c->identity, c->identity_len + 1u);
 	c->identity = NULL;
+	eim_dtls_aead_cache_forget(&c->rkey);
+	eim_dtls_aead_cache_forget(&c->wkey);
 	eim_wipe(&c->rkey, sizeof(c->rkey));
 	eim_wipe(&c->wkey, sizeof(c->wkey));
 }

@@ -15,9 +15,11 @@
 #include "transport/eim_dtls_crypto.h"
 
 #include "common/eim_alloc.h"
+#include "common/eim_bytes.h"
 #include "common/eim_err.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <string.h>
 
 static const struct eim_dtls_aead_info aead_table[] = {
@@ -262,35 +264,172 @@ int eim_dtls_verify_data(const uint8_t master[EIM_DTLS_MASTER_LEN],
 			    hash, 32, NULL, 0, out, EIM_DTLS_VERIFY_LEN);
 }
 
+/* ---- AES key schedule cache ---------------------------------------------
+ */
+
+struct eim_dtls_aead_slot {
+	uint32_t id;   /* 0: empty */
+	uint8_t alg;   /* enum eim_dtls_aead_alg of the schedule */
+	uint8_t key_len;
+	uint8_t key[EIM_DTLS_MAX_KEY_LEN]; /* the raw key the schedule is of */
+	Aes aes;
+};
+
+struct eim_dtls_aead_cache {
+	uint32_t next_id;
+	struct eim_dtls_aead_cache_stats st;
+	struct eim_dtls_aead_slot slot[EIM_DTLS_AEAD_CACHE_SLOTS];
+};
+
+int eim_dtls_aead_cache_new(struct eim_dtls_aead_cache **ret)
+{
+	struct eim_dtls_aead_cache *c;
+
+	if (!ret)
+		return EIM_EINVAL;
+	c = eim_calloc(1, sizeof(*c));
+	if (!c)
+		return EIM_ENOMEM;
+	*ret = c;
+	return 0;
+}
+
+static void slot_clear(struct eim_dtls_aead_slot *s)
+{
+	if (s->id == 0)
+		return;
+	wc_AesFree(&s->aes);
+	eim_wipe(s, sizeof(*s));
+}
+
+void eim_dtls_aead_cache_free(struct eim_dtls_aead_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < EIM_DTLS_AEAD_CACHE_SLOTS; i++)
+		slot_clear(&c->slot[i]);
+	eim_free(c);
+}
+
+void eim_dtls_aead_cache_attach(struct eim_dtls_aead_cache *c,
+				struct eim_dtls_aead_key *k)
+{
+	if (!k)
+		return;
+	k->cache = c;
+	k->cache_id = 0;
+	if (!c)
+		return;
+	if (++c->next_id == 0)
+		c->next_id = 1;
+	k->cache_id = c->next_id;
+}
+
+static struct eim_dtls_aead_slot *slot_of(const struct eim_dtls_aead_key *k)
+{
+	return &k->cache->slot[k->cache_id % EIM_DTLS_AEAD_CACHE_SLOTS];
+}
+
+static bool slot_holds(const struct eim_dtls_aead_slot *s,
+		       const struct eim_dtls_aead_key *k)
+{
+	return s->id == k->cache_id && s->alg == (uint8_t)k->info->alg &&
+	       s->key_len == k->info->key_len &&
+	       eim_ct_equal(s->key, k->key, k->info->key_len);
+}
+
+void eim_dtls_aead_cache_forget(struct eim_dtls_aead_key *k)
+{
+	if (!k || !k->cache || !k->info)
+		return;
+	struct eim_dtls_aead_slot *s = slot_of(k);
+	if (slot_holds(s, k))
+		slot_clear(s);
+	k->cache = NULL;
+	k->cache_id = 0;
+}
+
+void eim_dtls_aead_cache_stats(const struct eim_dtls_aead_cache *c,
+			       struct eim_dtls_aead_cache_stats *ret)
+{
+	if (!ret)
+		return;
+	memset(ret, 0, sizeof(*ret));
+	if (c)
+		*ret = c->st;
+}
+
+/* Expands k's AES key into aes (initialised here). 0 or EIM_ECRYPTO. */
+static int aes_setup(Aes *aes, const struct eim_dtls_aead_key *k)
+{
+	int ccm = k->info->alg == EIM_DTLS_AEAD_AES128_CCM8;
+
+	if (wc_AesInit(aes, NULL, INVALID_DEVID) != 0)
+		return EIM_ECRYPTO;
+	if ((ccm ? wc_AesCcmSetKey(aes, k->key, k->info->key_len)
+		 : wc_AesGcmSetKey(aes, k->key, k->info->key_len)) != 0) {
+		wc_AesFree(aes);
+		return EIM_ECRYPTO;
+	}
+	return 0;
+}
+
+/* The cached schedule of k, expanded into its slot first when the slot
+ * holds another key (or nothing). NULL when the expansion failed. */
+static Aes *aes_cached(const struct eim_dtls_aead_key *k)
+{
+	struct eim_dtls_aead_cache *c = k->cache;
+	struct eim_dtls_aead_slot *s = slot_of(k);
+
+	if (slot_holds(s, k)) {
+		c->st.hits++;
+		return &s->aes;
+	}
+	c->st.misses++;
+	slot_clear(s);
+	if (aes_setup(&s->aes, k) != 0) {
+		eim_wipe(s, sizeof(*s));
+		return NULL;
+	}
+	s->id = k->cache_id;
+	s->alg = (uint8_t)k->info->alg;
+	s->key_len = k->info->key_len;
+	memcpy(s->key, k->key, k->info->key_len);
+	return &s->aes;
+}
+
 static int aes_aead(const struct eim_dtls_aead_key *k, int seal,
 		    const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
 		    uint8_t *buf, size_t len, uint8_t *tag)
 {
-	Aes aes;
+	Aes local, *aes;
 	int wrc, rc = EIM_ECRYPTO;
 	int ccm = k->info->alg == EIM_DTLS_AEAD_AES128_CCM8;
 
-	if (wc_AesInit(&aes, NULL, INVALID_DEVID) != 0)
-		return EIM_ECRYPTO;
-	wrc = ccm ? wc_AesCcmSetKey(&aes, k->key, k->info->key_len)
-		  : wc_AesGcmSetKey(&aes, k->key, k->info->key_len);
-	if (wrc != 0)
-		goto out;
+	if (k->cache && k->cache_id) {
+		aes = aes_cached(k);
+		if (!aes)
+			return EIM_ECRYPTO;
+	} else {
+		if (aes_setup(&local, k) != 0)
+			return EIM_ECRYPTO;
+		aes = &local;
+	}
 	if (seal)
-		wrc = ccm ? wc_AesCcmEncrypt(&aes, buf, buf, (word32)len, nonce,
+		wrc = ccm ? wc_AesCcmEncrypt(aes, buf, buf, (word32)len, nonce,
 					     EIM_DTLS_NONCE_LEN, tag,
 					     k->info->tag_len, aad,
 					     (word32)aad_len)
-			  : wc_AesGcmEncrypt(&aes, buf, buf, (word32)len, nonce,
+			  : wc_AesGcmEncrypt(aes, buf, buf, (word32)len, nonce,
 					     EIM_DTLS_NONCE_LEN, tag,
 					     k->info->tag_len, aad,
 					     (word32)aad_len);
 	else
-		wrc = ccm ? wc_AesCcmDecrypt(&aes, buf, buf, (word32)len, nonce,
+		wrc = ccm ? wc_AesCcmDecrypt(aes, buf, buf, (word32)len, nonce,
 					     EIM_DTLS_NONCE_LEN, tag,
 					     k->info->tag_len, aad,
 					     (word32)aad_len)
-			  : wc_AesGcmDecrypt(&aes, buf, buf, (word32)len, nonce,
+			  : wc_AesGcmDecrypt(aes, buf, buf, (word32)len, nonce,
 					     EIM_DTLS_NONCE_LEN, tag,
 					     k->info->tag_len, aad,
 					     (word32)aad_len);
@@ -298,9 +437,10 @@ static int aes_aead(const struct eim_dtls_aead_key *k, int seal,
 		rc = EIM_EVERIFY;
 	else if (wrc == 0)
 		rc = 0;
-out:
-	wc_AesFree(&aes);
-	eim_wipe(&aes, sizeof(aes));
+	if (aes == &local) {
+		wc_AesFree(&local);
+		eim_wipe(&local, sizeof(local));
+	}
 	return rc;
 }
 

@@ -64,12 +64,59 @@ int eim_dtls_master_secret(const uint8_t *pms, size_t pms_len, int ems,
 			   const uint8_t *crandom, const uint8_t *srandom,
 			   uint8_t out[EIM_DTLS_MASTER_LEN]);
 
-/* One direction's AEAD state: the raw key and fixed IV from the key block. */
+struct eim_dtls_aead_cache;
+
+/*
+ * One direction's AEAD state: the raw key and fixed IV from the key block.
+ * cache and cache_id are set by eim_dtls_aead_cache_attach() (both zero
+ * otherwise: every record then expands the AES key again).
+ */
 struct eim_dtls_aead_key {
 	const struct eim_dtls_aead_info *info;
+	struct eim_dtls_aead_cache *cache; /* not owned; NULL: none */
 	uint8_t key[EIM_DTLS_MAX_KEY_LEN];
 	uint8_t iv[EIM_DTLS_MAX_IV_LEN];
+	uint32_t cache_id;
 };
+
+/*
+ * A table of expanded AES key schedules for the keys used most recently,
+ * so that a session sending or receiving several records in a row does not
+ * expand its AES key (and build the GCM table) for each one: about 15 % of
+ * the cost of protecting a small record with wolfCrypt's portable AES.
+ *
+ * Keys attached to a cache take slots by a number the cache hands out
+ * (consecutive, so sessions opened together do not collide); a slot is
+ * used only when its saved raw key equals the record's key (compared in
+ * constant time), so a wrapped or colliding number costs a new expansion,
+ * never the wrong key. ChaCha20-Poly1305 has no schedule and never uses
+ * the cache. Not thread-safe: one cache per server (or client) thread.
+ * Every slot holds key material: eim_dtls_aead_cache_forget() wipes a
+ * key's slot when its session ends, eim_dtls_aead_cache_free() all.
+ */
+#define EIM_DTLS_AEAD_CACHE_SLOTS 128u
+
+/* Allocates an empty cache (about 150 KB, pages touched as slots fill).
+ * Returns 0 or EIM_EINVAL / EIM_ENOMEM. */
+int eim_dtls_aead_cache_new(struct eim_dtls_aead_cache **ret);
+/* Wipes every slot and frees the cache (NULL-safe). Keys still attached
+ * must not be used afterwards. */
+void eim_dtls_aead_cache_free(struct eim_dtls_aead_cache *c);
+/* Attaches k (whose info and key are set) to c with a new slot number.
+ * c may be NULL: k then keeps working without a cache. */
+void eim_dtls_aead_cache_attach(struct eim_dtls_aead_cache *c,
+				struct eim_dtls_aead_key *k);
+/* Wipes k's slot if it holds k's schedule, and detaches k (NULL-safe;
+ * nothing to do for a key without a cache). */
+void eim_dtls_aead_cache_forget(struct eim_dtls_aead_key *k);
+
+/* Counters of a cache: expansions saved and done. */
+struct eim_dtls_aead_cache_stats {
+	uint64_t hits;
+	uint64_t misses;
+};
+void eim_dtls_aead_cache_stats(const struct eim_dtls_aead_cache *c,
+			       struct eim_dtls_aead_cache_stats *ret);
 
 /*
  * Runs the "key expansion" PRF (seed server_random || client_random) and

@@ -666,6 +666,9 @@ int eim_dtls_server_new(const struct eim_dtls_server_config *cfg,
 	srv->by_cid = eim_calloc(nb, sizeof(*srv->by_cid));
 	if (!srv->by_addr || !srv->by_cid)
 		goto fail;
+	rc = eim_dtls_aead_cache_new(&srv->aead_cache);
+	if (rc)
+		goto fail;
 	*ret = srv;
 	return 0;
 fail:
@@ -687,6 +690,7 @@ void eim_dtls_server_free(struct eim_dtls_server *srv)
 	reap(srv);
 	eim_free(srv->by_addr);
 	eim_free(srv->by_cid);
+	eim_dtls_aead_cache_free(srv->aead_cache);
 	eim_dtls_cookie_done(&srv->cookie);
 	eim_dtls_cred_free(srv->cred);
 	eim_dtls_trust_free(srv->trust);

@@ -575,6 +575,14 @@ static int on_certificate_verify(struct eim_dtls_session *s,
 
 /* ClientECDiffieHellmanPublic: point<1..255>; the pre-master secret is
  * the ECDH secret itself (RFC 8422 section 5.10). */
+/* The session's record keys were just derived: give them slots in the
+ * server's AES key schedule cache (see eim_dtls_crypto.h). */
+static void keys_attach(struct eim_dtls_session *s)
+{
+	eim_dtls_aead_cache_attach(s->srv->aead_cache, &s->c.rkey);
+	eim_dtls_aead_cache_attach(s->srv->aead_cache, &s->c.wkey);
+}
+
 static int ecdsa_key_exchange(struct eim_dtls_session *s, const uint8_t *body,
 			      size_t len)
 {
@@ -592,7 +600,10 @@ static int ecdsa_key_exchange(struct eim_dtls_session *s, const uint8_t *body,
 					    : EIM_DTLS_ALERT_INTERNAL_ERROR;
 	rc = eim_dtls_conn_derive(&s->c, z, sizeof(z));
 	eim_wipe(z, sizeof(z));
-	return rc ? EIM_DTLS_ALERT_INTERNAL_ERROR : 0;
+	if (rc)
+		return EIM_DTLS_ALERT_INTERNAL_ERROR;
+	keys_attach(s);
+	return 0;
 }
 
 static int on_client_key_exchange(struct eim_dtls_session *s,
@@ -648,6 +659,8 @@ static int on_client_key_exchange(struct eim_dtls_session *s,
 					   psk_len, pms);
 		if (eim_dtls_conn_derive(&s->c, pms, pms_len))
 			alert = EIM_DTLS_ALERT_INTERNAL_ERROR;
+		else
+			keys_attach(s);
 	}
 	eim_wipe(psk, sizeof(psk));
 	eim_wipe(pms, sizeof(pms));

@@ -60,6 +60,8 @@ struct eim_dtls_server {
 	WC_RNG rng;
 	uint8_t hash_seed[16];
 	struct eim_dtls_cookie_ctx cookie;
+	/* expanded AES keys of the sessions heard most recently */
+	struct eim_dtls_aead_cache *aead_cache;
 	struct eim_dtls_session **by_addr, **by_cid;
 	size_t nbuckets; /* power of two */
 	struct eim_dtls_session *lru_head, *lru_tail, *dead;

@@ -1,6 +1,7 @@
 /*
  * Unit tests for transport/eim_dtls_crypto: TLS 1.2 PRF, master secret,
- * key block and Finished data.
+ * key block, Finished data and the AES key schedule cache (same bytes as
+ * without it, whatever the slot numbers).
  *
  * Expected values were computed independently when the test was written:
  * the PRF vector with both `openssl kdf ... TLS1-PRF` and a python3
@@ -306,6 +307,149 @@ START_TEST(ecdhe_refuses_bad_peer_values)
 }
 END_TEST
 
+/* Seals "msg" under k with a fixed nonce and AAD into out (len + tag). */
+static void seal_msg(const struct eim_dtls_aead_key *k, uint8_t *out,
+		     size_t *out_len)
+{
+	static const uint8_t msg[40] = "a record of forty bytes, for the cache";
+	uint8_t nonce[EIM_DTLS_NONCE_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+	uint8_t aad[13] = {0, 1, 0, 0, 0, 0, 0, 7, 23, 0xfe, 0xfd, 0, 40};
+
+	memcpy(out, msg, sizeof(msg));
+	ck_assert_int_eq(eim_dtls_aead_seal(k, nonce, aad, sizeof(aad), out,
+					    sizeof(msg), out + sizeof(msg)),
+			 0);
+	*out_len = sizeof(msg) + k->info->tag_len;
+}
+
+static void open_msg(const struct eim_dtls_aead_key *k, uint8_t *in,
+		     size_t len, int want)
+{
+	uint8_t nonce[EIM_DTLS_NONCE_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+	uint8_t aad[13] = {0, 1, 0, 0, 0, 0, 0, 7, 23, 0xfe, 0xfd, 0, 40};
+	size_t tl = k->info->tag_len;
+
+	ck_assert_int_eq(eim_dtls_aead_open(k, nonce, aad, sizeof(aad), in,
+					    len - tl, in + len - tl),
+			 want);
+}
+
+static void cache_case(enum eim_dtls_aead_alg alg)
+{
+	struct eim_dtls_aead_cache *c = NULL;
+	struct eim_dtls_aead_cache_stats st;
+	struct eim_dtls_aead_key a, b, ca, cb;
+	uint8_t ref_a[64], ref_b[64], out[64];
+	size_t la, lb, n;
+
+	memset(&a, 0, sizeof(a));
+	a.info = eim_dtls_aead_info(alg);
+	for (size_t i = 0; i < sizeof(a.key); i++)
+		a.key[i] = (uint8_t)i;
+	b = a;
+	b.key[5] ^= 0x80; /* one bit apart */
+	/* without a cache: the reference bytes */
+	seal_msg(&a, ref_a, &la);
+	seal_msg(&b, ref_b, &lb);
+	ck_assert_mem_ne(ref_a, ref_b, la);
+
+	ck_assert_int_eq(eim_dtls_aead_cache_new(&c), 0);
+	ca = a;
+	cb = b;
+	eim_dtls_aead_cache_attach(c, &ca);
+	eim_dtls_aead_cache_attach(c, &cb);
+	ck_assert_ptr_eq(ca.cache, c);
+	ck_assert_uint_ne(ca.cache_id, 0);
+	ck_assert_uint_eq(cb.cache_id, ca.cache_id + 1);
+	seal_msg(&ca, out, &n);
+	ck_assert_mem_eq(out, ref_a, la);
+	seal_msg(&ca, out, &n); /* second use: from the slot */
+	ck_assert_mem_eq(out, ref_a, la);
+	open_msg(&ca, out, n, 0);
+	eim_dtls_aead_cache_stats(c, &st);
+	ck_assert_uint_eq(st.misses, 1);
+	ck_assert_uint_eq(st.hits, 2);
+
+	/* b takes a's slot with another number: each use re-expands and
+	 * still protects with its own key */
+	cb.cache_id = ca.cache_id + EIM_DTLS_AEAD_CACHE_SLOTS;
+	seal_msg(&cb, out, &n);
+	ck_assert_mem_eq(out, ref_b, lb);
+	seal_msg(&ca, out, &n);
+	ck_assert_mem_eq(out, ref_a, la);
+	/* b with a's very number (a wrapped counter): the raw key differs,
+	 * so the slot is not used for b */
+	cb.cache_id = ca.cache_id;
+	seal_msg(&cb, out, &n);
+	ck_assert_mem_eq(out, ref_b, lb);
+	memcpy(out, ref_a, la);
+	open_msg(&cb, out, la, EIM_EVERIFY); /* b cannot open a's record */
+	eim_dtls_aead_cache_stats(c, &st);
+	ck_assert_uint_eq(st.hits, 3); /* the open found b's schedule */
+	ck_assert_uint_eq(st.misses, 4);
+
+	/* a tampered record does not open from the cache either */
+	seal_msg(&ca, out, &n);
+	out[3] ^= 1;
+	open_msg(&ca, out, n, EIM_EVERIFY);
+
+	/* forget: detached, and the slot no longer holds a's schedule */
+	eim_dtls_aead_cache_forget(&ca);
+	ck_assert_ptr_null(ca.cache);
+	ck_assert_uint_eq(ca.cache_id, 0);
+	seal_msg(&ca, out, &n); /* no cache: still right */
+	ck_assert_mem_eq(out, ref_a, la);
+	cb.cache_id = (uint32_t)(cb.cache_id + EIM_DTLS_AEAD_CACHE_SLOTS);
+	eim_dtls_aead_cache_stats(c, &st);
+	n = (size_t)st.misses;
+	seal_msg(&cb, out, &lb);
+	ck_assert_mem_eq(out, ref_b, lb);
+	eim_dtls_aead_cache_stats(c, &st);
+	ck_assert_uint_eq(st.misses, n + 1);
+	eim_dtls_aead_cache_forget(&cb);
+	eim_dtls_aead_cache_forget(&cb); /* twice: nothing left to do */
+	eim_dtls_aead_cache_free(c);
+}
+
+START_TEST(aead_cache_same_bytes_as_uncached)
+{
+	cache_case(EIM_DTLS_AEAD_AES128_CCM8);
+	cache_case(EIM_DTLS_AEAD_AES128_GCM);
+}
+END_TEST
+
+START_TEST(aead_cache_chacha_and_arguments)
+{
+	struct eim_dtls_aead_cache *c = NULL;
+	struct eim_dtls_aead_cache_stats st;
+	struct eim_dtls_aead_key k, ref;
+	uint8_t a[64], b[64];
+	size_t la, lb;
+
+	ck_assert_int_eq(eim_dtls_aead_cache_new(NULL), EIM_EINVAL);
+	eim_dtls_aead_cache_free(NULL);
+	eim_dtls_aead_cache_forget(NULL);
+	eim_dtls_aead_cache_attach(NULL, NULL);
+	memset(&k, 0, sizeof(k));
+	k.info = eim_dtls_aead_info(EIM_DTLS_AEAD_CHACHA20_POLY1305);
+	memset(k.key, 0x42, sizeof(k.key));
+	ref = k;
+	/* attaching to no cache leaves the key without one */
+	eim_dtls_aead_cache_attach(NULL, &k);
+	ck_assert_ptr_null(k.cache);
+	ck_assert_int_eq(eim_dtls_aead_cache_new(&c), 0);
+	eim_dtls_aead_cache_attach(c, &k);
+	seal_msg(&ref, a, &la);
+	seal_msg(&k, b, &lb);
+	ck_assert_mem_eq(a, b, la);
+	open_msg(&k, b, lb, 0);
+	eim_dtls_aead_cache_stats(c, &st);
+	ck_assert_uint_eq(st.hits + st.misses, 0); /* no AES schedule */
+	eim_dtls_aead_cache_forget(&k);
+	eim_dtls_aead_cache_free(c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dtls_crypto");
@@ -322,6 +466,8 @@ int main(void)
 	tcase_add_test(tc, prf_long_secret_matches_hmac);
 	tcase_add_test(tc, ecdhe_agree_both_groups);
 	tcase_add_test(tc, ecdhe_refuses_bad_peer_values);
+	tcase_add_test(tc, aead_cache_same_bytes_as_uncached);
+	tcase_add_test(tc, aead_cache_chacha_and_arguments);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
