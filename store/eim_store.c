@@ -307,10 +307,38 @@ static int busy_wait(void *ctx, int n)
 	return 1;
 }
 
+/*
+ * Has SQLite abandoned the caller's explicit transaction? After some errors
+ * (a full disk, an I/O error, out of memory) it rolls the whole transaction
+ * back by itself; a SAVEPOINT run then would open a new transaction that
+ * its RELEASE commits on its own, outside the caller's. Notes the loss so
+ * that the rest of the transaction is refused and its commit fails.
+ */
+static bool tx_check_lost(struct eim_store *s)
+{
+	if (!s->tx_lost && sqlite3_get_autocommit(s->db))
+		s->tx_lost = EIM_EDB;
+	return s->tx_lost != 0;
+}
+
 int eim__store_begin(struct eim_store *s)
 {
 	int err;
 
+	if (s->tx_open) {
+		/* A part of the caller's transaction: a savepoint, so that a
+		 * failing call undoes its own changes and nothing else. */
+		if (tx_check_lost(s))
+			return eim__store_fail(s, s->tx_lost,
+					       "the transaction was rolled "
+					       "back after an earlier error; "
+					       "nothing more is written in it");
+		err = run_cached(s, ST_SAVEPOINT,
+				 "starting a part of the transaction");
+		if (err == 0)
+			s->in_txn++;
+		return err;
+	}
 	assert(!s->in_txn);
 	/*
 	 * IMMEDIATE takes the write lock now, inside SQLite's busy handler.
@@ -320,19 +348,46 @@ int eim__store_begin(struct eim_store *s)
 	 * reach the caller.
 	 */
 	err = run_cached(s, ST_BEGIN, "starting a transaction");
-	if (err == 0)
+	if (err == 0) {
 		s->in_txn = 1;
+		s->changes_at_begin = sqlite3_total_changes64(s->db);
+	}
 	return err;
+}
+
+/* After a COMMIT: one more sync of the file, if it wrote anything. */
+static void count_commit(struct eim_store *s)
+{
+	if (sqlite3_total_changes64(s->db) != s->changes_at_begin)
+		s->n_commits++;
+}
+
+uint64_t eim_store_commits(const struct eim_store *s)
+{
+	return s ? s->n_commits : 0;
 }
 
 int eim__store_commit(struct eim_store *s)
 {
-	int err = run_cached(s, ST_COMMIT, "committing");
+	int err;
 
-	if (err == 0)
-		s->in_txn = 0;
-	else
+	if (s->tx_open) {
+		err = run_cached(s, ST_RELEASE,
+				 "ending a part of the transaction");
+		if (err == 0) {
+			s->in_txn--;
+			return 0;
+		}
 		eim__store_rollback(s);
+		return err;
+	}
+	err = run_cached(s, ST_COMMIT, "committing");
+	if (err == 0) {
+		s->in_txn = 0;
+		count_commit(s);
+	} else {
+		eim__store_rollback(s);
+	}
 	return err;
 }
 
@@ -344,10 +399,104 @@ void eim__store_rollback(struct eim_store *s)
 		return;
 	/* Keep the message of the error that made us roll back. */
 	memcpy(keep, s->errmsg, sizeof(keep));
+	if (s->tx_open) {
+		/* Undo this part only; RELEASE then drops the savepoint. */
+		if (!tx_check_lost(s)) {
+			(void)run_cached(s, ST_ROLLBACK_TO, "rolling back");
+			(void)run_cached(s, ST_RELEASE, "rolling back");
+		}
+		s->in_txn--;
+	} else {
+		if (sqlite3_get_autocommit(s->db) == 0)
+			(void)run_cached(s, ST_ROLLBACK, "rolling back");
+		s->in_txn = 0;
+	}
+	memcpy(s->errmsg, keep, sizeof(keep));
+}
+
+/* ---- explicit transactions ---------------------------------------------- */
+
+/* Leaves explicit mode; `committed` says whether its changes are durable. */
+static void tx_end(struct eim_store *s, bool committed)
+{
+	for (size_t i = 0; committed && i < s->tx_forget_len; i++)
+		eim__store_redeliv_forget(s, s->tx_forget[i]);
+	s->tx_forget_len = 0;
+	s->tx_open = false;
+	s->tx_lost = 0;
+	s->in_txn = 0;
+}
+
+int eim_store_tx_begin(struct eim_store *s)
+{
+	int err;
+
+	if (!s)
+		return EIM_EINVAL;
+	if (s->tx_open || s->in_txn)
+		return eim__store_fail(s, EIM_ESTATE,
+				       "a transaction is already open");
+	err = eim__store_begin(s);
+	if (err)
+		return err;
+	s->in_txn = 0;
+	s->tx_open = true;
+	s->tx_lost = 0;
+	s->tx_forget_len = 0;
+	return 0;
+}
+
+int eim_store_tx_commit(struct eim_store *s)
+{
+	int err;
+
+	if (!s)
+		return EIM_EINVAL;
+	if (!s->tx_open)
+		return eim__store_fail(s, EIM_ESTATE, "no transaction is open");
+	/* Every store call ends its own part before it returns. */
+	assert(s->in_txn == 0);
+	if (tx_check_lost(s)) {
+		err = eim__store_fail(s, s->tx_lost,
+				      "the transaction was rolled back after "
+				      "an earlier error: nothing of it was "
+				      "written");
+		tx_end(s, false);
+		return err;
+	}
+	err = run_cached(s, ST_COMMIT, "committing");
+	if (err) {
+		/* The file has none of it: do not leave it half open. */
+		char keep[sizeof(s->errmsg)];
+
+		memcpy(keep, s->errmsg, sizeof(keep));
+		if (sqlite3_get_autocommit(s->db) == 0)
+			(void)run_cached(s, ST_ROLLBACK, "rolling back");
+		memcpy(s->errmsg, keep, sizeof(keep));
+		tx_end(s, false);
+		return err;
+	}
+	count_commit(s);
+	tx_end(s, true);
+	return 0;
+}
+
+void eim_store_tx_rollback(struct eim_store *s)
+{
+	char keep[sizeof(s->errmsg)];
+
+	if (!s || !s->tx_open)
+		return;
+	memcpy(keep, s->errmsg, sizeof(keep));
 	if (sqlite3_get_autocommit(s->db) == 0)
 		(void)run_cached(s, ST_ROLLBACK, "rolling back");
 	memcpy(s->errmsg, keep, sizeof(keep));
-	s->in_txn = 0;
+	tx_end(s, false);
+}
+
+bool eim_store_tx_active(const struct eim_store *s)
+{
+	return s && s->tx_open;
 }
 
 int64_t eim__store_now(struct eim_store *s)
@@ -735,11 +884,14 @@ void eim_store_close(struct eim_store *s)
 {
 	if (!s)
 		return;
+	/* A transaction the caller left open was never committed. */
+	eim_store_tx_rollback(s);
 	/* Attempts counted in memory are informational; write them if the
 	 * file lets us, lose them quietly if not. */
 	if (s->db && s->rd_len)
 		(void)eim_store_flush(s);
 	eim__store_redeliv_free(s);
+	eim_free(s->tx_forget);
 	for (int i = 0; i < EIM__ST_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	if (s->db)

@@ -132,6 +132,54 @@ int eim_store_check(struct eim_store *s);
 int eim_store_data_version(struct eim_store *s, uint64_t *ret);
 uint64_t eim_store_local_changes(const struct eim_store *s);
 
+/* ---- explicit transactions ------------------------------------------- */
+
+/*
+ * Several store calls committed together, with one sync of the file: eim
+ * serve records a device's result, what it learnt from it and the
+ * acknowledgements it is about to send in one transaction, so that a
+ * report costs one fdatasync, not one per call, and the acknowledgement
+ * leaves only once all of it is on disk.
+ *
+ * eim_store_tx_begin() takes the write lock (BEGIN IMMEDIATE, waiting as
+ * any write does; EIM_EBUSY after busy_timeout_ms). Until the commit or
+ * rollback, every store call on `s` runs inside it, each still all or
+ * nothing: a call that fails undoes its own changes (a savepoint) and
+ * leaves the earlier ones in the transaction; nothing is durable, or
+ * visible to other connections, before eim_store_tx_commit() returns 0.
+ * Inside a transaction:
+ *   - batched calls (eim_store_device_add_many, eim_store_enqueue_many)
+ *     commit their batches into it, not into the file;
+ *   - eim_store_enqueue_bulk is refused (EIM_ESTATE): its counters must be
+ *     committed before it signs;
+ *   - eim_store_flush writes nothing (the counts wait for the next flush
+ *     outside), and re-delivery counts a result writes are forgotten from
+ *     memory only when the transaction commits.
+ * Keep it short: other processes wait for the write lock meanwhile.
+ *
+ * eim_store_tx_begin: 0, EIM_ESTATE (one is open already: they do not
+ *   nest), EIM_EBUSY, EIM_EDB.
+ * eim_store_tx_commit: 0 when everything done inside it is in the file.
+ *   Otherwise nothing of it is, the transaction is over (a new one may
+ *   begin) and the error says why: EIM_ESTATE (none open), EIM_EIO (a
+ *   full disk, an I/O error), EIM_ENOMEM, EIM_EBUSY or EIM_EDB from
+ *   SQLite; EIM_EDB when SQLite itself abandoned the transaction after an
+ *   error of a call inside it (the calls made after that fail too).
+ * eim_store_tx_rollback: drops everything done since the begin (no-op when
+ *   none is open). eim_store_close() rolls back one left open.
+ */
+int eim_store_tx_begin(struct eim_store *s);
+int eim_store_tx_commit(struct eim_store *s);
+void eim_store_tx_rollback(struct eim_store *s);
+/* True between a successful eim_store_tx_begin and its commit/rollback. */
+bool eim_store_tx_active(const struct eim_store *s);
+/*
+ * Write transactions this handle committed that changed at least one row
+ * (each one a sync of the file under EIM_STORE_SYNC_FULL): for statistics
+ * and for tests that count what an operation costs. No I/O.
+ */
+uint64_t eim_store_commits(const struct eim_store *s);
+
 /*
  * Parses 32 decimal digits (spaces allowed between groups) into 16 bytes.
  * Returns 0, or EIM_EMALFORMED (wrong length or a non-digit).

@@ -404,6 +404,13 @@ int eim_store_enqueue_bulk(struct eim_store *s,
 		*ret_done = 0;
 	if (!s || (!reqs && n) || !sign_many || !sign)
 		return EIM_EINVAL;
+	/* Its reservations must be committed before anything is signed (a
+	 * counter is signed once): inside a caller's transaction, which may
+	 * still roll back, they would not be. */
+	if (s->tx_open)
+		return eim__store_fail(s, EIM_ESTATE,
+				       "a bulk enqueue cannot run inside a "
+				       "transaction");
 	if (n == 0)
 		return 0;
 	if (batch == 0)

@@ -71,7 +71,10 @@
 	X(ST_BEGIN_READ, "BEGIN")                                              \
 	X(ST_DATA_VERSION, "PRAGMA data_version")                              \
 	X(ST_PKG_ADD_ATTEMPTS,                                                 \
-	  "UPDATE package SET attempts = attempts + ?2 WHERE id = ?1")
+	  "UPDATE package SET attempts = attempts + ?2 WHERE id = ?1")         \
+	X(ST_SAVEPOINT, "SAVEPOINT eim_part")                                  \
+	X(ST_RELEASE, "RELEASE eim_part")                                      \
+	X(ST_ROLLBACK_TO, "ROLLBACK TO eim_part")
 
 enum eim__store_stmt_id {
 #define EIM__STMT_ENUM(id, sql) id,
@@ -92,7 +95,25 @@ struct eim_store {
 	struct eim_store_options opt; /* opt.actor points at actor below */
 	char *actor;
 	unsigned version;
+	/* Transactions opened by eim__store_begin and not yet ended: 0 or 1
+	 * outside an explicit transaction, any depth inside one (each is a
+	 * savepoint then). */
 	int in_txn;
+	/*
+	 * The caller's explicit transaction (eim_store_tx_begin): open, and
+	 * lost (SQLite rolled it back after an error; holds that error), so
+	 * that nothing more is written in it and its commit fails.
+	 */
+	bool tx_open;
+	int tx_lost;
+	/* Commits that changed rows (eim_store_commits), and the row count
+	 * when the current transaction began. */
+	uint64_t n_commits;
+	int64_t changes_at_begin;
+	/* Re-delivery counts written inside the explicit transaction: their
+	 * memory counts are dropped only once it commits. */
+	int64_t *tx_forget;
+	size_t tx_forget_len, tx_forget_cap;
 	int64_t busy_since_us; /* start of the current wait for a lock */
 	sqlite3_stmt *stmt[EIM__ST_COUNT];
 	struct eim_buf sign_buf; /* signer output, reused */
@@ -131,7 +152,12 @@ int eim__store_resolve(struct eim_store *s,
 sqlite3_stmt *eim__store_prepare(struct eim_store *s, const char *sql,
 				 int *ret_err);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback never fails loudly). */
+/*
+ * BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback never fails loudly). Inside
+ * the caller's explicit transaction (s->tx_open) they are SAVEPOINT /
+ * RELEASE / ROLLBACK TO instead: each store call stays all or nothing, and
+ * its changes reach the file with the caller's eim_store_tx_commit().
+ */
 int eim__store_begin(struct eim_store *s);
 int eim__store_commit(struct eim_store *s);
 void eim__store_rollback(struct eim_store *s);
@@ -186,6 +212,12 @@ static inline int eim__bind_text(sqlite3_stmt *st, int i, const char *t)
  */
 int eim__store_redeliv_write(struct eim_store *s, int64_t id);
 void eim__store_redeliv_forget(struct eim_store *s, int64_t id);
+/*
+ * After eim__store_commit() of a part that wrote the count of package id:
+ * forgets it now, or, inside an explicit transaction, when that commits
+ * (a rollback keeps it).
+ */
+void eim__store_redeliv_committed(struct eim_store *s, int64_t id);
 /* Frees the table (close); eim_store_flush() first to keep the counts. */
 void eim__store_redeliv_free(struct eim_store *s);
 

@@ -562,6 +562,25 @@ void eim__store_redeliv_forget(struct eim_store *s, int64_t id)
 		e->n = 0;
 }
 
+void eim__store_redeliv_committed(struct eim_store *s, int64_t id)
+{
+	if (s->tx_open && s->tx_forget_len == s->tx_forget_cap) {
+		size_t cap = s->tx_forget_cap ? 2 * s->tx_forget_cap : 8;
+		int64_t *t = eim_realloc(s->tx_forget, cap * sizeof(*t));
+
+		if (t) {
+			s->tx_forget = t;
+			s->tx_forget_cap = cap;
+		}
+	}
+	/* Out of memory: forget now. Should the transaction then roll back,
+	 * these informational counts are lost, never counted twice. */
+	if (s->tx_open && s->tx_forget_len < s->tx_forget_cap)
+		s->tx_forget[s->tx_forget_len++] = id;
+	else
+		eim__store_redeliv_forget(s, id);
+}
+
 void eim__store_redeliv_free(struct eim_store *s)
 {
 	eim_free(s->rd);
@@ -575,7 +594,10 @@ int eim_store_flush(struct eim_store *s)
 
 	if (!s)
 		return EIM_EINVAL;
-	if (s->rd_len == 0)
+	/* Inside the caller's transaction the counts would be forgotten
+	 * before it commits, and lost if it rolled back: they wait for a
+	 * flush outside it. */
+	if (s->rd_len == 0 || s->tx_open)
 		return 0;
 	err = eim__store_begin(s);
 	if (err)
@@ -643,13 +665,18 @@ static int read_head(struct eim_store *s, const uint8_t *eid,
 	int err = 0, rc;
 
 	*ret_found = false;
-	st = eim__store_stmt(s, ST_BEGIN_READ, &err);
-	if (!st)
-		return err;
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return eim__store_dberr(s, rc, "starting a read transaction");
+	/* Inside the caller's transaction its snapshot is the one to read
+	 * (and a BEGIN would fail there). */
+	if (!s->tx_open) {
+		st = eim__store_stmt(s, ST_BEGIN_READ, &err);
+		if (!st)
+			return err;
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return eim__store_dberr(s, rc,
+						"starting a read transaction");
+	}
 	err = probe(s, eid, &id);
 	if (err || id == 0)
 		goto out;
@@ -662,7 +689,8 @@ static int read_head(struct eim_store *s, const uint8_t *eid,
 	}
 	sqlite3_reset(st);
 out:
-	end_read(s);
+	if (!s->tx_open)
+		end_read(s);
 	if (err == 0)
 		*ret_id = id;
 	return err;

@@ -240,7 +240,7 @@ int eim_store_result_record(struct eim_store *s,
 		if (err)
 			return err;
 		if (out.package_id)
-			eim__store_redeliv_forget(s, out.package_id);
+			eim__store_redeliv_committed(s, out.package_id);
 	}
 	if (ret)
 		*ret = out;

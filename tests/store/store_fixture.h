@@ -160,6 +160,48 @@ static inline struct eim_store_enqueue_req fx_req(unsigned dev,
 	return r;
 }
 
+/* A verified result of device `dev` for eim-1's package with `counter`. */
+static inline struct eim_store_result_in
+fx_result(unsigned dev, uint32_t counter, const char *bytes)
+{
+	struct eim_store_result_in in = {0};
+
+	fx_eid(dev, in.eid);
+	in.eim_id = "eim-1";
+	in.counter = counter;
+	in.bytes = (const uint8_t *)bytes;
+	in.len = strlen(bytes);
+	in.summary = "ok";
+	in.verified = true;
+	in.seq_number = -1;
+	return in;
+}
+
+struct fx_audit_count {
+	const char *action; /* NULL: every entry */
+	int n;
+};
+
+static inline int fx_audit_cb(void *ctx, const struct eim_store_audit *a)
+{
+	struct fx_audit_count *c = ctx;
+
+	if (!c->action || strcmp(a->action, c->action) == 0)
+		c->n++;
+	return 0;
+}
+
+/* How many audit entries `s` holds with that action (NULL: all). */
+static inline int fx_n_audit(struct eim_store *s, const char *action)
+{
+	struct fx_audit_count c = {action, 0};
+	struct eim_store_filter f;
+
+	eim_store_filter_init(&f);
+	ck_assert_int_eq(eim_store_audit_list(s, &f, fx_audit_cb, &c), 0);
+	return c.n;
+}
+
 static inline int fx_run(SRunner *sr)
 {
 	int failed;

@@ -27,16 +27,6 @@ static uint64_t count_state(const uint8_t *eid, int state)
 	return c[state];
 }
 
-static int count_audit_cb(void *ctx, const struct eim_store_audit *a)
-{
-	const char *want = ((const char **)ctx)[0];
-	int *n = (int *)((const char **)ctx)[1];
-
-	if (!want || strcmp(a->action, want) == 0)
-		(*n)++;
-	return 0;
-}
-
 static int attempts_cb(void *ctx, const struct eim_store_package *p)
 {
 	*(uint32_t *)ctx = p->attempts;
@@ -45,13 +35,7 @@ static int attempts_cb(void *ctx, const struct eim_store_package *p)
 
 static int count_audit(const char *action)
 {
-	struct eim_store_filter f;
-	int n = 0;
-	const char *ctx[2] = {action, (const char *)&n};
-
-	eim_store_filter_init(&f);
-	ck_assert_int_eq(eim_store_audit_list(F.s, &f, count_audit_cb, ctx), 0);
-	return n;
+	return fx_n_audit(F.s, action);
 }
 
 START_TEST(enqueue_takes_counters)
@@ -206,22 +190,6 @@ static void enqueue_n(unsigned dev, int n, int64_t valid_until)
 				 0);
 }
 
-static struct eim_store_result_in result_for(unsigned dev, uint32_t counter,
-					     const char *bytes)
-{
-	struct eim_store_result_in in = {0};
-
-	fx_eid(dev, in.eid);
-	in.eim_id = "eim-1";
-	in.counter = counter;
-	in.bytes = (const uint8_t *)bytes;
-	in.len = strlen(bytes);
-	in.summary = "ok";
-	in.verified = true;
-	in.seq_number = -1;
-	return in;
-}
-
 START_TEST(next_delivers_fifo_one_in_flight)
 {
 	struct eim_store_package p;
@@ -269,7 +237,7 @@ START_TEST(next_delivers_fifo_one_in_flight)
 	ck_assert_uint_eq(n, 1); /* the file still says 1 */
 
 	/* The result carries them to the file, in its transaction. */
-	ri = result_for(1, 1, "EPR-1");
+	ri = fx_result(1, 1, "EPR-1");
 	ck_assert_int_eq(eim_store_result_record(F.s, &ri, &ro), 0);
 	ck_assert(!ro.duplicate);
 	ck_assert_int_eq(ro.package_id, p.id);
@@ -283,7 +251,7 @@ START_TEST(next_delivers_fifo_one_in_flight)
 	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
 	ck_assert(found);
 	ck_assert_uint_eq(p.counter, 2);
-	ri = result_for(1, 2, "EPR-2");
+	ri = fx_result(1, 2, "EPR-2");
 	ck_assert_int_eq(eim_store_result_record(F.s, &ri, &ro), 0);
 	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
 	ck_assert(!found);
@@ -375,7 +343,7 @@ START_TEST(cancel_only_queued)
 	ck_assert_int_eq(count_audit("cancel"), 1);
 	/* After the in-flight one, the cancelled one is skipped. */
 	{
-		struct eim_store_result_in ri = result_for(1, 1, "r1");
+		struct eim_store_result_in ri = fx_result(1, 1, "r1");
 		ck_assert_int_eq(eim_store_result_record(F.s, &ri, NULL), 0);
 	}
 	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
@@ -396,12 +364,12 @@ START_TEST(results_idempotent_and_checked)
 	fx_eid(1, eid);
 	enqueue_n(1, 2, 0);
 	/* A result for a package never sent is refused. */
-	ri = result_for(1, 2, "early");
+	ri = fx_result(1, 2, "early");
 	ck_assert_int_eq(eim_store_result_record(F.s, &ri, &ro), EIM_ESTATE);
 	ck_assert(eim_test_contains(eim_store_errmsg(F.s), "never sent"));
 
 	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
-	ri = result_for(1, 1, "EPR-A");
+	ri = fx_result(1, 1, "EPR-A");
 	ri.seq_number = 4;
 	ck_assert_int_eq(eim_store_result_record(F.s, &ri, &ro), 0);
 	audits = count_audit(NULL);
@@ -411,12 +379,12 @@ START_TEST(results_idempotent_and_checked)
 	ck_assert_int_eq(ro2.package_id, ro.package_id);
 	ck_assert_int_eq(count_audit(NULL), audits);
 	/* A different result for the done package is kept as well. */
-	ri = result_for(1, 1, "EPR-A-rollback");
+	ri = fx_result(1, 1, "EPR-A-rollback");
 	ck_assert_int_eq(eim_store_result_record(F.s, &ri, &ro2), 0);
 	ck_assert(!ro2.duplicate);
 	ck_assert_int_eq(ro2.package_id, ro.package_id);
 	/* A result that names no package is stored unmatched. */
-	ri = result_for(1, 0, "unsigned-error");
+	ri = fx_result(1, 0, "unsigned-error");
 	ri.eim_id = NULL;
 	ri.counter = -1;
 	ri.verified = false;
@@ -424,7 +392,7 @@ START_TEST(results_idempotent_and_checked)
 	ck_assert_int_eq(ro2.package_id, 0);
 	ck_assert_int_eq(count_audit("result-unmatched"), 1);
 	/* Unknown device; empty bytes. */
-	ri = result_for(8, 1, "x");
+	ri = fx_result(8, 1, "x");
 	ck_assert_int_eq(eim_store_result_record(F.s, &ri, &ro2),
 			 EIM_ENOTFOUND);
 	ri.len = 0;
@@ -468,7 +436,7 @@ START_TEST(notifications_and_acks)
 
 	enqueue_n(1, 1, 0);
 	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
-	ri = result_for(1, 1, "EPR");
+	ri = fx_result(1, 1, "EPR");
 	ri.seq_number = 3;
 	ck_assert_int_eq(eim_store_result_record(F.s, &ri, NULL), 0);
 
@@ -627,7 +595,7 @@ START_TEST(backlog_oldest_first)
 	/* Device 3's only package is done: it has no backlog any more. */
 	fx_eid(3, e);
 	ck_assert_int_eq(eim_store_next(F.s, e, &p, &found), 0);
-	ri = result_for(3, 1, "r");
+	ri = fx_result(3, 1, "r");
 	ck_assert_int_eq(eim_store_result_record(F.s, &ri, NULL), 0);
 
 	ck_assert_int_eq(eim_store_backlog(F.s, 10, collect_backlog, &v), 0);
@@ -650,8 +618,7 @@ START_TEST(audit_is_append_only)
 	sqlite3 *db;
 	char *em = NULL;
 	uint8_t e[16];
-	int n = 0;
-	const char *ctx[2] = {"operator-note", (const char *)&n};
+	struct fx_audit_count n = {"operator-note", 0};
 
 	fx_fleet(&F, 2, 0);
 	fx_eid(1, e);
@@ -661,8 +628,8 @@ START_TEST(audit_is_append_only)
 	ck_assert_int_eq(eim_store_audit_add(F.s, "", e, NULL), EIM_EINVAL);
 	eim_store_filter_init(&f);
 	f.eid = e;
-	ck_assert_int_eq(eim_store_audit_list(F.s, &f, count_audit_cb, ctx), 0);
-	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(eim_store_audit_list(F.s, &f, fx_audit_cb, &n), 0);
+	ck_assert_int_eq(n.n, 1);
 
 	/* A device's trail: device-level entries and its packages' ones,
 	 * in order, bounded by time. */
@@ -670,29 +637,28 @@ START_TEST(audit_is_append_only)
 		struct eim_store_package p;
 		uint8_t e2[16];
 		bool found;
-		int all = 0;
-		const char *any[2] = {NULL, (const char *)&all};
+		struct fx_audit_count any = {NULL, 0};
 
 		enqueue_n(1, 2, 0);
 		enqueue_n(2, 1, 0);
 		F.clock.now += 100;
 		ck_assert_int_eq(eim_store_next(F.s, e, &p, &found), 0);
-		ck_assert_int_eq(eim_store_audit_list(F.s, &f, count_audit_cb,
-						      any),
+		ck_assert_int_eq(eim_store_audit_list(F.s, &f, fx_audit_cb,
+						      &any),
 				 0);
 		/* device-add, credential-set, note, 2 enqueue, send */
-		ck_assert_int_eq(all, 6);
-		all = 0;
+		ck_assert_int_eq(any.n, 6);
+		any.n = 0;
 		f.from_ms = F.clock.now;
-		ck_assert_int_eq(eim_store_audit_list(F.s, &f, count_audit_cb,
-						      any),
+		ck_assert_int_eq(eim_store_audit_list(F.s, &f, fx_audit_cb,
+						      &any),
 				 0);
-		ck_assert_int_eq(all, 1); /* the send */
+		ck_assert_int_eq(any.n, 1); /* the send */
 		f.from_ms = 0;
 		fx_eid(9, e2);
 		f.eid = e2;
-		ck_assert_int_eq(eim_store_audit_list(F.s, &f, count_audit_cb,
-						      any),
+		ck_assert_int_eq(eim_store_audit_list(F.s, &f, fx_audit_cb,
+						      &any),
 				 EIM_ENOTFOUND);
 	}
 
@@ -854,7 +820,7 @@ START_TEST(renewal_starts_a_new_generation)
 	ck_assert_int_eq(eim_store_assoc_set(F.s, &a), 0);
 	enqueue_n(1, 3, 0); /* ids 1..3, counters 1..3 */
 	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
-	ri = result_for(1, 1, "old-1");
+	ri = fx_result(1, 1, "old-1");
 	ck_assert_int_eq(eim_store_result_record(F.s, &ri, &ro), 0);
 	ck_assert_int_eq(ro.package_id, 1);
 
@@ -881,7 +847,7 @@ START_TEST(renewal_starts_a_new_generation)
 	/* A result for counter 1 now means the new package. */
 	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
 	ck_assert_int_eq(p.id, q.package_id);
-	ri = result_for(1, 1, "new-1");
+	ri = fx_result(1, 1, "new-1");
 	ck_assert_int_eq(eim_store_result_record(F.s, &ri, &ro), 0);
 	ck_assert_int_eq(ro.package_id, q.package_id);
 
@@ -893,12 +859,12 @@ START_TEST(renewal_starts_a_new_generation)
 	r.txid_len = 1;
 	ck_assert_int_eq(eim_store_enqueue(F.s, &r, fx_sign, &sg, &q), 0);
 	ck_assert_int_eq(eim_store_next(F.s, eid, &p, &found), 0);
-	ri = result_for(2, q.counter, "wrong-txid");
+	ri = fx_result(2, q.counter, "wrong-txid");
 	ri.txid = bb;
 	ri.txid_len = 1;
 	ck_assert_int_eq(eim_store_result_record(F.s, &ri, &ro), 0);
 	ck_assert_int_eq(ro.package_id, 0);
-	ri = result_for(2, q.counter, "right-txid");
+	ri = fx_result(2, q.counter, "right-txid");
 	ri.txid = aa;
 	ri.txid_len = 1;
 	ck_assert_int_eq(eim_store_result_record(F.s, &ri, &ro), 0);
