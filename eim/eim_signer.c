@@ -152,7 +152,7 @@ int eim_signer_sign(void *ctx, const struct eim_store_sign_in *in,
 {
 	struct eim_signer *g = ctx;
 	struct eim_sig_key *key = NULL;
-	uint8_t txid[16];
+	uint8_t txid[16] = {0}; /* (GCC cannot see eim_sig_random fill it) */
 
 	g->errmsg[0] = '\0';
 	if (eim__needs_key(in->req_ctx) &&
@@ -258,7 +258,7 @@ static int eim__worker_txid(struct eim__worker *w, uint8_t txid[16])
 static void eim__work(struct eim__worker *w)
 {
 	struct eim_signer_pool *p = w->pool;
-	uint8_t txid[16];
+	uint8_t txid[16] = {0};
 
 	for (;;) {
 		size_t i = atomic_fetch_add(&p->next, EIM__CHUNK);

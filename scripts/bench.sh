@@ -190,7 +190,7 @@ half=$((e_rps / 2))
 [ "$half" -gt 0 ] || half=1
 log "eim serve: latency at half of that rate ($half/s)"
 e_half=$(run_gen eim-half --server "127.0.0.1:$srv_port" --server-pid "$srv_pid" \
-	--sessions "$poll_sessions" --rate "$half")
+	--sessions "$poll_sessions" --inflight 2 --rate "$half")
 log "eim serve: polls with NAT rebinding every 10 polls"
 e_rebind=$(run_gen eim-rebind --server "127.0.0.1:$srv_port" --server-pid "$srv_pid" \
 	--sessions "$poll_sessions" --rebind-every 10)

@@ -236,6 +236,14 @@ static void device_psk(const struct opts *o, unsigned i, uint8_t psk[16])
 
 static void start_request(struct sess *s);
 
+/* Rate mode: requests due since the current window (warm-up or run) began. */
+static uint64_t rate_due(const struct gen *g, uint64_t t)
+{
+	uint64_t from =
+		g->phase == PH_RUN ? g->run_start_ns : g->phase_start_ns;
+	return t > from ? (uint64_t)((double)(t - from) / 1e9 * g->o.rate) : 0;
+}
+
 static void on_resp(void *ctx, int status,
 		    const struct eim_coap_client_response *r)
 {
@@ -274,8 +282,17 @@ static void on_resp(void *ctx, int status,
 		if (eim_coap_dtls_client_rebind(s->c))
 			g->errors++;
 	}
-	if (g->o.rate == 0 && (g->phase == PH_WARMUP || g->phase == PH_RUN))
+	if (g->phase != PH_WARMUP && g->phase != PH_RUN)
+		return;
+	if (g->o.rate == 0) {
 		start_request(s);
+	} else if (g->issued < rate_due(g, t)) {
+		/* rate mode: a request that is due goes out on the slot
+		 * just freed, not at the next 1 ms tick, which alone caps
+		 * the rate at sessions x inflight per tick */
+		start_request(s);
+		g->issued++;
+	}
 }
 
 static void start_request(struct sess *s)
@@ -562,11 +579,7 @@ static void tick(struct eim_loop *l, void *ctx)
 	if (g->o.rate > 0 && (g->phase == PH_WARMUP || g->phase == PH_RUN)) {
 		/* requests due since the window began, spread over the
 		 * sessions that have nothing in flight */
-		double el =
-			(double)(t - (g->phase == PH_RUN ? g->run_start_ns
-							 : g->phase_start_ns)) /
-			1e9;
-		uint64_t due = (uint64_t)(el * g->o.rate);
+		uint64_t due = rate_due(g, t);
 		unsigned tries = 0;
 
 		while (g->issued < due && tries < g->o.sessions) {
