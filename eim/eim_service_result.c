@@ -496,6 +496,39 @@ static int eim__refuse(struct eim_service *svc, const uint8_t eid[16],
 	return eim_esipa_provide_response_error(EIM_PKG_ERR_UNDEFINED, resp);
 }
 
+/*
+ * A report is recorded, learnt from and acknowledged in one store
+ * transaction: one fdatasync for all of it rather than one per store call
+ * (eim/README.md, "One commit per report"), and since eim serve sends the
+ * answer only when eim_service_handle() returns, the acknowledgement in
+ * `resp` leaves after the commit, never before. Each store call inside is
+ * still all or nothing on its own (a refused result undoes only itself).
+ */
+static int eim__tx_begin(struct eim_service *svc, bool *ret_open)
+{
+	int rc = eim_store_tx_begin(svc->store);
+
+	*ret_open = rc == 0;
+	return rc;
+}
+
+/* Commits; when that fails nothing of the report is on disk, so nothing is
+ * acknowledged either: the answer is dropped and the caller answers 5.00. */
+static int eim__tx_end(struct eim_service *svc, bool open, int rc,
+		       struct eim_buf *resp)
+{
+	int c;
+
+	if (!open)
+		return rc;
+	c = eim_store_tx_commit(svc->store);
+	if (c == 0)
+		return rc;
+	eim_debug("report not committed: %s", eim_store_errmsg(svc->store));
+	eim_buf_reset(resp);
+	return rc ? rc : c;
+}
+
 static int eim__epr(struct eim_service *svc, const uint8_t eid[16],
 		    const struct eim_esipa_result *r, bool respond,
 		    struct eim_buf *resp, uint8_t *code,
@@ -509,7 +542,7 @@ static int eim__epr(struct eim_service *svc, const uint8_t eid[16],
 	struct eim_store_result_out out = {0};
 	const char *why = NULL;
 	char eim_id[130];
-	bool verified = false;
+	bool verified = false, tx = false;
 	int rc;
 
 	memset(&a, 0, sizeof(a));
@@ -601,6 +634,9 @@ static int eim__epr(struct eim_service *svc, const uint8_t eid[16],
 			goto out;
 		}
 	}
+	/* The signature is checked: from here on, one transaction. */
+	if ((rc = eim__tx_begin(svc, &tx)))
+		goto out;
 	cJSON *codes = NULL;
 	cJSON *sum = eim__epr_summary(&e, verified, why, &codes);
 	int64_t counter = e.kind == EIM_EPR_ERROR_UNSIGNED
@@ -637,6 +673,7 @@ static int eim__epr(struct eim_service *svc, const uint8_t eid[16],
 				resp)
 		     : 0;
 out:
+	rc = eim__tx_end(svc, tx, rc, resp);
 	eim_sig_key_free(key);
 	eim_free(a.chain);
 	eim_free(f.bytes);
@@ -688,6 +725,7 @@ static int eim__other_result(struct eim_service *svc, const uint8_t eid[16],
 	const char *want = r->kind == EIM_RESULT_IPA_DATA ? "euicc-data"
 			   : r->kind == EIM_RESULT_PDT	  ? "download"
 							  : NULL;
+	bool tx = false;
 	int rc;
 
 	if ((rc = eim__find_inflight(svc, eid, &f))) {
@@ -695,6 +733,10 @@ static int eim__other_result(struct eim_service *svc, const uint8_t eid[16],
 			rc = eim__unknown_eid(resp, code, log);
 		goto out;
 	}
+	/* What it teaches (certificates), the record and the acks: one
+	 * transaction (a malformed body commits an empty one). */
+	if ((rc = eim__tx_begin(svc, &tx)))
+		goto out;
 	bool match = f.found && (!want || strcmp(f.kind, want) == 0);
 	if (r->kind == EIM_RESULT_IPA_DATA) {
 		struct eim_der_cur c;
@@ -776,6 +818,7 @@ static int eim__other_result(struct eim_service *svc, const uint8_t eid[16],
 			 (long long)out.package_id);
 	rc = respond ? eim__ack(svc, eid, -1, resp) : 0;
 out:
+	rc = eim__tx_end(svc, tx, rc, resp);
 	eim_free(f.bytes);
 	cJSON_Delete(sum);
 	return rc;

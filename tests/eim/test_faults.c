@@ -309,6 +309,7 @@ struct facts {
 	int packages;	 /* rows in package */
 	int queued, sent, done;
 	int results;	    /* rows in result */
+	int acked;	    /* of those, marked acknowledged */
 	struct eim_buf pkg; /* bytes of the first package */
 };
 
@@ -347,6 +348,8 @@ static void read_facts(struct facts *f)
 	f->done = (int)one_int(db, "SELECT count(*) FROM package"
 				   " WHERE state = 2");
 	f->results = (int)one_int(db, "SELECT count(*) FROM result");
+	f->acked = (int)one_int(db, "SELECT count(*) FROM result"
+				    " WHERE acked = 1");
 	eim_buf_init(&f->pkg);
 	ck_assert_int_eq(sqlite3_prepare_v2(db,
 					    "SELECT bytes FROM package"
@@ -681,8 +684,10 @@ START_TEST(result_survives_every_allocation_failure)
 			      "n=%lu: %d results, %d sent, %d done", n,
 			      f.results, f.sent, f.done);
 		if (rc == 0 && code == EIM_SVC_CHANGED) {
-			/* acknowledged: then it is recorded */
+			/* acknowledged: then it is recorded, and so is
+			 * the acknowledgement */
 			ck_assert_int_eq(f.results, 1);
+			ck_assert_int_eq(f.acked, 1);
 		} else {
 			ck_assert_uint_gt(failed, 0);
 			if (rc == 0)
@@ -799,6 +804,11 @@ static void result_under_write_faults(int code)
 				      (f.results == 1 && f.done == 1),
 			      "k=%d: %d results, %d sent, %d done", k,
 			      f.results, f.sent, f.done);
+		/* the result and its acknowledgement are one commit:
+		 * both on file or neither */
+		ck_assert_msg(f.acked == f.results,
+			      "k=%d: %d results, %d acknowledged", k, f.results,
+			      f.acked);
 		if (rc == 0 && ans == EIM_SVC_CHANGED) {
 			ck_assert_int_eq(f.results, 1);
 		} else {

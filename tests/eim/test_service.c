@@ -16,10 +16,12 @@
 #include "store/eim_store.h"
 
 #include <check.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define EID1 "89049032123451234512345678901235"
 #define EID2 "89044045116727494800000004479366"
@@ -394,22 +396,20 @@ END_TEST
 
 /* Delivers dev-one's package and answers it with a result signed by a key
  * the eIM does not know (no eUICC certificate on file). */
-static uint8_t unverifiable_result(struct eim_buf *resp)
+/*
+ * provideEimPackageResult for EID1's package (counter 1, txid 1, seqNumber
+ * 5), signed with k: a key the eIM has no certificate for, so the result is
+ * recorded as NOT verified.
+ */
+static void result_request(struct eim_sig_key *k, struct eim_buf *msg)
 {
-	struct eim_buf req, epr, msg;
-	struct eim_sig_key *k = NULL;
+	struct eim_buf epr;
 	struct eim_epr e;
 	struct eim_epr_result r = {.tag = EIM_RES_ENABLE, .code = 0};
 	static const uint8_t txid[1] = {1};
 	struct eim_esipa_from_ipa m;
-	uint8_t code;
 
-	eim_buf_init(&req);
 	eim_buf_init(&epr);
-	eim_buf_init(&msg);
-	get_request(EID1, &req);
-	ck_assert_uint_eq(handle("dev-one", req.p, req.len, resp), 0x44);
-	ck_assert_int_eq(eim_sig_key_generate(EIM_SIG_P256, &k), 0);
 	memset(&e, 0, sizeof(e));
 	e.kind = EIM_EPR_RESULT_SIGNED;
 	e.eim_id.p = (const uint8_t *)"eim-one";
@@ -428,11 +428,26 @@ static uint8_t unverifiable_result(struct eim_buf *resp)
 	m.result.kind = EIM_RESULT_EPR;
 	m.result.body.p = epr.p;
 	m.result.body.len = epr.len;
-	ck_assert_int_eq(eim_esipa_encode_from_ipa(&m, &msg), 0);
+	eim_buf_reset(msg);
+	ck_assert_int_eq(eim_esipa_encode_from_ipa(&m, msg), 0);
+	eim_buf_done(&epr);
+}
+
+static uint8_t unverifiable_result(struct eim_buf *resp)
+{
+	struct eim_buf req, msg;
+	struct eim_sig_key *k = NULL;
+	uint8_t code;
+
+	eim_buf_init(&req);
+	eim_buf_init(&msg);
+	get_request(EID1, &req);
+	ck_assert_uint_eq(handle("dev-one", req.p, req.len, resp), 0x44);
+	ck_assert_int_eq(eim_sig_key_generate(EIM_SIG_P256, &k), 0);
+	result_request(k, &msg);
 	code = handle("dev-one", msg.p, msg.len, resp);
 	eim_sig_key_free(k);
 	eim_buf_done(&req);
-	eim_buf_done(&epr);
 	eim_buf_done(&msg);
 	return code;
 }
@@ -1118,6 +1133,102 @@ START_TEST(failed_growth_keeps_the_old_tables)
 }
 END_TEST
 
+/* BF50 06 BF53 03 80 01 05: eimAcknowledgements { seqNumber 5 } */
+static const uint8_t ack_seq5[] = {0xBF, 0x50, 0x06, 0xBF, 0x53,
+				   0x03, 0x80, 0x01, 0x05};
+
+/*
+ * A device's report (its result, and the acknowledgement it gets back) is
+ * one commit, one sync of the file: the result, the package's DONE state
+ * and the seqNumber marked acknowledged go together (eim/README.md).
+ */
+START_TEST(a_report_is_one_commit)
+{
+	struct eim_buf req, msg, resp;
+	struct eim_sig_key *k = NULL;
+	uint64_t c0;
+	uint8_t eid[16];
+	int64_t seqs[4];
+	size_t n = 9;
+
+	eim_buf_init(&req);
+	eim_buf_init(&msg);
+	eim_buf_init(&resp);
+	ck_assert_int_eq(eim_store_eid_parse(EID1, eid), 0);
+	get_request(EID1, &req);
+	c0 = eim_store_commits(st);
+	ck_assert_uint_eq(handle("dev-one", req.p, req.len, &resp), 0x44);
+	ck_assert_uint_eq(eim_store_commits(st) - c0, 1); /* the send */
+	ck_assert_int_eq(eim_sig_key_generate(EIM_SIG_P256, &k), 0);
+	result_request(k, &msg);
+	ck_assert_uint_eq(handle("dev-one", msg.p, msg.len, &resp), 0x44);
+	ck_assert_uint_eq(resp.len, sizeof(ack_seq5));
+	ck_assert_mem_eq(resp.p, ack_seq5, sizeof(ack_seq5));
+	ck_assert_uint_eq(eim_store_commits(st) - c0, 2);
+	ck_assert_int_eq(count_state(EIM_STORE_DONE), 1);
+	ck_assert_int_eq(eim_store_acks_pending(st, eid, seqs, 4, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	/* The same report again (the acknowledgement was lost): answered
+	 * again, and nothing to write. */
+	ck_assert_uint_eq(handle("dev-one", msg.p, msg.len, &resp), 0x44);
+	ck_assert_uint_eq(resp.len, sizeof(ack_seq5));
+	ck_assert_mem_eq(resp.p, ack_seq5, sizeof(ack_seq5));
+	ck_assert_uint_eq(eim_store_commits(st) - c0, 2);
+	eim_sig_key_free(k);
+	eim_buf_done(&req);
+	eim_buf_done(&msg);
+	eim_buf_done(&resp);
+}
+END_TEST
+
+/*
+ * The commit of a report fails (the file may not grow: what a full disk
+ * does): no acknowledgement leaves, nothing of the report is on file, and
+ * the device's next try is recorded and acknowledged.
+ */
+START_TEST(no_acknowledgement_without_the_commit)
+{
+	struct eim_service_peer peer = {.kind = EIM_STORE_CRED_PSK,
+					.ident = (const uint8_t *)"dev-one",
+					.ident_len = 7,
+					.addr = "192.0.2.7:5684"};
+	struct eim_buf req, msg, resp;
+	struct eim_sig_key *k = NULL;
+	struct rlimit old, lim;
+	uint8_t code = 0;
+	int rc;
+
+	eim_buf_init(&req);
+	eim_buf_init(&msg);
+	eim_buf_init(&resp);
+	get_request(EID1, &req);
+	ck_assert_uint_eq(handle("dev-one", req.p, req.len, &resp), 0x44);
+	ck_assert_int_eq(eim_sig_key_generate(EIM_SIG_P256, &k), 0);
+	result_request(k, &msg);
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 1;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	eim_buf_reset(&resp);
+	rc = eim_service_handle(svc, &peer, msg.p, msg.len, &resp, &code);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	ck_assert_int_eq(rc, EIM_EIO);
+	ck_assert_uint_eq(code, EIM_SVC_SERVER_ERROR);
+	ck_assert_uint_eq(resp.len, 0);
+	ck_assert_int_eq(count_state(EIM_STORE_SENT), 1);
+	ck_assert_int_eq(count_state(EIM_STORE_DONE), 0);
+	ck_assert_uint_eq(handle("dev-one", msg.p, msg.len, &resp), 0x44);
+	ck_assert_uint_eq(resp.len, sizeof(ack_seq5));
+	ck_assert_mem_eq(resp.p, ack_seq5, sizeof(ack_seq5));
+	ck_assert_int_eq(count_state(EIM_STORE_DONE), 1);
+	eim_sig_key_free(k);
+	eim_buf_done(&req);
+	eim_buf_done(&msg);
+	eim_buf_done(&resp);
+}
+END_TEST
+
 static Suite *service_suite(void)
 {
 	Suite *s = suite_create("eim_service");
@@ -1142,6 +1253,8 @@ static Suite *service_suite(void)
 	tcase_add_test(tc, repolls_write_nothing_and_attempts_are_kept);
 	tcase_add_test(tc, package_finished_elsewhere_is_not_delivered_again);
 	tcase_add_test(tc, device_removed_with_package_in_flight_is_refused);
+	tcase_add_test(tc, a_report_is_one_commit);
+	tcase_add_test(tc, no_acknowledgement_without_the_commit);
 	suite_add_tcase(s, tc);
 	/* Thousands of requests each: more time under the sanitizers. */
 	tc = tcase_create("growth");

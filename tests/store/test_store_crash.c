@@ -16,6 +16,16 @@
  *   - every package has its audit entry, every done package its result.
  * Packages committed in the instant between COMMIT and the log write are
  * allowed to be unlogged (at most one batch per kill).
+ *
+ * The child also reports results the way eim serve does (eim_store_tx_begin,
+ * the result, its seqNumber marked acknowledged, commit) and logs each
+ * acknowledgement only after the commit returned, i.e. when eim serve would
+ * send it. Then, whatever the kill interrupted:
+ *   - every logged acknowledgement names a result on file, marked
+ *     acknowledged, whose package is done: never an ack for an unrecorded
+ *     result;
+ *   - no such result is on file without its acknowledgement, or the other
+ *     way round (one commit for both).
  */
 #include "store_fixture.h"
 
@@ -40,7 +50,14 @@ struct logrec {
 	int64_t package_id;
 };
 
-static char dir[256], db_path[300], log_path[300];
+/* An acknowledgement the child "sent" (logged after the commit). */
+struct acklog {
+	uint32_t dev;
+	uint32_t pad;
+	int64_t seq;
+};
+
+static char dir[256], db_path[300], log_path[300], ack_path[300];
 
 static void log_commit(int fd, uint32_t dev, uint16_t ident,
 		       const struct eim_store_enqueued *q)
@@ -52,6 +69,51 @@ static void log_commit(int fd, uint32_t dev, uint16_t ident,
 
 	if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
 		_exit(4);
+}
+
+/*
+ * A report of device dev for its package in flight p, as eim serve handles
+ * one: in one transaction the result (seqNumber = the package id: unique
+ * per device), then every pending seqNumber marked acknowledged; each
+ * acknowledgement is logged once the commit returned.
+ */
+static int report(struct eim_store *s, int afd, unsigned dev,
+		  const struct eim_store_package *p)
+{
+	struct eim_store_result_in ri = {0};
+	struct acklog a = {.dev = dev};
+	int64_t seqs[8];
+	char bytes[64];
+	size_t n = 0;
+	int err;
+
+	fx_eid(dev, ri.eid);
+	snprintf(bytes, sizeof(bytes), "report|%u|%u", dev, p->counter);
+	ri.eim_id = p->eim_id;
+	ri.counter = p->counter;
+	ri.bytes = (const uint8_t *)bytes;
+	ri.len = strlen(bytes);
+	ri.summary = "ok";
+	ri.seq_number = p->id;
+	if ((err = eim_store_tx_begin(s)))
+		return err;
+	err = eim_store_result_record(s, &ri, NULL);
+	if (err == 0)
+		err = eim_store_acks_pending(s, ri.eid, seqs, 8, &n);
+	if (err == 0 && n)
+		err = eim_store_acks_done(s, ri.eid, seqs, n);
+	if (err == 0)
+		err = eim_store_tx_commit(s);
+	if (err) {
+		eim_store_tx_rollback(s);
+		return err;
+	}
+	for (size_t i = 0; i < n; i++) {
+		a.seq = seqs[i];
+		if (write(afd, &a, sizeof(a)) != (ssize_t)sizeof(a))
+			_exit(4);
+	}
+	return 0;
 }
 
 /* The bulk path's signer: fx_sign for each request of the batch. */
@@ -75,11 +137,12 @@ static void child(unsigned seed, bool full_sync)
 	unsigned devs[BATCH];
 	size_t done;
 	bool found;
-	int fd, err;
+	int fd, afd, err;
 
 	srand(seed);
 	fd = open(log_path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (fd < 0)
+	afd = open(ack_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0 || afd < 0)
 		_exit(2);
 	eim_store_options_init(&o);
 	o.synchronous = full_sync ? EIM_STORE_SYNC_FULL : EIM_STORE_SYNC_NORMAL;
@@ -89,7 +152,7 @@ static void child(unsigned seed, bool full_sync)
 		_exit(3);
 	}
 	for (;;) {
-		int what = rand() % 11;
+		int what = rand() % 13;
 
 		if (what < 5) {
 			unsigned dev = 1 + (unsigned)rand() % DEVICES;
@@ -129,6 +192,16 @@ static void child(unsigned seed, bool full_sync)
 				goto fail;
 			for (size_t i = 0; i < done; i++)
 				log_commit(fd, devs[i], 3, &rets[i]);
+		} else if (what >= 11) {
+			unsigned dev = 1 + (unsigned)rand() % DEVICES;
+			uint8_t eid[16];
+
+			fx_eid(dev, eid);
+			err = eim_store_next(s, eid, &p, &found);
+			if (err == 0 && found)
+				err = report(s, afd, dev, &p);
+			if (err)
+				goto fail;
 		} else {
 			unsigned dev = 1 + (unsigned)rand() % DEVICES;
 			struct eim_store_result_in ri = {0};
@@ -172,6 +245,25 @@ static int64_t q1(sqlite3 *db, const char *sql)
 	return v;
 }
 
+/* The records of a log the child wrote (calloc'd, at least one slot). */
+static void *read_log(const char *path, size_t size, size_t *ret_n)
+{
+	FILE *fp = fopen(path, "rb");
+	void *recs;
+	size_t n;
+
+	ck_assert_ptr_nonnull(fp);
+	fseek(fp, 0, SEEK_END);
+	n = (size_t)ftell(fp) / size;
+	rewind(fp);
+	recs = calloc(n ? n : 1, size);
+	ck_assert_ptr_nonnull(recs);
+	ck_assert_uint_eq(fread(recs, size, n, fp), n);
+	fclose(fp);
+	*ret_n = n;
+	return recs;
+}
+
 /* Checks the invariants on the file; returns the number of packages. */
 static int64_t verify(size_t *ret_logged)
 {
@@ -183,7 +275,6 @@ static int64_t verify(size_t *ret_logged)
 	uint8_t eid[16];
 	size_t n = 0;
 	int64_t total;
-	FILE *fp;
 
 	/* Opening recovers the WAL; the store's own check must agree. */
 	ck_assert_int_eq(eim_store_open(db_path, NULL, &s), 0);
@@ -202,14 +293,7 @@ static int64_t verify(size_t *ret_logged)
 		"ok");
 	sqlite3_finalize(st);
 
-	fp = fopen(log_path, "rb");
-	ck_assert_ptr_nonnull(fp);
-	fseek(fp, 0, SEEK_END);
-	n = (size_t)ftell(fp) / sizeof(struct logrec);
-	rewind(fp);
-	recs = calloc(n ? n : 1, sizeof(*recs));
-	ck_assert_uint_eq(fread(recs, sizeof(*recs), n, fp), n);
-	fclose(fp);
+	recs = read_log(log_path, sizeof(*recs), &n);
 
 	ck_assert_int_eq(sqlite3_prepare_v2(
 				 db,
@@ -294,10 +378,57 @@ static int64_t verify(size_t *ret_logged)
 	return total;
 }
 
+/* The acknowledgements the child sent against the file; returns how many. */
+static size_t verify_acks(void)
+{
+	struct acklog *acks = NULL;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	uint8_t eid[16];
+	size_t n;
+
+	acks = read_log(ack_path, sizeof(*acks), &n);
+	ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY,
+					 NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_prepare_v2(db,
+				   "SELECT count(*) FROM result r JOIN device d"
+				   " ON d.id = r.device_id JOIN package p ON"
+				   " p.id = r.package_id WHERE d.eid = ?1 AND"
+				   " r.seq_number = ?2 AND r.acked = 1 AND"
+				   " p.state = 2",
+				   -1, &st, NULL),
+		SQLITE_OK);
+	for (size_t i = 0; i < n; i++) {
+		fx_eid(acks[i].dev, eid);
+		sqlite3_reset(st);
+		sqlite3_bind_blob(st, 1, eid, 16, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, acks[i].seq);
+		ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+		ck_assert_msg(sqlite3_column_int(st, 0) == 1,
+			      "acknowledged seqNumber %lld of device %u: no "
+			      "such result on file",
+			      (long long)acks[i].seq, acks[i].dev);
+	}
+	sqlite3_finalize(st);
+	/* Only reports carry a seqNumber: each is on file with its
+	 * acknowledgement or not at all. */
+	ck_assert_int_eq(q1(db, "SELECT count(*) FROM result WHERE"
+				" seq_number IS NOT NULL AND acked = 0"),
+			 0);
+	ck_assert_int_eq(q1(db, "SELECT count(*) FROM result WHERE"
+				" seq_number IS NULL AND acked = 1"),
+			 0);
+	sqlite3_close(db);
+	free(acks);
+	return n;
+}
+
 START_TEST(sigkill_at_random_moments)
 {
 	struct fx f;
-	size_t logged = 0, prev_logged = 0;
+	size_t logged = 0, prev_logged = 0, acked = 0, prev_acked = 0;
 	int64_t total = 0;
 	int fd, status;
 	pid_t pid;
@@ -327,9 +458,13 @@ START_TEST(sigkill_at_random_moments)
 	snprintf(dir, sizeof(dir), "%s", f.dir);
 	snprintf(db_path, sizeof(db_path), "%s", f.path);
 	snprintf(log_path, sizeof(log_path), "%s/committed.log", f.dir);
+	snprintf(ack_path, sizeof(ack_path), "%s/acked.log", f.dir);
 	eim_store_close(f.s);
 	f.s = NULL;
 	fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	fd = open(ack_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 
@@ -352,15 +487,20 @@ START_TEST(sigkill_at_random_moments)
 			      round, status);
 		total = verify(&logged);
 		ck_assert_int_ge(logged, prev_logged);
+		acked = verify_acks();
+		ck_assert_uint_ge(acked, prev_acked);
+		prev_acked = acked;
 		/* At most one batch committed but not yet logged per kill. */
 		ck_assert_int_le(total - (int64_t)logged,
 				 (int64_t)(round + 1) * BATCH);
 		prev_logged = logged;
 	}
 	printf("crash test: %d kills, %zu packages logged as committed, "
-	       "%lld in the file\n",
-	       ROUNDS, logged, (long long)total);
+	       "%lld in the file, %zu reports acknowledged\n",
+	       ROUNDS, logged, (long long)total, acked);
 	ck_assert_uint_ge(logged, 2000);
+	/* the report path ran (about one step in six) */
+	ck_assert_uint_ge(acked, 100);
 	{
 		/* all three enqueue paths (single, batched, bulk) committed
 		 * packages at some point of the 40 rounds */
