@@ -18,16 +18,36 @@
 #include <string.h>
 #include <time.h>
 
-/* FNV-1a. */
+/*
+ * A hash of n bytes, eight at a time (a poll hashes about 60 bytes for the
+ * two table lookups; byte-wise FNV-1a took ~4 instructions a byte): each
+ * word is mixed in with a multiply and the result finished with
+ * MurmurHash3's fmix64, so the low bits that pick a bucket depend on every
+ * input bit. Chain calls by passing the previous result as h. Not keyed:
+ * only authenticated identities with their bound EIDs are ever inserted.
+ */
 static uint32_t eim__hash(const void *p, size_t n, uint32_t h)
 {
 	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h;
+	uint64_t x = h ^ ((uint64_t)n * 0x9e3779b97f4a7c15u), w;
+
+	for (; n >= 8; b += 8, n -= 8) {
+		memcpy(&w, b, 8);
+		x = (x ^ w) * 0xff51afd7ed558ccdu;
+		x ^= x >> 32;
+	}
+	if (n) {
+		w = 0;
+		memcpy(&w, b, n);
+		x = (x ^ w) * 0xff51afd7ed558ccdu;
+	}
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53u;
+	x ^= x >> 33;
+	return (uint32_t)x;
 }
 
-#define EIM__FNV_SEED 2166136261u
+#define EIM__FNV_SEED 2166136261u /* any start value */
 
 /* ---- change detection ---------------------------------------------------- */
 
