@@ -1,7 +1,7 @@
 /*
  * bench_store - figures for store/ (printed, never asserted; run with nice).
  *
- *   bench_store [DIR]
+ *   bench_store [DIR] [--reports]
  *
  * Prints, for synchronous=FULL and NORMAL:
  *   - packages enqueued per second with eim_store_enqueue_many in batches of
@@ -12,7 +12,13 @@
  *   - eim_store_next() calls per second for devices with an empty queue
  *     (the common poll);
  *   - credential lookups per second (what the DTLS layer does per
- *     handshake).
+ *     handshake);
+ *   - the store's cost of a device's report (its result recorded and its
+ *     seqNumber marked acknowledged), as separate commits (what eim serve
+ *     did) and as one transaction (eim_store_tx_begin/commit, what it does),
+ *     the two alternating device by device so that both meet the same
+ *     disk: wall time per report and commits (syncs) per report.
+ * With --reports, only the last figure.
  */
 #include "common/eim_bytes.h"
 #include "common/eim_err.h"
@@ -31,6 +37,7 @@
 #define PKG_BYTES 300
 #define NEXT_CALLS 1000000
 #define LOOKUPS 300000
+#define REPORT_DEVICES 1000
 
 static double now_s(void)
 {
@@ -107,10 +114,29 @@ static void setup_fleet(struct eim_store *s, unsigned n)
 	}
 }
 
+/* A new database `name` in dir with n devices; its path goes to path. */
+static struct eim_store *open_fresh(const char *dir, const char *name,
+				    enum eim_store_sync sync, unsigned n,
+				    char *path, size_t cap)
+{
+	struct eim_store_options o;
+	struct eim_store *s = NULL;
+	int err;
+
+	snprintf(path, cap, "%s/%s-%d.db", dir, name, (int)sync);
+	unlink(path);
+	eim_store_options_init(&o);
+	o.synchronous = sync;
+	err = eim_store_open(path, &o, &s);
+	if (err)
+		die(NULL, "open", err);
+	setup_fleet(s, n);
+	return s;
+}
+
 static void run(const char *dir, enum eim_store_sync sync)
 {
 	static struct eim_store_enqueue_req reqs[PACKAGES];
-	struct eim_store_options o;
 	struct eim_store *s = NULL;
 	struct eim_store_package p;
 	struct eim_store_cred_lookup l;
@@ -122,14 +148,8 @@ static void run(const char *dir, enum eim_store_sync sync)
 	bool found;
 	int err;
 
-	snprintf(path, sizeof(path), "%s/bench-%d.db", dir, (int)sync);
-	unlink(path);
-	eim_store_options_init(&o);
-	o.synchronous = sync;
-	err = eim_store_open(path, &o, &s);
-	if (err)
-		die(NULL, "open", err);
-	setup_fleet(s, DEVICES + EMPTY_DEVICES);
+	s = open_fresh(dir, "bench", sync, DEVICES + EMPTY_DEVICES, path,
+		       sizeof(path));
 
 	for (size_t i = 0; i < PACKAGES; i++) {
 		memset(&reqs[i], 0, sizeof(reqs[i]));
@@ -193,18 +213,105 @@ static void run(const char *dir, enum eim_store_sync sync)
 	unlink(path);
 }
 
+/* One device's report: result, then every pending seqNumber acknowledged. */
+static void report(struct eim_store *s, unsigned dev,
+		   const struct eim_store_package *p, bool one_tx)
+{
+	struct eim_store_result_in ri = {0};
+	int64_t seqs[8];
+	char bytes[64];
+	size_t n = 0;
+	int err = 0;
+
+	eid_of(dev, ri.eid);
+	snprintf(bytes, sizeof(bytes), "EPR|%u|%u", dev, p->counter);
+	ri.eim_id = p->eim_id;
+	ri.counter = p->counter;
+	ri.bytes = (const uint8_t *)bytes;
+	ri.len = strlen(bytes);
+	ri.summary = "{\"result\":\"ok\"}";
+	ri.verified = true;
+	ri.seq_number = dev;
+	if (one_tx && (err = eim_store_tx_begin(s)))
+		die(s, "begin", err);
+	if ((err = eim_store_result_record(s, &ri, NULL)) ||
+	    (err = eim_store_acks_pending(s, ri.eid, seqs, 8, &n)) ||
+	    (err = eim_store_acks_done(s, ri.eid, seqs, n)))
+		die(s, "report", err);
+	if (one_tx && (err = eim_store_tx_commit(s)))
+		die(s, "commit", err);
+}
+
+static void run_reports(const char *dir, enum eim_store_sync sync)
+{
+	static struct eim_store_enqueue_req reqs[REPORT_DEVICES];
+	struct eim_store *s = NULL;
+	struct eim_store_package p;
+	double wall[2] = {0, 0};
+	uint64_t commits[2] = {0, 0};
+	char path[512];
+	size_t done = 0;
+	bool found;
+	int err;
+
+	s = open_fresh(dir, "bench-reports", sync, REPORT_DEVICES, path,
+		       sizeof(path));
+	for (unsigned i = 0; i < REPORT_DEVICES; i++) {
+		memset(&reqs[i], 0, sizeof(reqs[i]));
+		eid_of(1 + i, reqs[i].eid);
+		reqs[i].kind = "psmo";
+		reqs[i].summary = "[{\"op\":\"list-profiles\"}]";
+	}
+	err = eim_store_enqueue_many(s, reqs, REPORT_DEVICES, 1000, copy_sign,
+				     NULL, NULL, NULL, NULL, &done);
+	if (err)
+		die(s, "enqueue", err);
+	for (unsigned i = 0; i < REPORT_DEVICES; i++) {
+		bool one_tx = i % 2;
+		uint64_t c0;
+		double t0;
+
+		err = eim_store_next(s, reqs[i].eid, &p, &found);
+		if (err || !found)
+			die(s, "next", err);
+		c0 = eim_store_commits(s);
+		t0 = now_s();
+		report(s, 1 + i, &p, one_tx);
+		wall[one_tx] += now_s() - t0;
+		commits[one_tx] += eim_store_commits(s) - c0;
+	}
+	printf("synchronous=%s\n",
+	       sync == EIM_STORE_SYNC_FULL ? "FULL" : "NORMAL");
+	for (int k = 0; k < 2; k++)
+		printf("  report (result + acknowledgement), %s: %.0f us wall "
+		       "per report, %.1f commits per report (%d reports)\n",
+		       k ? "one transaction" : "separate commits",
+		       wall[k] / (REPORT_DEVICES / 2) * 1e6,
+		       (double)commits[k] / (REPORT_DEVICES / 2),
+		       REPORT_DEVICES / 2);
+	eim_store_close(s);
+	unlink(path);
+}
+
 int main(int argc, char **argv)
 {
 	char tmpl[] = "/tmp/eim-bench-XXXXXX";
-	const char *dir = argc > 1 ? argv[1] : mkdtemp(tmpl);
+	bool reports_only =
+		argc > 1 && strcmp(argv[argc - 1], "--reports") == 0;
+	bool own_dir = argc < 2 || (reports_only && argc < 3);
+	const char *dir = own_dir ? mkdtemp(tmpl) : argv[1];
 
 	if (!dir) {
 		perror("mkdtemp");
 		return 1;
 	}
-	run(dir, EIM_STORE_SYNC_FULL);
-	run(dir, EIM_STORE_SYNC_NORMAL);
-	if (argc <= 1)
+	if (!reports_only) {
+		run(dir, EIM_STORE_SYNC_FULL);
+		run(dir, EIM_STORE_SYNC_NORMAL);
+	}
+	run_reports(dir, EIM_STORE_SYNC_FULL);
+	run_reports(dir, EIM_STORE_SYNC_NORMAL);
+	if (own_dir)
 		rmdir(dir);
 	return 0;
 }
