@@ -568,6 +568,34 @@ START_TEST(close_rolls_back)
 }
 END_TEST
 
+/* Another process holds the write lock: the begin waits, then gives up
+ * with EIM_EBUSY and leaves no transaction open; once the lock is free it
+ * works. */
+START_TEST(begin_waits_for_another_writer)
+{
+	struct eim_store_options o = F.opt;
+	struct eim_store *other = NULL;
+	struct eim_store_package p;
+
+	fx_fleet(&F, 1, 0);
+	enqueue_n(1, 1);
+	o.busy_timeout_ms = 50;
+	ck_assert_int_eq(eim_store_open(F.path, &o, &other), 0);
+	ck_assert_int_eq(eim_store_tx_begin(F.s), 0);
+	ck_assert_int_eq(eim_store_tx_begin(other), EIM_EBUSY);
+	ck_assert(!eim_store_tx_active(other));
+	/* Its plain writes wait the same way. */
+	ck_assert_int_eq(eim_store_audit_add(other, "note", NULL, NULL),
+			 EIM_EBUSY);
+	p = send_next(1);
+	ck_assert_int_eq(eim_store_tx_commit(F.s), 0);
+	ck_assert_int_eq(eim_store_tx_begin(other), 0);
+	ck_assert_int_eq(pkg(other, p.id).state, EIM_STORE_SENT);
+	ck_assert_int_eq(eim_store_tx_commit(other), 0);
+	eim_store_close(other);
+}
+END_TEST
+
 static Suite *tx_suite(void)
 {
 	Suite *s = suite_create("store_tx");
@@ -585,6 +613,7 @@ static Suite *tx_suite(void)
 	tcase_add_test(tc, commit_failure_writes_nothing);
 	tcase_add_test(tc, abandoned_transaction_writes_nothing);
 	tcase_add_test(tc, close_rolls_back);
+	tcase_add_test(tc, begin_waits_for_another_writer);
 	suite_add_tcase(s, tc);
 	return s;
 }
