@@ -251,44 +251,21 @@ static void eim__state_change(struct eim_service *svc,
 
 /* ---- getEimPackage ------------------------------------------------------- */
 
-static int eim__get_package(struct eim_service *svc,
-			    const struct eim_service_peer *peer,
-			    const struct eim_esipa_get_pkg_req *g,
-			    struct eim_buf *resp, uint8_t *code,
-			    struct eim__svc_log *log)
+/*
+ * The answer to an authorized getEimPackage: the package in flight or the
+ * next one, or none. `ent` is the poll cache's entry valid now, or NULL
+ * when the store is to be asked.
+ */
+static int eim__deliver(struct eim_service *svc,
+			const struct eim_service_peer *peer,
+			const struct eim_esipa_get_pkg_req *g,
+			struct eim__cache_ent *ent, struct eim_buf *resp,
+			struct eim__svc_log *log)
 {
 	struct eim_store_package pkg;
-	struct eim__cache_ent *ent;
 	bool found = false;
 	int rc;
 
-	log->has_eid = true;
-	memcpy(log->eid, g->eid, 16);
-	/* The entry, if any, says what the store said at this epoch: the
-	 * identity may act for the EID, the EID's check digits were checked
-	 * here, and maybe the queue was empty or a package in flight. */
-	ent = eim__cache_find(svc, peer, g->eid);
-	if (!ent || !ent->eid_checked) {
-		if (eim_eid_check(g->eid) != 0) {
-			eim__svc_outcome(log, "invalidEid");
-			return eim_esipa_get_pkg_response_error(
-				EIM_PKG_ERR_INVALID_EID, resp);
-		}
-		rc = eim__svc_authorize(svc, peer, g->eid, log->fn);
-		if (rc == EIM_EPERM)
-			return eim__forbidden(resp, code, log);
-		if (rc)
-			return rc;
-		ent = eim__cache_find(svc, peer, g->eid);
-		if (ent)
-			ent->eid_checked = true;
-	}
-	/* A state change writes to the store (maybe queues a package): then
-	 * the entry says nothing about the queue; ask the store. */
-	if (g->notify_state_change) {
-		eim__state_change(svc, g);
-		ent = NULL;
-	}
 	eim__seen(svc, g->eid, peer);
 	if (ent && ent->pkg &&
 	    eim_store_note_redelivery(svc->store, ent->pkg->id, g->eid) == 0) {
@@ -347,6 +324,50 @@ static int eim__get_package(struct eim_service *svc,
 	if (ent && start == 0 && !resp->err)
 		eim__cache_keep_pkg(ent, &pkg, resp);
 	return resp->err;
+}
+
+static int eim__get_package(struct eim_service *svc,
+			    const struct eim_service_peer *peer,
+			    const struct eim_esipa_get_pkg_req *g,
+			    struct eim_buf *resp, uint8_t *code,
+			    struct eim__svc_log *log)
+{
+	struct eim__cache_ent *ent;
+	int rc;
+
+	log->has_eid = true;
+	memcpy(log->eid, g->eid, 16);
+	/* The entry, if any, says what the store said at this epoch: the
+	 * identity may act for the EID, the EID's check digits were checked
+	 * here, and maybe the queue was empty or a package in flight. */
+	ent = eim__cache_find(svc, peer, g->eid);
+	if (!ent || !ent->eid_checked) {
+		if (eim_eid_check(g->eid) != 0) {
+			eim__svc_outcome(log, "invalidEid");
+			return eim_esipa_get_pkg_response_error(
+				EIM_PKG_ERR_INVALID_EID, resp);
+		}
+		rc = eim__svc_authorize(svc, peer, g->eid, log->fn);
+		if (rc == EIM_EPERM)
+			return eim__forbidden(resp, code, log);
+		if (rc)
+			return rc;
+		ent = eim__cache_find(svc, peer, g->eid);
+		if (ent)
+			ent->eid_checked = true;
+	}
+	if (!g->notify_state_change)
+		return eim__deliver(svc, peer, g, ent, resp, log);
+	/* A state change writes to the store (the lists, maybe a refresh
+	 * package), and the package then delivered moves to sent: one
+	 * transaction, committed before the answer leaves (as for a report,
+	 * eim_service_result.c). The entry says nothing about the queue now:
+	 * ask the store. */
+	if ((rc = eim_store_tx_begin(svc->store)))
+		return rc;
+	eim__state_change(svc, g);
+	rc = eim__deliver(svc, peer, g, NULL, resp, log);
+	return eim__svc_tx_end(svc, true, rc, resp);
 }
 
 /* ---- relay functions (indirect download): not implemented yet ------------ */

@@ -145,6 +145,15 @@ int eim__svc_bad_request(struct eim_buf *resp, uint8_t *code,
 			 struct eim__svc_log *log, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/*
+ * Ends the transaction a request's writes were grouped in (`open`: it was
+ * begun) and returns the request's result. When the commit fails, nothing
+ * of the request is on disk, so nothing it answered may leave: resp is
+ * emptied and the error returned (the caller answers 5.00).
+ */
+int eim__svc_tx_end(struct eim_service *svc, bool open, int rc,
+		    struct eim_buf *resp);
+
 /* ProvideEimPackageResult (also when wrapped in HandleNotification). */
 int eim__svc_result(struct eim_service *svc,
 		    const struct eim_service_peer *peer,

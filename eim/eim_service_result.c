@@ -512,10 +512,8 @@ static int eim__tx_begin(struct eim_service *svc, bool *ret_open)
 	return rc;
 }
 
-/* Commits; when that fails nothing of the report is on disk, so nothing is
- * acknowledged either: the answer is dropped and the caller answers 5.00. */
-static int eim__tx_end(struct eim_service *svc, bool open, int rc,
-		       struct eim_buf *resp)
+int eim__svc_tx_end(struct eim_service *svc, bool open, int rc,
+		    struct eim_buf *resp)
 {
 	int c;
 
@@ -524,7 +522,7 @@ static int eim__tx_end(struct eim_service *svc, bool open, int rc,
 	c = eim_store_tx_commit(svc->store);
 	if (c == 0)
 		return rc;
-	eim_debug("report not committed: %s", eim_store_errmsg(svc->store));
+	eim_debug("request not committed: %s", eim_store_errmsg(svc->store));
 	eim_buf_reset(resp);
 	return rc ? rc : c;
 }
@@ -673,7 +671,7 @@ static int eim__epr(struct eim_service *svc, const uint8_t eid[16],
 				resp)
 		     : 0;
 out:
-	rc = eim__tx_end(svc, tx, rc, resp);
+	rc = eim__svc_tx_end(svc, tx, rc, resp);
 	eim_sig_key_free(key);
 	eim_free(a.chain);
 	eim_free(f.bytes);
@@ -818,7 +816,7 @@ static int eim__other_result(struct eim_service *svc, const uint8_t eid[16],
 			 (long long)out.package_id);
 	rc = respond ? eim__ack(svc, eid, -1, resp) : 0;
 out:
-	rc = eim__tx_end(svc, tx, rc, resp);
+	rc = eim__svc_tx_end(svc, tx, rc, resp);
 	eim_free(f.bytes);
 	cJSON_Delete(sum);
 	return rc;

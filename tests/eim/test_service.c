@@ -318,8 +318,11 @@ START_TEST(state_change_queues_a_refresh)
 	eim_buf_init(&req);
 	eim_buf_init(&resp);
 	ck_assert_int_eq(eim_esipa_encode_from_ipa(&m, &req), 0);
-	/* the refresh is queued and delivered in the same poll */
+	/* the refresh is queued and delivered in the same poll, and the
+	 * lists, the package and its send are one commit */
+	uint64_t c0 = eim_store_commits(st);
 	ck_assert_uint_eq(handle("dev-two", req.p, req.len, &resp), 0x44);
+	ck_assert_uint_eq(eim_store_commits(st) - c0, 1);
 	ck_assert_uint_eq(resp.p[3], 0xBF);
 	ck_assert_uint_eq(resp.p[4], 0x51);
 	ck_assert_int_eq(eim_store_device_list(st, eid2, dev_cb, &l), 0);
@@ -328,6 +331,7 @@ START_TEST(state_change_queues_a_refresh)
 	/* polling again with the flag does not queue a second refresh while
 	 * one is in flight or waiting */
 	ck_assert_uint_eq(handle("dev-two", req.p, req.len, &resp), 0x44);
+	ck_assert_uint_eq(eim_store_commits(st) - c0, 2);
 	uint64_t c[EIM_STORE_STATE_COUNT];
 	ck_assert_int_eq(eim_store_package_counts(st, eid2, c), 0);
 	ck_assert_uint_eq(c[EIM_STORE_QUEUED], 0);
