@@ -64,12 +64,23 @@ int eim_dtls_cookie_check(const struct eim_dtls_cookie_ctx *c,
 		return EIM_EINVAL;
 	if (cookie_len != EIM_DTLS_COOKIE_LEN)
 		return EIM_EVERIFY;
-	if (mac(c->cur, peer, peer_len, client_random, a) ||
-	    mac(c->prev, peer, peer_len, client_random, b))
+	/*
+	 * The previous secret only when the current one does not match: most
+	 * cookies come back within the period they were made in, and which
+	 * secret matched tells the sender nothing it did not know (it got the
+	 * cookie from us). Each comparison itself is constant-time. Saves one
+	 * HMAC (a third of the cookie work) per handshake.
+	 */
+	if (mac(c->cur, peer, peer_len, client_random, a))
 		return EIM_ECRYPTO;
-	/* evaluate both comparisons: no early exit on the first */
-	ok = (int)eim_ct_equal(a, cookie, 32) |
-	     (int)eim_ct_equal(b, cookie, 32);
+	ok = (int)eim_ct_equal(a, cookie, 32);
+	if (!ok) {
+		if (mac(c->prev, peer, peer_len, client_random, b)) {
+			eim_wipe(a, sizeof(a));
+			return EIM_ECRYPTO;
+		}
+		ok = (int)eim_ct_equal(b, cookie, 32);
+	}
 	eim_wipe(a, sizeof(a));
 	eim_wipe(b, sizeof(b));
 	return ok ? 0 : EIM_EVERIFY;

@@ -49,8 +49,9 @@ int eim_dtls_cookie_make(const struct eim_dtls_cookie_ctx *c,
 			 uint8_t out[EIM_DTLS_COOKIE_LEN]);
 
 /*
- * Checks a cookie against the current and the previous secret in constant
- * time. Returns 0 when valid, EIM_EVERIFY otherwise (wrong length included).
+ * Checks a cookie against the current secret and, only when that does not
+ * match, the previous one; each comparison is constant-time. Returns 0 when
+ * valid, EIM_EVERIFY otherwise (wrong length included).
  */
 int eim_dtls_cookie_check(const struct eim_dtls_cookie_ctx *c,
 			  const uint8_t *peer, size_t peer_len,
