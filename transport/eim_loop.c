@@ -508,9 +508,19 @@ static int udp_open(struct eim_loop *l, const struct sockaddr *local,
 		if (connect(fd, addr, addrlen) != 0)
 			goto fail;
 	} else {
+		int want = EIM_LOOP_UDP_RCVBUF;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		/* best effort: a smaller buffer only means earlier drops */
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
 		if (bind(fd, addr, addrlen) != 0)
 			goto fail;
+	}
+	{
+		int got = 0;
+		socklen_t gl = sizeof(got);
+		if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0 &&
+		    got > 0)
+			u->st.rcvbuf = (uint64_t)got;
 	}
 	u->loop = l;
 	u->fd = fd;

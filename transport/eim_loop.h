@@ -29,6 +29,13 @@ struct eim_loop_udp;
 /* Datagrams per recvmmsg/sendmmsg call, and the largest one handled. */
 #define EIM_LOOP_UDP_BATCH 32
 #define EIM_LOOP_UDP_MAX_DGRAM 2048
+/*
+ * Receive buffer asked for on a listening socket: the default (~208 KiB)
+ * holds fewer than 200 small datagrams (each costs ~1.2 KiB of buffer),
+ * fewer than a fleet waking at once or a load generator with 256 requests
+ * in flight sends in a burst. The kernel caps it at net.core.rmem_max.
+ */
+#define EIM_LOOP_UDP_RCVBUF (4 * 1024 * 1024)
 
 typedef void (*eim_loop_fd_fn)(struct eim_loop *l, int fd, uint32_t events,
 			       void *ctx);
@@ -157,6 +164,7 @@ struct eim_loop_udp_stats {
 	uint64_t rx_calls; /* recvmmsg calls that returned data */
 	uint64_t tx_calls; /* sendmmsg/sendto calls */
 	uint64_t dropped;  /* truncated on receive or EAGAIN on send */
+	uint64_t rcvbuf;   /* receive buffer the kernel granted (SO_RCVBUF) */
 };
 void eim_loop_udp_stats(const struct eim_loop_udp *u,
 			struct eim_loop_udp_stats *ret);
