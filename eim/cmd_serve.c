@@ -361,6 +361,7 @@ static void eim__log_stats(struct eim__serve *sv, const char *why)
 			{"retransmissions", d.retransmissions},
 			{"sessions_idle_evicted", d.sessions_idle_evicted},
 			{"address_changes", d.address_changes},
+			{"addresses_displaced", d.addresses_displaced},
 			{"send_errors", d.send_errors},
 		};
 		size_t off = (size_t)snprintf(dtls, sizeof(dtls), "; dtls");

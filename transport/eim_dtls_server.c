@@ -170,8 +170,10 @@ static void tables_grow(struct eim_dtls_server *srv)
 				  eim_dtls_srv__addr_key(&s->c.addr.sa,
 							 s->c.addr_len, k));
 
-		s->next_addr = na[b];
-		na[b] = s;
+		if (s->addr_linked) {
+			s->next_addr = na[b];
+			na[b] = s;
+		}
 		if (s->c.cid_len) {
 			b = bucket(srv, s->c.cid, s->c.cid_len);
 			s->next_cid = nc[b];
@@ -190,16 +192,20 @@ static void addr_link(struct eim_dtls_server *srv, struct eim_dtls_session *s)
 
 	s->next_addr = srv->by_addr[b];
 	srv->by_addr[b] = s;
+	s->addr_linked = true;
 }
 
 static void addr_unlink(struct eim_dtls_server *srv, struct eim_dtls_session *s)
 {
 	uint8_t k[ADDR_KEY_MAX];
-	size_t b =
-		bucket(srv, k,
-		       eim_dtls_srv__addr_key(&s->c.addr.sa, s->c.addr_len, k));
+	size_t b;
 
+	if (!s->addr_linked)
+		return;
+	b = bucket(srv, k,
+		   eim_dtls_srv__addr_key(&s->c.addr.sa, s->c.addr_len, k));
 	unlink_chain(&srv->by_addr[b], s, false);
+	s->addr_linked = false;
 }
 
 static void lru_unlink(struct eim_dtls_server *srv, struct eim_dtls_session *s)
@@ -371,6 +377,23 @@ bool eim_dtls_srv__hs_room(struct eim_dtls_server *srv, uint64_t now)
 
 /* Ends a session: unlinked at once so nothing finds it again, freed when
  * the current input or tick call unwinds (callbacks may hold it). */
+/*
+ * Many devices behind one NAT: the address a device left (it rebound, and
+ * its session followed its Connection ID elsewhere) is handed to another
+ * device. Killing the first device's session then, as RFC 6347 4.2.8 does
+ * for sessions known only by their address, would silence it at its next
+ * wake for nothing: its CID still finds it.
+ */
+void eim_dtls_srv__displace(struct eim_dtls_session *s)
+{
+	if (s->c.cid_len && s->c.state == EIM_DTLS_ST_ESTABLISHED) {
+		addr_unlink(s->srv, s);
+		s->srv->st.addresses_displaced++;
+		return;
+	}
+	eim_dtls_srv__kill(s, EIM_DTLS_CLOSE_REPLACED);
+}
+
 void eim_dtls_srv__kill(struct eim_dtls_session *s,
 			enum eim_dtls_close_reason why)
 {
@@ -467,8 +490,7 @@ static void maybe_move(struct eim_dtls_session *s, const struct sockaddr *sa,
 		return;
 	other = find_addr(srv, sa, len);
 	if (other)
-		eim_dtls_srv__kill(
-			other, EIM_DTLS_CLOSE_REPLACED); /* stale NAT binding */
+		eim_dtls_srv__displace(other); /* the NAT reused the binding */
 	addr_unlink(srv, s);
 	s->c.addr = na;
 	s->c.addr_len = nlen;

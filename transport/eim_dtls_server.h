@@ -218,6 +218,8 @@ struct eim_dtls_server_stats {
 	uint64_t retransmissions;
 	uint64_t sessions_idle_evicted;
 	uint64_t address_changes;
+	/* a CID session's address taken by another session: kept, by CID */
+	uint64_t addresses_displaced;
 	uint64_t send_errors;
 	uint64_t
 		table_resizes; /* session tables doubled (they grow with use) */

@@ -488,9 +488,11 @@ bool eim_dtls_srv__client_hello(struct eim_dtls_server *srv,
 		return true;
 	}
 	/* RFC 6347 4.2.8: a verified new hello from a known address means
-	 * the peer lost its state; the old session goes. */
+	 * the peer lost its state; the old session goes, unless its
+	 * Connection ID still reaches it (another device may have that
+	 * address now). */
 	if (s)
-		eim_dtls_srv__kill(s, EIM_DTLS_CLOSE_REPLACED);
+		eim_dtls_srv__displace(s);
 	start_session(srv, from, from_len, rec, &f, &ch, now);
 	return true;
 }

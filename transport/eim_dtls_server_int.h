@@ -43,6 +43,8 @@ struct eim_dtls_session {
 	struct eim_dtls_server *srv;
 	uint16_t suite;
 	bool dead;
+	bool addr_linked; /* on the by_addr table (see eim_dtls_srv__displace)
+			   */
 	struct eim_dtls_session *next_addr, *next_cid;
 	struct eim_dtls_session *lru_prev, *lru_next; /* all, newest first */
 	struct eim_dtls_session *hs_prev, *hs_next;   /* with c.hs != NULL */
@@ -96,6 +98,13 @@ void eim_dtls_srv__register(struct eim_dtls_session *s);
 /* Ends a session (unlinked now, freed when the current call unwinds). */
 void eim_dtls_srv__kill(struct eim_dtls_session *s,
 			enum eim_dtls_close_reason why);
+/*
+ * Another session takes s's address (a verified new hello from it, or a
+ * Connection ID record moving there). Without a CID s is only reachable by
+ * that address and is replaced (killed); an established session with a CID
+ * stays, reachable by its CID, and only leaves the address table.
+ */
+void eim_dtls_srv__displace(struct eim_dtls_session *s);
 /* The handshake of s just completed (hs->rx_seq counts the client's
  * Finished): frees the handshake state, keeping only the last flight. */
 void eim_dtls_srv__established(struct eim_dtls_session *s, uint64_t now);

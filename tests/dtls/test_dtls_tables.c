@@ -166,6 +166,67 @@ START_TEST(eviction_keeps_the_rest_findable)
 }
 END_TEST
 
+/*
+ * Many devices behind one NAT: an address one device left is handed to
+ * another. A session with a Connection ID must survive losing its address,
+ * to a new device's handshake from it or to another session moving there;
+ * a session without one is only reachable by its address and is replaced.
+ */
+START_TEST(address_reuse_spares_cid_sessions)
+{
+	struct world w;
+	struct eim_dtls_client *a, *b, *c, *d, *e, *keep;
+	struct eim_dtls_server_stats st;
+
+	world_init(&w, psk, 8, true);
+	keep = w.cli;
+	a = new_client(&w, true);
+	w.cli = a;
+	w.cli_addr = loop_addr(30000);
+	handshake(&w);
+	echo(&w, a, 30001, 0); /* a rebinds: 30000 -> 30001 */
+	/* b handshakes from the address a now has */
+	b = new_client(&w, true);
+	w.cli = b;
+	w.cli_addr = loop_addr(30001);
+	handshake(&w);
+	echo(&w, b, 30001, 1);
+	echo(&w, a, 30002, 0); /* a's CID still finds it, from anywhere */
+	/* c (CID) sits at 30003; a moves there: c keeps its session */
+	c = new_client(&w, true);
+	w.cli = c;
+	w.cli_addr = loop_addr(30003);
+	handshake(&w);
+	echo(&w, a, 30003, 0);
+	echo(&w, c, 30004, 2);
+	echo(&w, a, 30003, 0);
+	st = stats(&w);
+	ck_assert_uint_eq(st.sessions, 3);
+	ck_assert_uint_eq(st.addresses_displaced, 2);
+	ck_assert_uint_eq(st.records_no_session, 0);
+	/* without a CID the address is the session: e replaces d */
+	d = new_client(&w, false);
+	w.cli = d;
+	w.cli_addr = loop_addr(30005);
+	handshake(&w);
+	e = new_client(&w, false);
+	w.cli = e;
+	w.cli_addr = loop_addr(30005);
+	handshake(&w);
+	echo(&w, e, 30005, 4);
+	st = stats(&w);
+	ck_assert_uint_eq(st.sessions, 4);
+	ck_assert_uint_eq(st.addresses_displaced, 2);
+	w.cli = keep;
+	eim_dtls_client_free(a);
+	eim_dtls_client_free(b);
+	eim_dtls_client_free(c);
+	eim_dtls_client_free(d);
+	eim_dtls_client_free(e);
+	world_done(&w);
+}
+END_TEST
+
 START_TEST(handshake_state_freed_at_completion)
 {
 	struct world w;
@@ -263,6 +324,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, sessions_findable_across_resizes);
 	tcase_add_test(tc, eviction_keeps_the_rest_findable);
+	tcase_add_test(tc, address_reuse_spares_cid_sessions);
 	tcase_add_test(tc, handshake_state_freed_at_completion);
 	tcase_add_test(tc, lost_final_flight_resent_after_hs_freed);
 	suite_add_tcase(s, tc);
