@@ -78,6 +78,9 @@ static void fail(struct eim_dtls_client *c, int alert, bool send)
 	eim_dtls_conn_hs_free(&c->c);
 }
 
+/* HelloVerifyRequests a client follows in one handshake (see hs_dispatch). */
+#define EIM_DTLS_CLIENT_MAX_HVR 4
+
 /* ClientHello with the current cookie (empty at first). */
 static int send_client_hello(struct eim_dtls_client *c, uint64_t now)
 {
@@ -486,8 +489,19 @@ static int hs_dispatch(struct eim_dtls_client *c, uint16_t epoch, uint8_t type,
 		if (type == EIM_DTLS_HS_HELLO_VERIFY_REQUEST) {
 			if (eim_dtls_hs_parse_hvr(body, len, &cookie))
 				return EIM_DTLS_ALERT_DECODE_ERROR;
-			if (cookie.len == 0 || hs->cookie_len)
+			/*
+			 * A later HelloVerifyRequest (a new message, not a
+			 * repeat: those never get here) means the server did
+			 * not take our cookie: it rotated its secret, or a
+			 * NAT moved us between our two hellos. Follow it with
+			 * the new cookie, as RFC 6347 4.2.1's exchange allows;
+			 * a few times at most, against a server that never
+			 * stops asking.
+			 */
+			if (cookie.len == 0 ||
+			    hs->hvr_count >= EIM_DTLS_CLIENT_MAX_HVR)
 				return EIM_DTLS_ALERT_ILLEGAL_PARAMETER;
+			hs->hvr_count++;
 			memcpy(hs->cookie, cookie.p, cookie.len);
 			hs->cookie_len = (uint8_t)cookie.len;
 			return send_client_hello(c, now)

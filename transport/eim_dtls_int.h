@@ -126,6 +126,7 @@ struct eim_dtls_hs_state {
 	/* client only */
 	uint8_t cookie[EIM_DTLS_COOKIE_MAX];
 	uint8_t cookie_len;
+	uint8_t hvr_count; /* HelloVerifyRequests followed so far */
 };
 
 struct eim_dtls_conn;

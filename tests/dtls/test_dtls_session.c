@@ -107,6 +107,47 @@ START_TEST(client_hello_without_extensions)
 }
 END_TEST
 
+/*
+ * A NAT moves the client between its two hellos: the cookie it echoes was
+ * made for its old address, the server answers with a second
+ * HelloVerifyRequest, and the client follows it instead of giving up.
+ */
+START_TEST(second_hello_verify_request_followed)
+{
+	struct world w;
+	struct eim_dtls_server_stats st;
+
+	world_init(&w, psk, 8, true);
+	ck_assert_int_eq(eim_dtls_client_start(w.cli, w.now), 0);
+	/* the first hello leaves from the old address, the second from
+	 * the new one */
+	w.cli_addr = loop_addr(40100);
+	hop(&w, w.cli);
+	pump(&w);
+	ck_assert_int_eq(eim_dtls_client_state(w.cli),
+			 EIM_DTLS_CLIENT_ESTABLISHED);
+	st = stats(&w);
+	ck_assert_uint_eq(st.cookie_bad, 1);
+	ck_assert_uint_eq(st.hello_verify_sent, 2);
+	ck_assert_uint_eq(st.handshakes_completed, 1);
+	roundtrip(&w, "after a second cookie");
+	world_done(&w);
+
+	/* a client that moves before every hello gets a new cookie each
+	 * time: it follows four HelloVerifyRequests, then gives up */
+	world_init(&w, psk, 8, true);
+	ck_assert_int_eq(eim_dtls_client_start(w.cli, w.now), 0);
+	for (uint16_t i = 0; i < 6; i++) {
+		w.cli_addr = loop_addr((uint16_t)(40200 + i));
+		hop(&w, w.cli);
+	}
+	ck_assert_int_eq(eim_dtls_client_state(w.cli), EIM_DTLS_CLIENT_FAILED);
+	ck_assert_uint_eq(stats(&w).hello_verify_sent, 5);
+	ck_assert_uint_eq(stats(&w).handshakes_completed, 0);
+	world_done(&w);
+}
+END_TEST
+
 START_TEST(address_change_follows_cid)
 {
 	struct world w;
@@ -920,6 +961,7 @@ int main(void)
 	tcase_add_test(tc, psk_handshake_without_cid);
 	tcase_add_test(tc, client_hello_without_extensions);
 	tcase_add_test(tc, address_change_follows_cid);
+	tcase_add_test(tc, second_hello_verify_request_followed);
 	tcase_add_test(tc, storage_sized_addresses_are_normalized);
 	tcase_add_test(tc, replay_from_new_address_does_not_move);
 	tcase_add_test(tc,
