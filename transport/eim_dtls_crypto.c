@@ -268,8 +268,8 @@ int eim_dtls_verify_data(const uint8_t master[EIM_DTLS_MASTER_LEN],
  */
 
 struct eim_dtls_aead_slot {
-	uint32_t id;   /* 0: empty */
-	uint8_t alg;   /* enum eim_dtls_aead_alg of the schedule */
+	uint32_t id; /* 0: empty */
+	uint8_t alg; /* enum eim_dtls_aead_alg of the schedule */
 	uint8_t key_len;
 	uint8_t key[EIM_DTLS_MAX_KEY_LEN]; /* the raw key the schedule is of */
 	Aes aes;

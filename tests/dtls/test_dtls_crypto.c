@@ -322,8 +322,8 @@ static void seal_msg(const struct eim_dtls_aead_key *k, uint8_t *out,
 	*out_len = sizeof(msg) + k->info->tag_len;
 }
 
-static void open_msg(const struct eim_dtls_aead_key *k, uint8_t *in,
-		     size_t len, int want)
+static void open_msg(const struct eim_dtls_aead_key *k, uint8_t *in, size_t len,
+		     int want)
 {
 	uint8_t nonce[EIM_DTLS_NONCE_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 	uint8_t aad[13] = {0, 1, 0, 0, 0, 0, 0, 7, 23, 0xfe, 0xfd, 0, 40};
