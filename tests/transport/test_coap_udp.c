@@ -205,28 +205,45 @@ static void stop_loop(struct eim_loop *l, void *ctx)
 	eim_loop_stop(l);
 }
 
+/* A new loop with a UDP echo socket on 127.0.0.1 that stops the loop once
+ * it has seen `want` datagrams; returns the socket's port. */
+static int echo_socket(struct batch_ctx *b, int want, struct eim_loop_udp **u)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	ck_assert_int_eq(eim_loop_new(&b->l), 0);
+	b->want = want;
+	eim_loop_parse_addr("127.0.0.1:0", &ss, &len);
+	ck_assert_int_eq(eim_loop_udp_open(b->l, (struct sockaddr *)&ss, len,
+					   echo_rx, b, u),
+			 0);
+	eim_loop_udp_local(*u, &ss, &len);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* Runs the echo's loop until it stops, 3 s at most. */
+static void run_echo(struct batch_ctx *b)
+{
+	struct eim_loop_timer guard;
+
+	eim_loop_timer_init(&guard, stop_loop, NULL);
+	eim_loop_timer_start(b->l, &guard, eim_loop_clock_ms() + 3000);
+	ck_assert_int_eq(eim_loop_run(b->l), 0);
+	eim_loop_timer_stop(b->l, &guard);
+}
+
 START_TEST(udp_batches)
 {
-	struct eim_loop *l;
 	struct eim_loop_udp *u;
 	struct sockaddr_storage ss, to;
 	socklen_t len, tolen;
 	struct batch_ctx b = {0};
-	struct eim_loop_timer guard;
 	struct eim_loop_udp_stats st;
-	int fd, port;
+	int fd;
 	uint8_t buf[64] = {0};
 
-	ck_assert_int_eq(eim_loop_new(&l), 0);
-	b.l = l;
-	b.want = 100;
-	eim_loop_parse_addr("127.0.0.1:0", &ss, &len);
-	ck_assert_int_eq(eim_loop_udp_open(l, (struct sockaddr *)&ss, len,
-					   echo_rx, &b, &u),
-			 0);
-	eim_loop_udp_local(u, &ss, &len);
-	port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	fd = raw_socket(AF_INET, port, &to, &tolen);
+	fd = raw_socket(AF_INET, echo_socket(&b, 100, &u), &to, &tolen);
 	/* All 100 are queued before the loop reads: batches of 32. */
 	for (int i = 0; i < 100; i++) {
 		buf[0] = (uint8_t)i;
@@ -234,9 +251,7 @@ START_TEST(udp_batches)
 					tolen),
 				 10);
 	}
-	eim_loop_timer_init(&guard, stop_loop, NULL);
-	eim_loop_timer_start(l, &guard, eim_loop_clock_ms() + 3000);
-	ck_assert_int_eq(eim_loop_run(l), 0);
+	run_echo(&b);
 	ck_assert_int_eq(b.got, 100);
 	eim_loop_udp_stats(u, &st);
 	ck_assert_uint_eq(st.rx, 100);
@@ -249,12 +264,13 @@ START_TEST(udp_batches)
 	}
 	/* Errors at the edge. */
 	ck_assert_int_eq(eim_loop_udp_send(u, NULL, 0, buf, 1), EIM_EINVAL);
+	eim_loop_parse_addr("127.0.0.1:0", &ss, &len);
 	ss.ss_family = AF_UNIX;
-	ck_assert_int_eq(eim_loop_udp_open(l, (struct sockaddr *)&ss, len,
+	ck_assert_int_eq(eim_loop_udp_open(b.l, (struct sockaddr *)&ss, len,
 					   echo_rx, &b, &u),
 			 EIM_EINVAL);
 	close(fd);
-	eim_loop_free(l); /* closes the socket */
+	eim_loop_free(b.l); /* closes the socket */
 }
 END_TEST
 
@@ -267,30 +283,22 @@ END_TEST
  */
 START_TEST(burst_fits_receive_buffer)
 {
-	struct eim_loop *l;
 	struct eim_loop_udp *u;
-	struct sockaddr_storage ss, to;
-	socklen_t len, tolen;
+	struct sockaddr_storage to;
+	socklen_t tolen;
 	struct batch_ctx b = {0};
-	struct eim_loop_timer guard;
 	struct eim_loop_udp_stats st;
 	uint8_t buf[200] = {0};
 	long rmem_max = -1;
 	FILE *f = fopen("/proc/sys/net/core/rmem_max", "r");
-	int fd, sent = 0;
+	int fd, port, sent = 0;
 
 	if (f) {
 		if (fscanf(f, "%ld", &rmem_max) != 1)
 			rmem_max = -1;
 		fclose(f);
 	}
-	ck_assert_int_eq(eim_loop_new(&l), 0);
-	b.l = l;
-	b.want = 1000;
-	eim_loop_parse_addr("127.0.0.1:0", &ss, &len);
-	ck_assert_int_eq(eim_loop_udp_open(l, (struct sockaddr *)&ss, len,
-					   echo_rx, &b, &u),
-			 0);
+	port = echo_socket(&b, 1000, &u);
 	eim_loop_udp_stats(u, &st);
 	if (rmem_max > 0) {
 		long want = rmem_max < EIM_LOOP_UDP_RCVBUF
@@ -300,22 +308,17 @@ START_TEST(burst_fits_receive_buffer)
 		ck_assert_uint_ge(st.rcvbuf, (uint64_t)want * 2);
 	}
 	if (rmem_max >= 2 * 1024 * 1024) {
-		eim_loop_udp_local(u, &ss, &len);
-		fd = raw_socket(AF_INET,
-				ntohs(((struct sockaddr_in *)&ss)->sin_port),
-				&to, &tolen);
+		fd = raw_socket(AF_INET, port, &to, &tolen);
 		for (int i = 0; i < 1000; i++)
 			sent += sendto(fd, buf, sizeof(buf), 0,
 				       (struct sockaddr *)&to,
 				       tolen) == (ssize_t)sizeof(buf);
 		ck_assert_int_eq(sent, 1000);
-		eim_loop_timer_init(&guard, stop_loop, NULL);
-		eim_loop_timer_start(l, &guard, eim_loop_clock_ms() + 3000);
-		ck_assert_int_eq(eim_loop_run(l), 0);
+		run_echo(&b);
 		ck_assert_int_eq(b.got, 1000);
 		close(fd);
 	}
-	eim_loop_free(l);
+	eim_loop_free(b.l);
 }
 END_TEST
 
